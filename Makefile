@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make up` (everything running) and `make test` (the whole suite).
+# Needs only python3 (3.10-3.12), bash and make; everything else installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
+
+.PHONY: up down status logs test lint install constraints env clean-data
+
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	@$(PY) -m pip install -q --no-deps -e . -c constraints.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+up: install
+	@$(PY) -m tools.stack up
+
+down:
+	@test -x $(PY) && $(PY) -m tools.stack down || echo "nothing to stop (no .venv)"
+
+status: install
+	@$(PY) -m tools.stack status
+
+logs: install
+	@$(PY) -m tools.stack logs
+
+env: install
+	@$(PY) -m tools.stack env
+
+test: install
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(PY) -m ruff check .
+
+# Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
+constraints:
+	rm -rf .venv-resolve && $(PYTHON) -m venv .venv-resolve && .venv-resolve/bin/pip install -q -U pip \
+	  && .venv-resolve/bin/pip install -q -r requirements.txt && .venv-resolve/bin/pip freeze > constraints.txt \
+	  && rm -rf .venv-resolve
+
+# Forget every local datum (databases, sandbox state, logs). Run `make down` first.
+clean-data:
+	rm -rf .local

@@ -1,0 +1,98 @@
+"""Project-wide fixtures: a throwaway PostgreSQL of the suite's own, fresh tracking databases, Airflow's
+metadata DB, and the sandbox servers.
+
+The embedded server (the ``pgserver`` wheel) starts before Airflow is imported, because Airflow reads its
+settings at import time. Nothing here touches ``.local/`` of a running ``make up``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_SCRATCH = Path(tempfile.mkdtemp(prefix="content-scaling-tests-"))
+
+
+def _start_postgres() -> str:
+    from tools import localpg
+
+    pgdata = _SCRATCH / "pgdata"
+    socket = localpg.start(pgdata)
+
+    def _stop() -> None:
+        localpg.stop(pgdata)
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+    atexit.register(_stop)
+    return socket
+
+
+PG_SOCKET = _start_postgres()
+
+# Airflow settings for the suite, before anything imports airflow.
+os.environ["AIRFLOW_HOME"] = str(_SCRATCH / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+os.environ.pop("ENV", None)
+
+
+def _airflow_db_uri() -> str:
+    from tools import localpg
+
+    localpg.ensure_database(localpg.dsn(PG_SOCKET, "postgres"), "airflow")
+    return localpg.dsn(PG_SOCKET, "airflow").replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _airflow_db_uri()
+
+
+@pytest.fixture(scope="session")
+def pg_socket() -> str:
+    """Socket folder of the suite's PostgreSQL."""
+    return PG_SOCKET
+
+
+@pytest.fixture
+def tracking_dsn(pg_socket: str):
+    """A fresh, migrated tracking database for one test, dropped afterwards."""
+    from include.ferrero.tracking_db import TrackingDb
+    from tools import localpg
+
+    name = f"tracking_{uuid.uuid4().hex[:12]}"
+    server = localpg.dsn(pg_socket, "postgres")
+    localpg.ensure_database(server, name)
+    dsn = localpg.dsn(pg_socket, name)
+    db = TrackingDb.from_dsn(dsn)
+    db.migrate()
+    db.close()
+    yield dsn
+    localpg.drop_database(server, name)
+
+
+@pytest.fixture
+def tracking_db(tracking_dsn: str):
+    """A ``TrackingDb`` on a fresh database."""
+    from include.ferrero.tracking_db import TrackingDb
+
+    db = TrackingDb.from_dsn(tracking_dsn)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata DB, created once for the session (on the suite's PostgreSQL)."""
+    from airflow.utils import db
+
+    db.resetdb()
+    yield

@@ -1,0 +1,372 @@
+"""``make up`` / ``down`` / ``status`` / ``logs``: the whole product on one laptop, no Docker needed.
+
+``up`` starts, in order: PostgreSQL (embedded, or the external server of ``EXTERNAL_POSTGRES_URL``) with the
+``airflow`` and ``tracking`` databases, both migrated; the sandbox DAM/Box/mail servers when no real DAM or Box
+connection is configured (seeded on first start); Airflow (api-server, scheduler, dag-processor, triggerer;
+LocalExecutor); the Box webhook receiver. Every process runs in its own session and its PID is kept in
+``.local/run``; ``down`` stops exactly those, and the data in ``.local`` stays for the next ``up``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / ".local"
+RUN = LOCAL / "run"
+LOGS = LOCAL / "logs"
+PGDATA = LOCAL / "pgdata"
+AIRFLOW_HOME = LOCAL / "airflow"
+SANDBOX_DATA = LOCAL / "sandbox"
+SECRETS_FILE = LOCAL / "secrets.json"
+VENV_BIN = Path(sys.executable).parent
+
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+WEBHOOK_USER = "box_webhook"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "env"])
+    args = parser.parse_args(argv)
+    _load_dotenv()
+    return {"up": up, "down": down, "status": status, "logs": logs, "env": print_env}[args.command]()
+
+
+# -- up ------------------------------------------------------------------------------------------------
+
+
+def up() -> int:
+    from include.ferrero.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"make up: {exc}", file=sys.stderr)
+        return 2
+    for folder in (RUN, LOGS, AIRFLOW_HOME):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    env = _base_env()
+    databases = _start_postgres()
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
+    env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
+    _migrate_tracking(env["AIRFLOW_CONN_TRACKING_DB"])
+
+    if _needs_sandbox(env):
+        env.update(_start_sandbox(env))
+
+    _write_passwords_file()
+    _airflow(env, "db", "migrate")
+    for component in AIRFLOW_COMPONENTS:
+        _spawn(component, [str(VENV_BIN / "airflow"), component], env)
+    api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
+    _wait_http(f"{api}/api/v2/monitor/health", "Airflow api-server", timeout=180)
+    for pool, slots in config["pools"].items():
+        _airflow(env, "pools", "set", pool, str(slots), f"Concurrent calls to the {pool.split('_')[0].upper()}")
+
+    receiver = ROOT / "receiver"
+    if receiver.is_dir():
+        _spawn("receiver", [sys.executable, "-m", "receiver"], env)
+
+    passwords = _secrets()["airflow_passwords"]
+    print()
+    print(f"Airflow UI      {api}   login: admin / {passwords['admin']}")
+    if "SANDBOX_DATA_DIR" in env:
+        endpoints = json.loads((SANDBOX_DATA / "endpoints.json").read_text())
+        print(f"Sandbox DAM     {endpoints.get('otmm_base_url')}")
+        print(f"Sandbox Box     {endpoints.get('box_base_url')}")
+        print(f"Sandbox mail    {endpoints.get('mailgun_base_url')}/__sandbox__/mail")
+    print(f"Data folder     {LOCAL}")
+    print("Logs            make logs      Stop: make down      State: make status")
+    return 0
+
+
+def _base_env() -> dict[str, str]:
+    """Environment shared by every process ``up`` starts (Airflow settings, paths, connections)."""
+    secret = _secrets()
+    port = os.environ.get("AIRFLOW_PORT", "8080")
+    env = dict(os.environ)
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "6"),
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "6",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__FERNET_KEY": secret["fernet_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": secret["jwt_secret"],
+            "AIRFLOW__API__PORT": port,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"admin:admin,{WEBHOOK_USER}:user",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(LOGS / "airflow"),
+            "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW_WEBHOOK_USER": WEBHOOK_USER,
+            "AIRFLOW_WEBHOOK_PASSWORD": secret["airflow_passwords"][WEBHOOK_USER],
+            "RECEIVER_DATA_DIR": str(LOCAL / "receiver"),
+        }
+    )
+    return env
+
+
+def _secrets() -> dict[str, Any]:
+    """Generated once per install and kept in .local/secrets.json (mode 600), never in git."""
+    if SECRETS_FILE.is_file():
+        return json.loads(SECRETS_FILE.read_text())
+    from cryptography.fernet import Fernet
+
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    data = {
+        "fernet_key": Fernet.generate_key().decode(),
+        "jwt_secret": secrets.token_urlsafe(32),
+        "airflow_passwords": {"admin": secrets.token_urlsafe(12), WEBHOOK_USER: secrets.token_urlsafe(24)},
+    }
+    SECRETS_FILE.write_text(json.dumps(data, indent=2))
+    SECRETS_FILE.chmod(0o600)
+    return data
+
+
+def _write_passwords_file() -> None:
+    # SimpleAuthManager keeps existing entries of this file, so the printed login stays valid across restarts.
+    path = AIRFLOW_HOME / "passwords.json"
+    path.write_text(json.dumps(_secrets()["airflow_passwords"]))
+    path.chmod(0o600)
+
+
+def _start_postgres() -> dict[str, str]:
+    from tools import localpg
+
+    external = os.environ.get("EXTERNAL_POSTGRES_URL")
+    if external:
+        server_dsn = external
+        base = external.rsplit("/", 1)[0]
+        dsns = {name: f"{base}/{name}" for name in ("airflow", "tracking")}
+    else:
+        socket = localpg.start(PGDATA)
+        server_dsn = localpg.dsn(socket, "postgres")
+        dsns = {name: localpg.dsn(socket, name) for name in ("airflow", "tracking")}
+        print(f"PostgreSQL      embedded, socket in {socket}")
+    for name in ("airflow", "tracking"):
+        localpg.ensure_database(server_dsn, name)
+    tracking = dsns["tracking"]
+    return {
+        "airflow_sqlalchemy": dsns["airflow"].replace("postgresql://", "postgresql+psycopg2://", 1),
+        "tracking_conn": json.dumps({"conn_type": "postgres", **_conn_fields(tracking)}),
+    }
+
+
+def _conn_fields(dsn: str) -> dict[str, Any]:
+    """Airflow connection fields of a libpq URI (socket folders go in ``host``)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(dsn)
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or "localhost"])[0]
+    fields: dict[str, Any] = {"host": unquote(host), "login": unquote(parts.username or "postgres"),
+                              "schema": parts.path.lstrip("/")}
+    if parts.password:
+        fields["password"] = unquote(parts.password)
+    if parts.port:
+        fields["port"] = parts.port
+    return fields
+
+
+def _migrate_tracking(conn_json: str) -> None:
+    from include.ferrero.tracking_db import TrackingDb
+
+    fields = json.loads(conn_json)
+    kwargs = {"host": fields.get("host"), "port": fields.get("port"), "user": fields.get("login"),
+              "password": fields.get("password"), "dbname": fields.get("schema")}
+    import psycopg2
+
+    db = TrackingDb(lambda: psycopg2.connect(**{k: v for k, v in kwargs.items() if v}))
+    applied = db.migrate()
+    db.close()
+    print(f"Tracking DB     {'migrated: ' + ', '.join(applied) if applied else 'schema up to date'}")
+
+
+def _needs_sandbox(env: dict[str, str]) -> bool:
+    return not (env.get("AIRFLOW_CONN_OTMM_DEFAULT") and env.get("AIRFLOW_CONN_BOX_DEFAULT"))
+
+
+def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
+    """Start the sandbox servers (seeded on first start) and point the product's connections at them."""
+    sandbox_env = {**env, "SANDBOX_DATA_DIR": str(SANDBOX_DATA)}
+    endpoints_file = SANDBOX_DATA / "endpoints.json"
+    if not _alive("sandbox"):
+        endpoints_file.unlink(missing_ok=True)
+        _spawn("sandbox", [sys.executable, "-m", "sandbox", "serve"], sandbox_env)
+    deadline = time.monotonic() + 60
+    while not endpoints_file.is_file():
+        if time.monotonic() > deadline or not _alive("sandbox"):
+            raise SystemExit(f"make up: the sandbox did not start; see {LOGS / 'sandbox.log'}")
+        time.sleep(0.3)
+    if not (SANDBOX_DATA / "seed.json").is_file():
+        print("Sandbox         seeding the demo DAM and Box (first start)")
+        subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox_env, check=True, cwd=ROOT)
+    from sandbox.connections import product_connections
+
+    conns = product_connections(SANDBOX_DATA)
+    extra = {"SANDBOX_DATA_DIR": str(SANDBOX_DATA)}
+    for key, value in conns.items():
+        extra.setdefault(key, value)
+    print("Sandbox         running; DAM, Box, Mailgun and the status webhook point at it")
+    return {k: v for k, v in extra.items() if k not in env or k == "SANDBOX_DATA_DIR"}
+
+
+def _airflow(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([str(VENV_BIN / "airflow"), *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
+        raise SystemExit(f"make up: `airflow {' '.join(args)}` failed (exit {result.returncode})")
+
+
+def _spawn(name: str, cmd: list[str], env: dict[str, str]) -> None:
+    if _alive(name):
+        print(f"{name:<15} already running (pid {_pid(name)})")
+        return
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    (RUN / f"{name}.pid").write_text(str(proc.pid))
+    print(f"{name:<15} started (pid {proc.pid}, log .local/logs/{name}.log)")
+
+
+def _wait_http(url: str, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=3).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"make up: {what} did not answer at {url} within {timeout:.0f} s; see make logs")
+
+
+# -- down / status / logs ------------------------------------------------------------------------------
+
+
+def _pid(name: str) -> int | None:
+    try:
+        return int((RUN / f"{name}.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _alive(name: str) -> bool:
+    pid = _pid(name)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def down() -> int:
+    from tools import localpg
+
+    names = [p.stem for p in RUN.glob("*.pid")] if RUN.is_dir() else []
+    # Stop consumers first (receiver, Airflow), then what they talk to (sandbox).
+    order = sorted(names, key=lambda n: (n == "sandbox", n != "receiver"))
+    for name in order:
+        pid = _pid(name)
+        if pid is not None and _alive(name):
+            _stop_group(pid)
+            print(f"{name:<15} stopped (pid {pid})")
+        (RUN / f"{name}.pid").unlink(missing_ok=True)
+    if localpg.stop(PGDATA):
+        print("PostgreSQL      stopped")
+    print(f"Data kept in {LOCAL}; `make up` resumes.")
+    return 0
+
+
+def _stop_group(pid: int, timeout: float = 30) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.3)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def status() -> int:
+    from tools import localpg
+
+    pg = localpg.running_pid(PGDATA)
+    print(f"{'postgres':<15} {'running (pid %d)' % pg if pg else 'stopped'}")
+    known = [*AIRFLOW_COMPONENTS, "sandbox", "receiver"]
+    for name in known:
+        pid = _pid(name)
+        state = f"running (pid {pid})" if _alive(name) else ("stopped (stale pid file)" if pid else "stopped")
+        print(f"{name:<15} {state}")
+    port = os.environ.get("AIRFLOW_PORT", "8080")
+    try:
+        health = requests.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=3).json()
+        parts = ", ".join(f"{k} {v.get('status')}" for k, v in health.items() if isinstance(v, dict))
+        print(f"Airflow health  {parts}")
+    except requests.RequestException:
+        print(f"Airflow health  no answer on port {port}")
+    return 0
+
+
+def logs() -> int:
+    files = sorted(str(p) for p in LOGS.glob("*.log")) if LOGS.is_dir() else []
+    if not files:
+        print("No logs yet: run `make up` first.")
+        return 1
+    os.execvp("tail", ["tail", "-n", "30", "-F", *files])
+    return 0
+
+
+def print_env() -> int:
+    """Print the Airflow environment of this install (for `airflow` CLI use: `eval $(make -s env)`)."""
+    env = _base_env()
+    keep = [k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))]
+    for key in sorted(keep):
+        if key.startswith(("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")):
+            continue
+        print(f"export {key}={json.dumps(env[key])}")
+    return 0
+
+
+def _load_dotenv() -> None:
+    from dotenv import load_dotenv
+
+    load_dotenv(ROOT / ".env", override=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
