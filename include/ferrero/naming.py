@@ -1,0 +1,367 @@
+"""The V2 file naming convention: parse and validate the names agencies give their derivatives.
+
+The convention is data (`config/naming.yaml`, the `naming` config section); `DEFAULT_CONVENTION` is the spec's
+(`v2-filenames.md`). `parse_filename` never raises on a bad name: it returns a `ParsedName` whose `errors` lists
+every problem, each one plain sentence naming the segment, the value seen and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "DEFAULT_CONVENTION",
+    "FIELDS",
+    "Convention",
+    "ConventionError",
+    "ParsedName",
+    "compile_convention",
+    "parse_filename",
+    "safe_local_name",
+]
+
+# Parsed values a segment may fill (the ParsedName attributes of the same name).
+FIELDS = ("tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code", "version")
+VALUE_KINDS = ("text", "hyphens_to_spaces", "integer")
+
+DEFAULT_CONVENTION: dict[str, Any] = {
+    "separator": "_",
+    "max_name_bytes": 255,
+    "allowed_extensions": [
+        "mp4", "mov", "mxf", "m4v", "jpg", "jpeg", "png", "tif", "tiff", "psd", "pdf", "wav", "mp3",
+    ],
+    "upload_components": ["tracking_id"],
+    "segments": [
+        {
+            "field": "tracking_id", "label": "TRACKING", "length": 6, "charset": "0-9A-HJKMNP-TV-Z",
+            "expect": "exactly 6 characters of Crockford base32 in upper case "
+            "(0-9, A-H, J, K, M, N, P-T, V-Z; no I, L, O, U)",
+        },
+        {
+            "field": "brand", "label": "BRAND", "min_length": 1, "max_length": 40, "charset": "A-Za-z0-9-",
+            "expect": "1 to 40 letters, digits or hyphens",
+        },
+        {
+            "field": "subject_title", "label": "SUBJECT", "min_length": 1, "max_length": 80,
+            "charset": "A-Za-z0-9-", "value": "hyphens_to_spaces",
+            "expect": "1 to 80 letters, digits or hyphens (a hyphen stands for a space)",
+        },
+        {
+            "field": "asset_type", "label": "TYPE", "min_length": 1, "charset": "A-Za-z",
+            "expect": "one or more letters, such as video or image",
+        },
+        {
+            "field": "language_code", "label": "LANG", "length": 2, "charset": "A-Za-z",
+            "expect": "a 2-letter ISO 639-1 language code, such as IT or de",
+        },
+        {
+            "field": "market_code", "label": "MARKET", "optional": True, "length": 2, "charset": "A-Za-z",
+            "expect": "a 2-letter ISO 3166-1 country code, such as CH, right after LANG",
+        },
+        {
+            "field": "version", "label": "VERSION", "pattern": "[vV](0[1-9]|[1-9][0-9])", "value": "integer",
+            "expect": "v or V followed by 2 digits from 01 to 99, such as v02",
+        },
+    ],
+}
+
+_SHOW_MAX = 60  # longest value quoted in an error message
+_BOX_DUPLICATE_SUFFIX = re.compile(r" \(\d+\)$")
+
+
+class ConventionError(ValueError):
+    """The naming convention itself (config, not a file name) is unusable."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    field: str
+    label: str
+    expect: str
+    optional: bool = False
+    length: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    charset: re.Pattern[str] | None = None
+    pattern: re.Pattern[str] | None = None
+    value: str = "text"
+
+
+@dataclass(frozen=True)
+class Convention:
+    separator: str
+    max_name_bytes: int
+    allowed_extensions: tuple[str, ...]
+    upload_components: frozenset[str]
+    segments: tuple[Segment, ...]
+
+    @property
+    def grammar(self) -> str:
+        """Human form of the convention, e.g. `TRACKING_BRAND_..._LANG[_MARKET]_VERSION.ext`."""
+        out = ""
+        for index, seg in enumerate(self.segments):
+            sep = self.separator if index else ""
+            out += f"[{sep}{seg.label}]" if seg.optional else f"{sep}{seg.label}"
+        return out + ".ext"
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """The parse of one upload name. On an invalid name every value is None and `errors` says why."""
+
+    original_name: str
+    is_valid: bool
+    errors: list[str] = field(default_factory=list)
+    tracking_id: str | None = None
+    brand: str | None = None
+    subject_title: str | None = None
+    asset_type: str | None = None
+    language_code: str | None = None
+    market_code: str | None = None
+    version: int | None = None
+    extension: str | None = None
+    clean_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParsedName:
+        known = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
+        known["errors"] = list(known.get("errors") or [])
+        return cls(**known)
+
+
+def compile_convention(convention: Mapping[str, Any] | Convention | None = None) -> Convention:
+    """Turn the `naming` config section (or None for the default) into a `Convention`.
+
+    Raises ConventionError, one sentence, when the section cannot work (unknown field, two optional segments,
+    a bad regular expression...). The JSON schema catches most of this at config load; this guards callers that
+    pass their own dict.
+    """
+    if isinstance(convention, Convention):
+        return convention
+    raw = DEFAULT_CONVENTION if convention is None else convention
+    separator = str(raw.get("separator", "_"))
+    if len(separator) != 1 or separator in "/\\.":
+        raise ConventionError(f"naming: separator must be one character other than '/', '\\' or '.', got {separator!r}")
+    segments = []
+    seen: set[str] = set()
+    for index, seg in enumerate(raw.get("segments") or []):
+        name = seg.get("field")
+        if name not in FIELDS:
+            raise ConventionError(f"naming: segments.{index}.field must be one of {', '.join(FIELDS)}, got {name!r}")
+        if name in seen:
+            raise ConventionError(f"naming: segments.{index}.field {name!r} appears twice")
+        seen.add(name)
+        value_kind = seg.get("value", "text")
+        if value_kind not in VALUE_KINDS:
+            raise ConventionError(
+                f"naming: segments.{index}.value must be one of {', '.join(VALUE_KINDS)}, got {value_kind!r}"
+            )
+        try:
+            charset = re.compile(f"[{seg['charset']}]") if seg.get("charset") else None
+            pattern = re.compile(seg["pattern"]) if seg.get("pattern") else None
+        except re.error as exc:
+            raise ConventionError(f"naming: segments.{index} has an invalid regular expression ({exc})") from None
+        segments.append(
+            Segment(
+                field=name,
+                label=str(seg.get("label") or name.upper()),
+                expect=str(seg.get("expect") or "a value matching the convention"),
+                optional=bool(seg.get("optional", False)),
+                length=seg.get("length"),
+                min_length=seg.get("min_length"),
+                max_length=seg.get("max_length"),
+                charset=charset,
+                pattern=pattern,
+                value=value_kind,
+            )
+        )
+    if "tracking_id" not in seen:
+        raise ConventionError("naming: segments must include the tracking_id field")
+    if sum(s.optional for s in segments) > 1:
+        raise ConventionError("naming: at most one segment may be optional, or a name could be read two ways")
+    extensions = tuple(str(e).lower().lstrip(".") for e in raw.get("allowed_extensions") or ())
+    if not extensions:
+        raise ConventionError("naming: allowed_extensions must list at least one extension")
+    return Convention(
+        separator=separator,
+        max_name_bytes=int(raw.get("max_name_bytes", 255)),
+        allowed_extensions=extensions,
+        upload_components=frozenset(raw.get("upload_components") or ()),
+        segments=tuple(segments),
+    )
+
+
+def _show(value: str) -> str:
+    """Quote an untrusted value for a message: control characters escaped, long values cut."""
+    text = "".join(
+        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii") for ch in value
+    )
+    if len(text) > _SHOW_MAX:
+        text = text[: _SHOW_MAX - 1] + "…"
+    return f'"{text}"'
+
+
+def _untrusted_problems(name: str, convention: Convention) -> list[str]:
+    problems = []
+    separators = sorted({ch for ch in name if ch in "/\\"})
+    if separators:
+        found = " and ".join(f'"{ch}"' for ch in separators)
+        problems.append(f"The name contains a path separator ({found}); a file name must not contain / or \\.")
+    controls = [ch for ch in name if unicodedata.category(ch) == "Cc"]
+    if controls:
+        shown = ", ".join(sorted({ch.encode("unicode_escape").decode("ascii") for ch in controls}))
+        problems.append(f"The name contains control characters ({shown}); a file name must contain only printable text.")
+    size = len(name.encode("utf-8", errors="surrogatepass"))
+    if size > convention.max_name_bytes:
+        problems.append(
+            f"The name is {size} bytes long in UTF-8; expected at most {convention.max_name_bytes} bytes."
+        )
+    return problems
+
+
+def _segment_problems(seg: Segment, value: str) -> list[str]:
+    """Every way `value` breaks the segment's rules, one sentence each."""
+    head = f"The {seg.label} segment {_show(value)}"
+    tail = f"expected {seg.expect}."
+    if value == "":
+        return [f"The {seg.label} segment is empty; {tail}"]
+    problems = []
+    size = len(value)
+    if seg.length is not None and size != seg.length:
+        problems.append(f"{head} has {size} character{'s' if size != 1 else ''}; {tail}")
+    elif (seg.min_length is not None and size < seg.min_length) or (
+        seg.max_length is not None and size > seg.max_length
+    ):
+        problems.append(f"{head} has {size} character{'s' if size != 1 else ''}; {tail}")
+    if seg.charset is not None:
+        bad = []
+        for ch in value:
+            if not seg.charset.fullmatch(ch) and ch not in bad:
+                bad.append(ch)
+        if bad:
+            shown = ", ".join(_show(ch) for ch in bad)
+            chars = "the character" if len(bad) == 1 else "the characters"
+            problems.append(f"{head} contains {chars} {shown}, not allowed here; {tail}")
+    if seg.pattern is not None and not seg.pattern.fullmatch(value):
+        hint = " (it looks like a duplicate suffix added by Box)" if _BOX_DUPLICATE_SUFFIX.search(value) else ""
+        problems.append(f"{head} is not in the expected form{hint}; {tail}")
+    return problems
+
+
+def _segment_value(seg: Segment, raw: str) -> str | int:
+    if seg.value == "hyphens_to_spaces":
+        return raw.replace("-", " ")
+    if seg.value == "integer":
+        return int("".join(ch for ch in raw if ch.isdigit()))
+    return raw
+
+
+def _align(parts: list[str], convention: Convention) -> tuple[list[tuple[Segment, str]], list[Segment], list[str]]:
+    """Assign name parts to segments by counting only.
+
+    The optional segment is present exactly when there are more parts than required segments. Returns the
+    assigned pairs, the segments left without a part, and the parts left without a segment.
+    """
+    required = sum(not s.optional for s in convention.segments)
+    with_optional = len(parts) > required
+    pairs: list[tuple[Segment, str]] = []
+    missing: list[Segment] = []
+    remaining = list(parts)
+    for seg in convention.segments:
+        if seg.optional and not with_optional:
+            continue
+        if remaining:
+            pairs.append((seg, remaining.pop(0)))
+        else:
+            missing.append(seg)
+    return pairs, missing, remaining
+
+
+def parse_filename(name: str, convention: Mapping[str, Any] | Convention | None = None) -> ParsedName:
+    """Parse and validate an upload name against the convention (default: the spec's V2 convention).
+
+    Never raises on a bad name. A ConventionError means the convention, not the name, is broken.
+    """
+    conv = compile_convention(convention)
+    if not isinstance(name, str):
+        return ParsedName(str(name), False, [f"The name must be text, got {type(name).__name__}."])
+    errors = _untrusted_problems(name, conv)
+
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+        errors.append(
+            f"The name {_show(name)} has no extension; expected one of {', '.join(conv.allowed_extensions)}."
+        )
+    elif ext.lower() not in conv.allowed_extensions:
+        errors.append(
+            f"The extension {_show(ext)} is not allowed; expected one of {', '.join(conv.allowed_extensions)}."
+        )
+
+    parts = stem.split(conv.separator)
+    counts = sorted({sum(not s.optional for s in conv.segments), len(conv.segments)})
+    if len(parts) not in counts:
+        expected = " or ".join(str(c) for c in counts)
+        errors.append(
+            f"The name has {len(parts)} segment{'s' if len(parts) != 1 else ''} separated by {_show(conv.separator)}; expected {expected}, "
+            f"in the form {conv.grammar}."
+        )
+    pairs, missing, extra = _align(parts, conv)
+    for seg, raw in pairs:
+        errors.extend(_segment_problems(seg, raw))
+    if missing:
+        where = f" after {pairs[-1][0].label}" if pairs else ""
+        if len(missing) == 1:
+            errors.append(f"The {missing[0].label} segment is missing{where}; expected {missing[0].expect}.")
+        else:
+            labels = [seg.label for seg in missing]
+            errors.append(f"The {', '.join(labels[:-1])} and {labels[-1]} segments are missing{where}.")
+    if extra:
+        shown = ", ".join(_show(p) for p in extra)
+        errors.append(
+            f"The name has extra segments after {conv.segments[-1].label}: {shown}; "
+            f"expected nothing between {conv.segments[-1].label} and the extension."
+        )
+
+    if errors:
+        return ParsedName(original_name=name, is_valid=False, errors=errors)
+
+    values: dict[str, Any] = {seg.field: _segment_value(seg, raw) for seg, raw in pairs}
+    kept = [raw for seg, raw in pairs if seg.field not in conv.upload_components]
+    clean_name = f"{conv.separator.join(kept)}.{ext.lower()}"
+    return ParsedName(original_name=name, is_valid=True, extension=ext.lower(), clean_name=clean_name, **values)
+
+
+_UNSAFE_LOCAL = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_local_name(name: str, max_length: int = 120) -> str:
+    """A name safe to use for a local temporary file, whatever the (untrusted) input.
+
+    Keeps only ASCII letters, digits, dot, hyphen and underscore (everything else becomes `_`), never starts
+    with a dot, keeps the extension when it has to shorten, and is never empty.
+    """
+    base = re.split(r"[/\\]", str(name))[-1]
+    safe = _UNSAFE_LOCAL.sub("_", base).lstrip(".")
+    if len(safe) > max_length:
+        stem, dot, ext = safe.rpartition(".")
+        ext = ext[:16] if dot else ""
+        keep = max_length - (len(ext) + 1 if ext else 0)
+        safe = f"{(stem if dot else safe)[:keep]}{'.' + ext if ext else ''}"
+    safe = safe.strip(".")
+    return safe or "file"
+
+
+def default_convention() -> dict[str, Any]:
+    """A copy of the spec's convention, for callers that want to start from it and change one thing."""
+    return copy.deepcopy(DEFAULT_CONVENTION)
