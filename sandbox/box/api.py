@@ -438,9 +438,10 @@ async def admin_drop_next(request: Request) -> Response:
     return JSONResponse({"drop_next": webhooks.drop_next(_state(request), count)})
 
 
-def create_api_app(state: BoxState) -> Starlette:
+def create_api_app(state: BoxState, lifespan: Any = None) -> Starlette:
     """The Box API host as an ASGI app (not yet wrapped in the fault injector)."""
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/oauth2/token", token_endpoint, methods=["POST"]),
             Route("/oauth2/revoke", revoke_token, methods=["POST"]),
