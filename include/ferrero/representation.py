@@ -1,0 +1,392 @@
+"""Build the OTMM asset representation of a derivative (the `asset_representation` part of `POST /assets`).
+
+Inputs: the master's DAM metadata as the API returns it on read (grouped), the parsed V2 name, the media
+metadata of the file and the `field_mappings` config section; the lookup domains are passed in (domain id ->
+allowed codes) so this module does no I/O. See config/field_mappings.yaml for the rules, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from include.ferrero.naming import ParsedName
+
+__all__ = [
+    "AssetRepresentation",
+    "RepresentationError",
+    "build_asset_representation",
+    "domains_from_otmm",
+    "flatten_metadata",
+    "metadata_model_of",
+]
+
+FIELD_TYPE = "com.artesia.metadata.MetadataField"
+TABLE_FIELD_TYPE = "com.artesia.metadata.MetadataTableField"
+_SHOWN_ALLOWED = 30  # allowed values listed in a refusal before "and N more"
+
+
+class RepresentationError(ValueError):
+    """The derivative's metadata cannot be built; the message is one sentence for the operator."""
+
+
+@dataclass
+class _Field:
+    value: Any  # a scalar, or a list for a table field
+    type: str = "string"
+    table: bool = False
+    domain: bool = False
+    source: str = "master"
+
+
+@dataclass(frozen=True)
+class AssetRepresentation:
+    """The create-asset JSON (`representation`), the flat field values it holds, and warnings."""
+
+    representation: dict[str, Any]
+    fields: dict[str, Any]
+    sources: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    file_name: str | None = None
+
+    def preview(self) -> dict[str, Any]:
+        """A human-readable summary: each field with its value and where the value came from."""
+        asset = self.representation["asset_resource"]["asset"]
+        return {
+            "file_name": self.file_name,
+            "metadata_model_id": asset["metadata_model_id"],
+            "security_policy_ids": [p["id"] for p in asset["security_policy_list"]],
+            "fields": {fid: {"value": self.fields[fid], "from": self.sources[fid]} for fid in self.fields},
+            "warnings": list(self.warnings),
+        }
+
+
+# --- reading the master's metadata -------------------------------------------------------------------------
+
+
+def _unwrap_metadata(master: Any) -> Any:
+    """Accept `{"asset_resource":{"asset":…}}`, an asset, its `metadata`, or an element list."""
+    if isinstance(master, Mapping):
+        if "asset_resource" in master:
+            master = master["asset_resource"].get("asset", {})
+        if "metadata" in master and "metadata_element_list" not in master:
+            master = master["metadata"]
+    return master
+
+
+def _scalar_of(value: Any) -> tuple[Any, str, bool]:
+    """(code, type, is_domain) of a read `value` object: `{"value":{"type","value"|"field_value"},"domain_value"}`."""
+    if not isinstance(value, Mapping):
+        return value, "string", False
+    domain = str(value.get("domain_value", "false")).lower() == "true"
+    inner = value.get("value", value)
+    if not isinstance(inner, Mapping):
+        return inner, "string", domain
+    vtype = str(inner.get("type") or "string")
+    field_value = inner.get("field_value")
+    if isinstance(field_value, Mapping) and "value" in field_value:
+        return field_value["value"], str(field_value.get("type") or vtype), True
+    if "value" in inner:
+        return inner["value"], vtype, domain
+    return inner.get("display_value"), vtype, domain
+
+
+def _walk(elements: Iterable[Any], out: dict[str, _Field]) -> None:
+    for element in elements:
+        if not isinstance(element, Mapping):
+            continue
+        if "metadata_element_list" in element:  # a group or a table
+            _walk(element["metadata_element_list"], out)
+            continue
+        fid = element.get("id")
+        if not fid:
+            continue
+        if "values" in element or element.get("type") == TABLE_FIELD_TYPE:
+            items = [_scalar_of(item.get("value", item) if isinstance(item, Mapping) else item)
+                     for item in element.get("values") or []]
+            if "value" in element and not items:  # single-value write form of a table field
+                items = [_scalar_of(element["value"])]
+            values = [code for code, _, _ in items if code not in (None, "")]
+            vtype = items[0][1] if items else "string"
+            domain = any(d for _, _, d in items)
+            out[fid] = _Field(values, vtype, table=True, domain=domain)
+        elif "value" in element:
+            code, vtype, domain = _scalar_of(element["value"])
+            out[fid] = _Field(code, vtype, domain=domain)
+
+
+def _read_fields(master: Any) -> dict[str, _Field]:
+    metadata = _unwrap_metadata(master)
+    out: dict[str, _Field] = {}
+    if isinstance(metadata, Mapping) and "metadata_element_list" in metadata:
+        _walk(metadata["metadata_element_list"], out)
+    elif isinstance(metadata, list):
+        _walk(metadata, out)
+    elif isinstance(metadata, Mapping):  # already flat: field id -> value
+        for fid, value in metadata.items():
+            out[str(fid)] = _Field(list(value) if isinstance(value, list) else value, table=isinstance(value, list))
+    return out
+
+
+def flatten_metadata(master: Any) -> dict[str, Any]:
+    """Field id -> value of an asset's metadata as OTMM returns it (grouped on read, or the flat write list).
+
+    Scalar fields give their value (the code for a domain field, falling back to `display_value`), table
+    fields a list of values. Also accepts a whole `asset_resource`, an asset, or an already flat dict.
+    """
+    return {fid: f.value for fid, f in _read_fields(master).items()}
+
+
+def metadata_model_of(master: Any) -> str | None:
+    """The metadata model id of the master, when its metadata carries one."""
+    metadata = _unwrap_metadata(master)
+    if isinstance(master, Mapping):
+        asset = master.get("asset_resource", {}).get("asset", master)
+        if isinstance(asset, Mapping) and asset.get("metadata_model_id"):
+            return str(asset["metadata_model_id"])
+    if isinstance(metadata, Mapping) and "metadata_element_list" in metadata and metadata.get("id"):
+        return str(metadata["id"])
+    return None
+
+
+def domains_from_otmm(payload: Any) -> dict[str, dict[str, str]]:
+    """Domain id -> {code: display value} from OTMM `/lookupdomains` or `/lookupdomains/{id}` answers.
+
+    Accepts one answer, a list of them, or an already converted mapping (returned as is). Expired values are
+    left out (spec §11).
+    """
+    if isinstance(payload, list):
+        merged: dict[str, dict[str, str]] = {}
+        for item in payload:
+            merged.update(domains_from_otmm(item))
+        return merged
+    if not isinstance(payload, Mapping):
+        return {}
+    if "lookup_domains_resource" in payload:
+        domains = payload["lookup_domains_resource"].get("lookup_domains") or []
+    elif "lookup_domain_resource" in payload:
+        domains = [payload["lookup_domain_resource"].get("lookup_domain") or {}]
+    else:
+        return {str(k): v for k, v in payload.items()}
+    out: dict[str, dict[str, str]] = {}
+    for domain in domains:
+        codes: dict[str, str] = {}
+        for entry in domain.get("domainValues") or []:
+            if entry.get("expired_value"):
+                continue
+            code = (entry.get("field_value") or {}).get("value")
+            if code is not None:
+                codes[str(code)] = str(entry.get("display_value") or code)
+        out[str(domain.get("domainId"))] = codes
+    return out
+
+
+# --- building ----------------------------------------------------------------------------------------------
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _transform(value: Any, transform: str | None) -> Any:
+    if transform in (None, "none") or not isinstance(value, str):
+        return value
+    if transform == "uppercase":
+        return value.upper()
+    if transform == "lowercase":
+        return value.lower()
+    raise RepresentationError(f"config/field_mappings.yaml: unknown transform {transform!r}")
+
+
+def _parsed_values(parsed: ParsedName | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(parsed, Mapping):
+        parsed = ParsedName.from_dict(parsed)
+    if not parsed.is_valid:
+        problems = "; ".join(e.rstrip(".") for e in parsed.errors) or "no reason given"
+        raise RepresentationError(f"The file name {parsed.original_name!r} is not valid: {problems}.")
+    values = parsed.to_dict()
+    values["clean_filename"] = parsed.clean_name
+    return values
+
+
+def _media_values(media: Mapping[str, Any] | None) -> dict[str, Any]:
+    values = dict(media or {})
+    if values.get("duration_ms") is not None:
+        values["duration_seconds"] = round(values["duration_ms"] / 1000, 3)
+    if values.get("width") and values.get("height"):
+        values["resolution"] = f"{values['width']}x{values['height']}"
+    return values
+
+
+def _with_kind(fid: str, value: Any, source: str, mappings: Mapping[str, Any], previous: _Field | None,
+               vtype: str | None = None) -> _Field:
+    table = fid in set(mappings.get("table_fields") or ()) or bool(previous and previous.table)
+    domain = fid in (mappings.get("field_domains") or {}) or bool(previous and previous.domain)
+    if table and not isinstance(value, list):
+        value = [] if _is_empty(value) else [value]
+    if vtype is None:
+        vtype = previous.type if previous else ("decimal" if isinstance(value, int | float)
+                                                and not isinstance(value, bool) else "string")
+    return _Field(value, vtype, table=table, domain=domain, source=source)
+
+
+def _allowed_codes(domain_values: Any) -> list[str]:
+    if isinstance(domain_values, Mapping):  # code -> label
+        return [str(code) for code in domain_values]
+    return [str(code) for code in domain_values]
+
+
+def _check_domains(fields: dict[str, _Field], checked: set[str], mappings: Mapping[str, Any],
+                   domains: Mapping[str, Any] | None, strict: bool, warnings: list[str]) -> None:
+    settings = mappings.get("validate_domain_values") or {}
+    if not settings.get("enabled", True) or not checked:
+        return
+    field_domains = mappings.get("field_domains") or {}
+    if domains is None:
+        warnings.append(
+            f"Domain values were not checked ({', '.join(sorted(checked))}): no lookup domains were given."
+        )
+        return
+    for fid in sorted(checked):
+        f = fields.get(fid)
+        if f is None or _is_empty(f.value):
+            continue
+        domain_id = field_domains[fid]
+        if domain_id not in domains:
+            message = f"Field {fid} could not be checked: the lookup domain {domain_id} is not available in the DAM."
+            if strict:
+                raise RepresentationError(message)
+            warnings.append(message)
+            continue
+        allowed = _allowed_codes(domains[domain_id])
+        for value in f.value if isinstance(f.value, list) else [f.value]:
+            if str(value) in allowed:
+                continue
+            shown = ", ".join(allowed[:_SHOWN_ALLOWED]) or "none"
+            if len(allowed) > _SHOWN_ALLOWED:
+                shown += f" and {len(allowed) - _SHOWN_ALLOWED} more"
+            if strict:
+                raise RepresentationError(
+                    f"Field {fid} value {value!r} is not in the lookup domain {domain_id} (allowed: {shown})."
+                )
+            warnings.append(
+                f"Field {fid} value {value!r} is not in the lookup domain {domain_id} (allowed: {shown}); "
+                f"it is used anyway because strict_mode is off."
+            )
+
+
+def _element(fid: str, f: _Field) -> dict[str, Any]:
+    if f.table:
+        return {"id": fid, "type": TABLE_FIELD_TYPE,
+                "values": [{"value": {"type": f.type, "value": v}} for v in f.value]}
+    value: dict[str, Any] = {"value": {"type": f.type, "value": f.value}}
+    if f.domain:
+        value = {"domain_value": "true", **value}
+    return {"id": fid, "type": FIELD_TYPE, "value": value}
+
+
+def build_asset_representation(
+    master_metadata: Any,
+    parsed: ParsedName | Mapping[str, Any],
+    media: Mapping[str, Any] | None,
+    mappings: Mapping[str, Any],
+    domains: Mapping[str, Any] | None = None,
+    *,
+    strict: bool | None = None,
+) -> AssetRepresentation:
+    """The create-asset representation of a derivative (spec §7) and its warnings.
+
+    `mappings` is the `field_mappings` config section; `domains` maps a lookup domain id to its allowed codes
+    (a list, or a code -> label dict); `strict` overrides `validate_domain_values.strict_mode`.
+    Raises RepresentationError (one sentence) when the name is invalid, a required value is missing, or, in
+    strict mode, a value is outside its lookup domain.
+    """
+    name_values = _parsed_values(parsed)
+    master = _read_fields(master_metadata)
+    field_domains = mappings.get("field_domains") or {}
+    settings = mappings.get("validate_domain_values") or {}
+    strict = bool(settings.get("strict_mode", False)) if strict is None else strict
+    fields: dict[str, _Field] = {}
+    checked: set[str] = set()  # fields whose value did not come from the master unchanged
+    warnings: list[str] = []
+
+    for fid in mappings.get("mvp_fields") or ():
+        if fid in master and not _is_empty(master[fid].value):
+            fields[fid] = _with_kind(fid, master[fid].value, "master", mappings, master[fid])
+
+    for rule in mappings.get("filename_field_updates") or ():
+        fid, source = rule["field_id"], rule["source"]
+        value = name_values.get(source)
+        origin = f"file name ({source})"
+        if _is_empty(value) and "default" in rule:
+            value, origin = rule["default"], "filename update default"
+        if _is_empty(value):
+            if rule.get("required", False):
+                raise RepresentationError(
+                    f"Field {fid} is required but the file name {name_values['original_name']!r} gives no "
+                    f"{source} and the field has no default."
+                )
+            if "fallback" not in rule:
+                continue
+            value, origin = rule["fallback"], "filename update fallback"
+        value = _transform(value, rule.get("transform"))
+        fields[fid] = _with_kind(fid, value, origin, mappings, fields.get(fid) or master.get(fid))
+        wants_check = rule.get("validate_domain", fid in field_domains)
+        if wants_check:
+            if fid not in field_domains:
+                raise RepresentationError(
+                    f"config/field_mappings.yaml: field {fid} has validate_domain: true but no lookup domain "
+                    f"in field_domains."
+                )
+            checked.add(fid)
+
+    media_values = _media_values(media)
+    for rule in mappings.get("media_field_mappings") or ():
+        value = media_values.get(rule["source"])
+        if _is_empty(value):
+            continue
+        vtype = rule.get("type", "string")
+        if vtype == "string":
+            value = str(value)
+        fields[rule["field_id"]] = _with_kind(rule["field_id"], value, f"media ({rule['source']})", mappings,
+                                              None, vtype)
+        if rule["field_id"] in field_domains:
+            checked.add(rule["field_id"])
+
+    for fid, value in (mappings.get("default_field_values") or {}).items():
+        if fid not in fields or _is_empty(fields[fid].value):
+            fields[fid] = _with_kind(fid, value, "default", mappings, master.get(fid))
+            if fid in field_domains:
+                checked.add(fid)
+
+    for fid, value in (mappings.get("forced_field_values") or {}).items():
+        fields[fid] = _with_kind(fid, value, "forced", mappings, master.get(fid))
+        if fid in field_domains:
+            checked.add(fid)
+
+    _check_domains(fields, checked, mappings, domains, strict, warnings)
+
+    model_id = mappings.get("metadata_model_id") or metadata_model_of(master_metadata)
+    if not model_id:
+        raise RepresentationError(
+            "No metadata model for the new asset: config/field_mappings.yaml has no metadata_model_id and the "
+            "master's metadata does not name one."
+        )
+    policies = [{"id": pid} for pid in mappings.get("security_policy_ids") or ()]
+    representation = {
+        "asset_resource": {
+            "asset": {
+                "metadata": {"metadata_element_list": [_element(fid, f) for fid, f in fields.items()]},
+                "metadata_model_id": model_id,
+                "security_policy_list": policies,
+            }
+        }
+    }
+    return AssetRepresentation(
+        representation=representation,
+        fields={fid: f.value for fid, f in fields.items()},
+        sources={fid: f.source for fid, f in fields.items()},
+        warnings=warnings,
+        file_name=name_values["clean_name"],
+    )
