@@ -5,19 +5,24 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
+# pgserver's socket fallback folder; keeps it inside the project and silences its warning.
+export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
 .PHONY: up down status logs test lint install constraints env clean-data
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -r requirements.txt -c constraints.txt
-	@$(PY) -m pip install -q --no-deps -e . -c constraints.txt
+	@echo "Installing into $(VENV) (pinned by constraints.txt; log in $(VENV)/install.log)"
+	@( $(PY) -m pip install --upgrade pip && \
+	   $(PY) -m pip install -r requirements.txt -c constraints.txt && \
+	   $(PY) -m pip install --no-deps -e . ) > $(VENV)/install.log 2>&1 \
+	  || { tail -n 40 $(VENV)/install.log; echo "make: installing the dependencies failed"; exit 1; }
 	@touch $@
 
 install: $(VENV)/.installed
 
 up: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 	@$(PY) -m tools.stack up
 
 down:
@@ -33,6 +38,7 @@ env: install
 	@$(PY) -m tools.stack env
 
 test: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

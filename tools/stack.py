@@ -10,6 +10,7 @@ LocalExecutor); the Box webhook receiver. Every process runs in its own session 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -292,34 +293,51 @@ def down() -> int:
     names = [p.stem for p in RUN.glob("*.pid")] if RUN.is_dir() else []
     # Stop consumers first (receiver, Airflow), then what they talk to (sandbox).
     order = sorted(names, key=lambda n: (n == "sandbox", n != "receiver"))
-    for name in order:
-        pid = _pid(name)
-        if pid is not None and _alive(name):
-            _stop_group(pid)
+    consumers = [n for n in order if n != "sandbox"]
+    for group in (consumers, [n for n in order if n == "sandbox"]):
+        pids = {name: _pid(name) for name in group if _alive(name)}
+        _stop_groups(list(pids.values()))
+        for name, pid in pids.items():
             print(f"{name:<15} stopped (pid {pid})")
-        (RUN / f"{name}.pid").unlink(missing_ok=True)
+        for name in group:
+            (RUN / f"{name}.pid").unlink(missing_ok=True)
     if localpg.stop(PGDATA):
         print("PostgreSQL      stopped")
     print(f"Data kept in {LOCAL}; `make up` resumes.")
     return 0
 
 
-def _stop_group(pid: int, timeout: float = 30) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def _stop_groups(pids: list[int], timeout: float = 30) -> None:
+    """SIGTERM each process group (a component and its children), wait, then SIGKILL what is left."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
+    remaining = list(pids)
+    while remaining and time.monotonic() < deadline:
+        remaining = [pid for pid in remaining if _group_alive(pid)]
         time.sleep(0.3)
+    for pid in remaining:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
-        pass
+        return False
+    # A group whose only members are zombies counts as stopped.
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def status() -> int:
