@@ -96,3 +96,7 @@ def airflow_db():
 
     db.resetdb()
     yield
+
+
+# The sandbox fixtures (`sandbox`: one sandbox per session; `sandbox_factory`: extra ones) for every test folder.
+from tests.sandbox.conftest import sandbox, sandbox_factory  # noqa: E402, F401
