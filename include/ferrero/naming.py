@@ -132,6 +132,13 @@ class ParsedName:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def error_summary(self) -> str:
+        """Every problem as ONE sentence, for an error email subject or a failed task (empty when valid)."""
+        if self.is_valid:
+            return ""
+        problems = "; ".join(e[:1].lower() + e[1:].rstrip(".") for e in self.errors) or "no reason given"
+        return f"The file name {self.original_name!r} is not valid: {problems}."
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ParsedName:
         known = {f: data[f] for f in cls.__dataclass_fields__ if f in data}

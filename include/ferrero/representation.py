@@ -203,8 +203,7 @@ def _parsed_values(parsed: ParsedName | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(parsed, Mapping):
         parsed = ParsedName.from_dict(parsed)
     if not parsed.is_valid:
-        problems = "; ".join(e.rstrip(".") for e in parsed.errors) or "no reason given"
-        raise RepresentationError(f"The file name {parsed.original_name!r} is not valid: {problems}.")
+        raise RepresentationError(parsed.error_summary())
     values = parsed.to_dict()
     values["clean_filename"] = parsed.clean_name
     return values

@@ -50,6 +50,7 @@ INVALID_EXAMPLES = {
     "../K7M2QX_Nutella_Breakfast_video_IT_v02.mp4": ["path separator", '"/"'],
 }
 
+NAME_OK = "K7M2QX_Nutella_Breakfast-Moments_video_IT_v02.mp4"
 PARSED_FIELDS = ("tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code",
                  "version", "extension", "clean_name")
 
@@ -208,6 +209,13 @@ def test_never_raises_on_odd_input():
         parsed = parse_filename(name)
         assert parsed.is_valid is False and parsed.errors
     assert parse_filename(None).is_valid is False  # type: ignore[arg-type]
+
+
+def test_error_summary_is_one_sentence():
+    assert parse_filename(NAME_OK).error_summary() == ""
+    summary = parse_filename("K7M2QI_Nutella_Breakfast_video_ITA_v02.mp4").error_summary()
+    assert summary.startswith("The file name 'K7M2QI_Nutella_Breakfast_video_ITA_v02.mp4' is not valid: the TRACKING")
+    assert "; the LANG segment" in summary and summary.endswith(".") and summary.count(". ") == 0
 
 
 def test_to_dict_round_trip():
