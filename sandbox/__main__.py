@@ -41,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(seed(settings), indent=2))
     elif args.command == "reset":
-        from sandbox.seed import reset
+        from sandbox.seed import reset, running_pid
 
+        pid = running_pid(settings)
+        if pid:
+            print(f"the sandbox is running (pid {pid}); stop it before reset", file=sys.stderr)
+            return 1
         reset(settings)
         print(f"reset {settings.data_dir} (credentials kept)")
     return 0

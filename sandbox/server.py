@@ -14,6 +14,8 @@ import logging
 import os
 import signal
 import socket
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -104,6 +106,9 @@ def endpoints_for(settings: SandboxSettings) -> dict[str, Any]:
 async def serve_async(settings: SandboxSettings) -> None:
     """Bind, write endpoints.json, serve until SIGTERM/SIGINT."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Spooled multipart uploads go to temporary files: keep them inside the data folder.
+    tempfile.tempdir = str(settings.data_dir / "tmp")
+    Path(tempfile.tempdir).mkdir(exist_ok=True)
     apps = build_apps(settings)
     port_attr = {"otmm": "otmm_port", "box_api": "box_api_port", "box_upload": "box_upload_port",
                  "sinks": "sinks_port"}
@@ -145,6 +150,7 @@ async def serve_async(settings: SandboxSettings) -> None:
     finally:
         for sock in sockets.values():
             sock.close()
+        settings.endpoints_path.unlink(missing_ok=True)
 
 
 def serve(settings: SandboxSettings) -> None:

@@ -80,6 +80,10 @@ class SandboxSettings:
     box_jwt_public_key_pem: str | None = None
     token_ttl_seconds: int = 3600
     webhook_retry_scale: float = 1.0
+    #: Seconds between an OTMM create-asset request and its job completing (the asset becomes visible then).
+    otmm_import_delay_seconds: float = 0.5
+    #: Refuse (409) a metadata PATCH unless the caller holds the asset's lock (strict, the default).
+    otmm_require_lock: bool = True
     webhook_retry_delays: tuple[float, ...] = field(default=BOX_WEBHOOK_RETRY_DELAYS)
 
     @property
@@ -124,6 +128,8 @@ class SandboxSettings:
             token_ttl_seconds=int(env.get("SANDBOX_TOKEN_TTL_SECONDS", 3600)),
             webhook_retry_scale=float(env.get("SANDBOX_WEBHOOK_RETRY_SCALE", 1.0)),
             box_jwt_public_key_pem=env.get("SANDBOX_BOX_JWT_PUBLIC_KEY_PEM") or None,
+            otmm_import_delay_seconds=float(env.get("SANDBOX_OTMM_IMPORT_DELAY_SECONDS", 0.5)),
+            otmm_require_lock=env.get("SANDBOX_OTMM_REQUIRE_LOCK", "true").lower() not in ("0", "false", "no"),
         )
         stored: dict[str, str] = {}
         if settings.credentials_path.exists():
@@ -158,6 +164,8 @@ class SandboxSettings:
             "SANDBOX_SINKS_PORT": str(self.sinks_port),
             "SANDBOX_TOKEN_TTL_SECONDS": str(self.token_ttl_seconds),
             "SANDBOX_WEBHOOK_RETRY_SCALE": str(self.webhook_retry_scale),
+            "SANDBOX_OTMM_IMPORT_DELAY_SECONDS": str(self.otmm_import_delay_seconds),
+            "SANDBOX_OTMM_REQUIRE_LOCK": str(self.otmm_require_lock).lower(),
         }
         env.update({f"SANDBOX_{k.upper()}": v for k, v in self.credentials().items()})
         if self.box_jwt_public_key_pem:

@@ -1,0 +1,426 @@
+"""OTMM state on disk: SQLite (``<data_dir>/otmm/otmm.sqlite``) plus original files under ``blobs/``.
+
+One short-lived connection per operation (WAL mode), so the seed command can write while a server runs and the
+server sees it on its next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+PUBLIC_ROOT_ID = "ARTESIA.PUBLIC.TREEN"
+CONTAINER_TYPE = "ARTESIA.BASIC.FOLDER"  # A: container type id of a plain folder
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS assets (
+    asset_id TEXT PRIMARY KEY,
+    parent_id TEXT,
+    is_container INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    container_type_id TEXT,
+    metadata_model_id TEXT,
+    mime_type TEXT,
+    content_type TEXT,
+    content_size INTEGER,
+    content_id TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    security_policy_ids TEXT NOT NULL DEFAULT '[2]',
+    import_job_id INTEGER,
+    import_user_name TEXT,
+    date_imported TEXT,
+    date_last_updated TEXT,
+    locked_by TEXT,
+    checked_out INTEGER NOT NULL DEFAULT 0,
+    visible_after REAL NOT NULL DEFAULT 0,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assets_parent ON assets(parent_id, seq);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    message_digest TEXT UNIQUE NOT NULL,
+    jsessionid TEXT UNIQUE NOT NULL,
+    login_name TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY,
+    refresh_token TEXT UNIQUE,
+    kind TEXT NOT NULL,
+    login_name TEXT NOT NULL,
+    client_id TEXT,
+    created REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_name TEXT NOT NULL,
+    job_type TEXT NOT NULL,
+    asset_ids TEXT NOT NULL DEFAULT '[]',
+    user_name TEXT,
+    created REAL NOT NULL,
+    completes_at REAL NOT NULL,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS domains (
+    domain_id TEXT PRIMARY KEY,
+    datatype TEXT NOT NULL DEFAULT 'CHAR',
+    cacheable INTEGER NOT NULL DEFAULT 1,
+    domain_values TEXT NOT NULL DEFAULT '[]'
+);
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_asset_id() -> str:
+    """40-hex ids, like OTMM's (SHA-1 style)."""
+    return hashlib.sha1(uuid.uuid4().bytes).hexdigest()  # noqa: S324 - an id, not security
+
+
+def content_type_for(mime: str) -> str:
+    if mime.startswith("video/"):
+        return "VIDEO"
+    if mime.startswith("image/"):
+        return "BITMAP"
+    if mime.startswith("audio/"):
+        return "AUDIO"
+    if mime == "application/pdf":
+        return "ACROBAT"
+    return "OTHER"
+
+
+class OtmmStore:
+    """All OTMM state; safe to use from several processes at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.db_path = root / "otmm.sqlite"
+        schema = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            schema.execute("PRAGMA journal_mode=WAL")
+            schema.executescript(_SCHEMA)
+        finally:
+            schema.close()
+        with self.connect() as db:
+            if db.execute("SELECT 1 FROM assets WHERE asset_id = ?", (PUBLIC_ROOT_ID,)).fetchone() is None:
+                db.execute(
+                    "INSERT INTO assets (asset_id, parent_id, is_container, name, container_type_id, seq, "
+                    "date_imported, date_last_updated) VALUES (?, NULL, 1, 'Public Folders', ?, 0, ?, ?)",
+                    (PUBLIC_ROOT_ID, CONTAINER_TYPE, now_iso(), now_iso()),
+                )
+            if db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'").fetchone() is None:
+                db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', 1000)")
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    # ---- assets and folders -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        item = dict(row)
+        item["metadata"] = json.loads(item["metadata"])
+        item["security_policy_ids"] = json.loads(item["security_policy_ids"])
+        return item
+
+    def get(self, asset_id: str, *, include_pending: bool = False) -> dict[str, Any] | None:
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM assets WHERE asset_id = ?", (asset_id,)).fetchone()
+        item = self._row(row)
+        if item and not include_pending and item["visible_after"] > time.time():
+            return None
+        return item
+
+    def _insert(self, db: sqlite3.Connection, item: dict[str, Any]) -> None:
+        seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM assets").fetchone()[0]
+        item = {**item, "seq": seq}
+        item["metadata"] = json.dumps(item.get("metadata", {}))
+        item["security_policy_ids"] = json.dumps(item.get("security_policy_ids", [2]))
+        cols = ", ".join(item)
+        db.execute(f"INSERT INTO assets ({cols}) VALUES ({', '.join('?' * len(item))})", list(item.values()))  # noqa: S608
+
+    def create_folder(
+        self,
+        parent_id: str,
+        name: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        model_id: str | None = None,
+        container_type_id: str = CONTAINER_TYPE,
+        security_policy_ids: list[int] | None = None,
+        user: str = "",
+    ) -> dict[str, Any]:
+        asset_id = new_asset_id()
+        with self.connect() as db:
+            self._insert(
+                db,
+                {
+                    "asset_id": asset_id,
+                    "parent_id": parent_id,
+                    "is_container": 1,
+                    "name": name,
+                    "container_type_id": container_type_id,
+                    "metadata_model_id": model_id,
+                    "metadata": metadata or {},
+                    "security_policy_ids": security_policy_ids or [2],
+                    "import_user_name": user,
+                    "date_imported": now_iso(),
+                    "date_last_updated": now_iso(),
+                },
+            )
+        return self.get(asset_id)  # type: ignore[return-value]
+
+    def store_blob(self, source: IO[bytes] | Path) -> tuple[str, int]:
+        """Copy a file into the blob store; returns (content id, size). Constant memory."""
+        content_id = secrets.token_hex(20)
+        target = self.blobs / content_id
+        tmp = target.with_suffix(".part")
+        if isinstance(source, Path):
+            shutil.copyfile(source, tmp)
+        else:
+            with tmp.open("wb") as out:
+                shutil.copyfileobj(source, out, 1024 * 1024)
+        os.replace(tmp, target)
+        return content_id, target.stat().st_size
+
+    def blob_path(self, content_id: str) -> Path:
+        return self.blobs / content_id
+
+    def create_asset(
+        self,
+        parent_id: str,
+        name: str,
+        mime_type: str,
+        content_id: str,
+        size: int,
+        *,
+        metadata: dict[str, Any] | None = None,
+        model_id: str | None = None,
+        security_policy_ids: list[int] | None = None,
+        import_job_id: int | None = None,
+        user: str = "",
+        visible_after: float = 0,
+    ) -> dict[str, Any]:
+        asset_id = new_asset_id()
+        with self.connect() as db:
+            self._insert(
+                db,
+                {
+                    "asset_id": asset_id,
+                    "parent_id": parent_id,
+                    "is_container": 0,
+                    "name": name,
+                    "metadata_model_id": model_id,
+                    "mime_type": mime_type,
+                    "content_type": content_type_for(mime_type),
+                    "content_size": size,
+                    "content_id": content_id,
+                    "metadata": metadata or {},
+                    "security_policy_ids": security_policy_ids or [2],
+                    "import_job_id": import_job_id,
+                    "import_user_name": user,
+                    "date_imported": now_iso(),
+                    "date_last_updated": now_iso(),
+                    "visible_after": visible_after,
+                },
+            )
+        return self.get(asset_id, include_pending=True)  # type: ignore[return-value]
+
+    def children(self, parent_id: str, *, containers_only: bool = False) -> list[dict[str, Any]]:
+        query = "SELECT * FROM assets WHERE parent_id = ? AND visible_after <= ?"
+        if containers_only:
+            query += " AND is_container = 1"
+        with self.connect() as db:
+            rows = db.execute(query + " ORDER BY seq", (parent_id, time.time())).fetchall()
+        return [self._row(r) for r in rows]  # type: ignore[misc]
+
+    def all_assets(self) -> list[dict[str, Any]]:
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT * FROM assets WHERE parent_id IS NOT NULL AND visible_after <= ? ORDER BY seq", (time.time(),)
+            ).fetchall()
+        return [self._row(r) for r in rows]  # type: ignore[misc]
+
+    def ancestors(self, asset_id: str) -> list[dict[str, Any]]:
+        """Parents from the root down to the direct parent."""
+        chain: list[dict[str, Any]] = []
+        item = self.get(asset_id, include_pending=True)
+        while item and item["parent_id"]:
+            item = self.get(item["parent_id"], include_pending=True)
+            if item:
+                chain.insert(0, item)
+        return chain
+
+    def child_counts(self, folder_id: str) -> dict[str, int]:
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT is_container, COUNT(*) FROM assets WHERE parent_id = ? AND visible_after <= ? "
+                "GROUP BY is_container",
+                (folder_id, time.time()),
+            ).fetchall()
+        counts = {bool(r[0]): r[1] for r in rows}
+        return {
+            "container_count": counts.get(True, 0),
+            "asset_count": counts.get(False, 0),
+            "total_child_count": counts.get(True, 0) + counts.get(False, 0),
+        }
+
+    def update_metadata(self, asset_id: str, updates: dict[str, Any]) -> None:
+        with self.connect() as db:
+            row = db.execute("SELECT metadata FROM assets WHERE asset_id = ?", (asset_id,)).fetchone()
+            metadata = json.loads(row["metadata"])
+            metadata.update(updates)
+            db.execute(
+                "UPDATE assets SET metadata = ?, date_last_updated = ? WHERE asset_id = ?",
+                (json.dumps(metadata), now_iso(), asset_id),
+            )
+
+    def set_lock(self, asset_id: str, locked_by: str | None, *, checked_out: bool = False) -> None:
+        with self.connect() as db:
+            db.execute(
+                "UPDATE assets SET locked_by = ?, checked_out = ? WHERE asset_id = ?",
+                (locked_by, int(checked_out), asset_id),
+            )
+
+    # ---- jobs -------------------------------------------------------------------------------------------
+
+    def create_job(self, job_name: str, job_type: str, user: str, delay: float) -> int:
+        created = time.time()
+        with self.connect() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (job_name, job_type, user_name, created, completes_at) VALUES (?, ?, ?, ?, ?)",
+                (job_name, job_type, user, created, created + delay),
+            )
+            return int(cur.lastrowid)
+
+    def finish_job(self, job_id: int, asset_ids: list[str]) -> None:
+        with self.connect() as db:
+            db.execute("UPDATE jobs SET asset_ids = ? WHERE job_id = ?", (json.dumps(asset_ids), job_id))
+
+    def get_job(self, job_id: int) -> dict[str, Any] | None:
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        job = dict(row)
+        job["asset_ids"] = json.loads(job["asset_ids"])
+        return job
+
+    # ---- lookup domains ---------------------------------------------------------------------------------
+
+    def put_domain(self, domain_id: str, values: list[dict[str, Any]], datatype: str = "CHAR") -> None:
+        with self.connect() as db:
+            db.execute(
+                "INSERT INTO domains (domain_id, datatype, domain_values) VALUES (?, ?, ?) "
+                "ON CONFLICT(domain_id) DO UPDATE SET datatype = excluded.datatype, "
+                "domain_values = excluded.domain_values",
+                (domain_id, datatype, json.dumps(values)),
+            )
+
+    def domains(self) -> list[dict[str, Any]]:
+        with self.connect() as db:
+            rows = db.execute("SELECT * FROM domains ORDER BY domain_id").fetchall()
+        return [{**dict(r), "domain_values": json.loads(r["domain_values"])} for r in rows]
+
+    def domain(self, domain_id: str) -> dict[str, Any] | None:
+        return next((d for d in self.domains() if d["domain_id"] == domain_id), None)
+
+    # ---- sessions and tokens ----------------------------------------------------------------------------
+
+    def create_session(self, login_name: str, ttl: float) -> dict[str, Any]:
+        session = {
+            "id": secrets.randbelow(900_000_000) + 100_000_000,
+            "message_digest": secrets.token_hex(20),
+            "jsessionid": secrets.token_hex(16).upper(),
+            "login_name": login_name,
+            "created": time.time(),
+            "expires_at": time.time() + ttl,
+        }
+        with self.connect() as db:
+            db.execute(
+                "INSERT INTO sessions (id, message_digest, jsessionid, login_name, created, expires_at) "
+                "VALUES (:id, :message_digest, :jsessionid, :login_name, :created, :expires_at)",
+                session,
+            )
+        return session
+
+    def find_session(self, *, jsessionid: str | None = None, digest: str | None = None) -> dict[str, Any] | None:
+        with self.connect() as db:
+            if jsessionid:
+                row = db.execute("SELECT * FROM sessions WHERE jsessionid = ?", (jsessionid,)).fetchone()
+            elif digest:
+                row = db.execute("SELECT * FROM sessions WHERE message_digest = ?", (digest,)).fetchone()
+            else:
+                row = None
+        return dict(row) if row else None
+
+    def delete_session(self, session_id: int) -> None:
+        with self.connect() as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def create_token(self, kind: str, login_name: str, client_id: str, ttl: float) -> dict[str, Any]:
+        token = {
+            "token": secrets.token_urlsafe(32),
+            "refresh_token": secrets.token_urlsafe(32),
+            "kind": kind,
+            "login_name": login_name,
+            "client_id": client_id,
+            "created": time.time(),
+            "expires_at": time.time() + ttl,
+        }
+        with self.connect() as db:
+            db.execute(
+                "INSERT INTO tokens (token, refresh_token, kind, login_name, client_id, created, expires_at) "
+                "VALUES (:token, :refresh_token, :kind, :login_name, :client_id, :created, :expires_at)",
+                token,
+            )
+        return token
+
+    def find_token(self, *, token: str | None = None, refresh_token: str | None = None) -> dict[str, Any] | None:
+        with self.connect() as db:
+            if token:
+                row = db.execute("SELECT * FROM tokens WHERE token = ?", (token,)).fetchone()
+            else:
+                row = db.execute("SELECT * FROM tokens WHERE refresh_token = ?", (refresh_token,)).fetchone()
+        return dict(row) if row else None
+
+    def expire_all_credentials(self) -> int:
+        """Make every current token and session expired (tests of the 401 → re-authenticate path)."""
+        past = time.time() - 1
+        with self.connect() as db:
+            n = db.execute("UPDATE tokens SET expires_at = ? WHERE expires_at > ?", (past, past)).rowcount
+            n += db.execute("UPDATE sessions SET expires_at = ? WHERE expires_at > ?", (past, past)).rowcount
+        return n
