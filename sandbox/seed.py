@@ -279,7 +279,9 @@ def seed(settings: SandboxSettings) -> dict[str, Any]:
     result = seed_otmm(settings)
     from sandbox.box.seed import seed_box
 
-    result.update(seed_box(settings))
+    box = seed_box(settings)
+    result.update(box)  # root_folder_id
+    result["box_root_folder_id"] = box["root_folder_id"]
     tmp = settings.data_dir / "seed.json.tmp"
     tmp.write_text(json.dumps(result, indent=2))
     os.replace(tmp, settings.data_dir / "seed.json")
