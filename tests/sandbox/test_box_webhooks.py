@@ -7,10 +7,8 @@ import hashlib
 import io
 import json
 import os
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,6 +26,7 @@ from box_sdk_gen import (
 )
 
 from sandbox.box.client import ccg_client
+from sandbox.box.recorder import WebhookRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -39,52 +38,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.timeout(60)
 
 
-class Receiver:
-    """A local webhook endpoint: records every delivery; answers the queued status codes, then 200."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver.deliveries.append(
-                        {"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}
-                    )
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/box/webhook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wait_for(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.deliveries) >= count:
-                    return list(self.deliveries)
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} deliveries, got {len(self.deliveries)}")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+def receiver() -> Iterator[WebhookRecorder]:
+    running = WebhookRecorder()
     yield running
     running.close()
 
@@ -124,7 +80,7 @@ def _valid(sandbox: RunningSandbox, delivery: dict[str, Any], **keys: str | None
     )
 
 
-def test_webhook_crud(client: BoxClient, receiver: Receiver) -> None:
+def test_webhook_crud(client: BoxClient, receiver: WebhookRecorder) -> None:
     root, hook_id = _watched_root(client, receiver.url)
     hook = client.webhooks.get_webhook_by_id(hook_id)
     assert hook.target.id == root and hook.address == receiver.url
@@ -146,7 +102,7 @@ def test_webhook_crud(client: BoxClient, receiver: Receiver) -> None:
 
 
 def test_signed_delivery_for_nested_upload_by_agency(
-    sandbox: RunningSandbox, client: BoxClient, receiver: Receiver
+    sandbox: RunningSandbox, client: BoxClient, receiver: WebhookRecorder
 ) -> None:
     root, hook_id = _watched_root(client, receiver.url)
     campaign = client.folders.create_folder("CMP-2026-001 Spring", CreateFolderParent(id=root)).id
@@ -187,7 +143,7 @@ def test_signed_delivery_for_nested_upload_by_agency(
 
 
 def test_failed_delivery_is_retried_with_same_event_id(
-    sandbox: RunningSandbox, client: BoxClient, receiver: Receiver
+    sandbox: RunningSandbox, client: BoxClient, receiver: WebhookRecorder
 ) -> None:
     root, _ = _watched_root(client, receiver.url)
     receiver.statuses = [500, 302]
@@ -204,7 +160,7 @@ def test_failed_delivery_is_retried_with_same_event_id(
     assert [a["status_code"] for a in event["attempts"]] == [500, 302, 200]
 
 
-def test_drop_next_silently_skips_events(sandbox: RunningSandbox, client: BoxClient, receiver: Receiver) -> None:
+def test_drop_next_silently_skips_events(sandbox: RunningSandbox, client: BoxClient, receiver: WebhookRecorder) -> None:
     root, _ = _watched_root(client, receiver.url)
     base = sandbox.endpoints["box_base_url"]
     answer = requests.post(f"{base}/__sandbox__/box/webhooks/drop-next", json={"count": 1}, timeout=10)
@@ -225,7 +181,7 @@ def test_pending_delivery_resumes_after_restart(
     data_dir = tmp_path_factory.mktemp("box-restart")
     first = sandbox_factory(data_dir, webhook_retry_scale=0.02)  # first retry after 0.6 s
     client = ccg_client(first.settings, first.endpoints)
-    receiver = Receiver()
+    receiver = WebhookRecorder()
     try:
         receiver.statuses = [503]
         root, _ = _watched_root(client, receiver.url)
