@@ -123,7 +123,8 @@ def _child(client: BoxClient, folder_id: str, predicate: object, kind: str = "fo
 def _root_folder_id(client: BoxClient, data_dir: Path) -> str:
     seed_path = data_dir / "seed.json"
     if seed_path.exists():
-        root = json.loads(seed_path.read_text()).get("root_folder_id")
+        seed = json.loads(seed_path.read_text())
+        root = seed.get("box_root_folder_id") or seed.get("root_folder_id")
         if root:
             return str(root)
     entry = _child(client, "0", lambda name: name.casefold() == ROOT_FOLDER_NAME.casefold())

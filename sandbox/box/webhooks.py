@@ -165,6 +165,14 @@ def list_deliveries(state: BoxState) -> list[dict[str, Any]]:
 
 
 async def _deliver(state: BoxState, client: httpx.AsyncClient, event: sqlite3.Row) -> None:
+    try:
+        await _attempt(state, client, event)
+    except Exception:  # never let one broken event stop the worker; it stays pending and is tried again
+        log.exception("box webhook %s: delivery attempt crashed", event["id"])
+        await asyncio.sleep(1)
+
+
+async def _attempt(state: BoxState, client: httpx.AsyncClient, event: sqlite3.Row) -> None:
     store = state.store
     attempt = store.query_one("SELECT COUNT(*) AS n FROM attempts WHERE event_id = ?", (event["id"],))["n"] + 1
     body = event["body"].encode("utf-8")

@@ -30,6 +30,7 @@ from sandbox.box.recorder import WebhookRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from box_sdk_gen import BoxClient
 
@@ -140,6 +141,20 @@ def test_signed_delivery_for_nested_upload_by_agency(
     _upload(client, client.folders.create_folder("elsewhere", CreateFolderParent(id="0")).id, "x.txt", b"x")
     time.sleep(0.3)
     assert len(receiver.deliveries) == 2  # nothing for unwatched folders
+
+
+def test_chunked_upload_is_announced(
+    sandbox: RunningSandbox, client: BoxClient, receiver: WebhookRecorder, tmp_path: Path
+) -> None:
+    root, _ = _watched_root(client, receiver.url)
+    big = tmp_path / "big.mxf"
+    big.write_bytes(os.urandom(20_000_001))
+    with big.open("rb") as fh:
+        uploaded = client.chunked_uploads.upload_big_file(fh, big.name, big.stat().st_size, root)
+    delivery = receiver.wait_for(1)[0]
+    assert _valid(sandbox, delivery)
+    source = json.loads(delivery["body"])["source"]
+    assert (source["id"], source["sha1"], source["size"]) == (uploaded.id, uploaded.sha_1, 20_000_001)
 
 
 def test_failed_delivery_is_retried_with_same_event_id(
