@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sandbox.box import objects, webhooks
+from sandbox.box import metadata, objects, webhooks
 from sandbox.box.auth import bearer_user, token_endpoint, unauthorized
 from sandbox.box.store import now_iso
 from sandbox.box.uploads import invalid_name, name_conflict
@@ -209,6 +209,35 @@ async def update_folder(request: Request, user_id: str) -> Response:
 @authenticated
 async def update_file(request: Request, user_id: str) -> Response:
     return await _update_item(request, user_id, "file")
+
+
+async def _delete_item(request: Request, kind: str) -> Response:
+    store = _state(request).store
+    item_id = request.path_params[f"{kind}_id"]
+    row = store.item(item_id, kind)
+    if row is None:
+        return objects.not_found(kind, item_id)
+    if row["parent_id"] is None:
+        return objects.box_error(403, "access_denied_insufficient_permissions", "Access denied")
+    if_match = request.headers.get("if-match")
+    if if_match and if_match != str(row["etag"]):
+        return objects.box_error(412, "precondition_failed", "The resource has been modified. Please retrieve the "
+                                 "resource again and retry")
+    recursive = request.query_params.get("recursive", "").lower() == "true"
+    if kind == "folder" and not recursive and store.children(row["id"], 0, 1)[1]:
+        return objects.box_error(400, "folder_not_empty", "Cannot delete - folder not empty")
+    store.delete_tree(row["id"])
+    return Response(status_code=204)
+
+
+@authenticated
+async def delete_folder(request: Request, user_id: str) -> Response:
+    return await _delete_item(request, "folder")
+
+
+@authenticated
+async def delete_file(request: Request, user_id: str) -> Response:
+    return await _delete_item(request, "file")
 
 
 @authenticated
@@ -450,11 +479,14 @@ def create_api_app(state: BoxState, lifespan: Any = None) -> Starlette:
             Route("/2.0/folders", create_folder, methods=["POST"]),
             Route("/2.0/folders/{folder_id}", get_folder, methods=["GET"]),
             Route("/2.0/folders/{folder_id}", update_folder, methods=["PUT"]),
+            Route("/2.0/folders/{folder_id}", delete_folder, methods=["DELETE"]),
             Route("/2.0/folders/{folder_id}/items", folder_items, methods=["GET"]),
             Route("/2.0/files/content", preflight, methods=["OPTIONS"]),
             Route("/2.0/files/{file_id}", get_file, methods=["GET"]),
             Route("/2.0/files/{file_id}", update_file, methods=["PUT"]),
+            Route("/2.0/files/{file_id}", delete_file, methods=["DELETE"]),
             Route("/2.0/files/{file_id}/content", download_file, methods=["GET"]),
+            *metadata.routes(authenticated, _state),
             Route("/2.0/webhooks", create_webhook, methods=["POST"]),
             Route("/2.0/webhooks", list_webhooks, methods=["GET"]),
             Route("/2.0/webhooks/{webhook_id}", get_webhook, methods=["GET"]),

@@ -91,6 +91,10 @@ CREATE TABLE IF NOT EXISTS attempts (
     status_code INTEGER, error TEXT, duration REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS metadata (
+    file_id INTEGER NOT NULL, scope TEXT NOT NULL, template TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (file_id, scope, template)
+);
 """
 
 # Box-looking id ranges: 12-digit item ids, 13-digit version ids, 9-digit webhook ids.
@@ -313,6 +317,22 @@ class BoxStore:
             (file_id, sha1, size, blob, user_id, stamp),
         )
         db.execute("UPDATE items SET version_id = ? WHERE id = ?", (cur.lastrowid, file_id))
+
+    def delete_tree(self, item_id: int) -> None:
+        """Remove an item and everything below it (Box's trash, emptied at once), blobs included."""
+        with self.transaction() as db:
+            ids, frontier = [item_id], [item_id]
+            while frontier:
+                marks = ",".join("?" for _ in frontier)
+                frontier = [r["id"] for r in db.execute(f"SELECT id FROM items WHERE parent_id IN ({marks})", frontier)]
+                ids += frontier
+            marks = ",".join("?" for _ in ids)
+            blobs = [r["blob"] for r in db.execute(f"SELECT blob FROM versions WHERE file_id IN ({marks})", ids)]
+            db.execute(f"DELETE FROM versions WHERE file_id IN ({marks})", ids)
+            db.execute(f"DELETE FROM metadata WHERE file_id IN ({marks})", ids)
+            db.execute(f"DELETE FROM items WHERE id IN ({marks})", ids)
+        for blob in blobs:
+            self.blob_path(blob).unlink(missing_ok=True)
 
     def version(self, version_id: int) -> sqlite3.Row | None:
         return self.query_one("SELECT * FROM versions WHERE id = ?", (version_id,))

@@ -16,8 +16,14 @@ import pytest
 import requests
 from box_sdk_gen import (
     BoxAPIError,
+    CreateFileMetadataByIdScope,
     CreateFolderParent,
+    DeleteFileMetadataByIdScope,
+    GetFileMetadataByIdScope,
     PreflightFileUploadCheckParent,
+    UpdateFileMetadataByIdRequestBody,
+    UpdateFileMetadataByIdRequestBodyOpField,
+    UpdateFileMetadataByIdScope,
     UpdateFolderByIdSharedLink,
     UploadFileAttributes,
     UploadFileAttributesParentField,
@@ -256,3 +262,44 @@ def test_download_64_mib_streams_with_bounded_memory(
     head = requests.get(redirect.headers["Location"], stream=True, timeout=10)  # no Authorization needed
     assert head.status_code == 200 and int(head.headers["Content-Length"]) == size
     head.close()
+
+
+def test_file_metadata(client: BoxClient, folder_id: str) -> None:
+    file_id = _upload(client, folder_id, "tagged.png", b"png bytes").id
+    created = client.file_metadata.create_file_metadata_by_id(
+        file_id, CreateFileMetadataByIdScope.GLOBAL, "properties", {"tracking_id": "K7M2QX", "campaign": "CMP-1"}
+    )
+    assert created.extra_data["tracking_id"] == "K7M2QX" and created.template == "properties"
+    with pytest.raises(BoxAPIError) as exists:
+        client.file_metadata.create_file_metadata_by_id(
+            file_id, CreateFileMetadataByIdScope.GLOBAL, "properties", {"tracking_id": "OTHER1"}
+        )
+    assert exists.value.response_info.status_code == 409
+    updated = client.file_metadata.update_file_metadata_by_id(
+        file_id, UpdateFileMetadataByIdScope.GLOBAL, "properties",
+        [UpdateFileMetadataByIdRequestBody(op=UpdateFileMetadataByIdRequestBodyOpField.REPLACE, path="/campaign",
+                                           value="CMP-2")],
+    )
+    assert updated.extra_data == {"tracking_id": "K7M2QX", "campaign": "CMP-2"}
+    fetched = client.file_metadata.get_file_metadata_by_id(file_id, GetFileMetadataByIdScope.GLOBAL, "properties")
+    assert fetched.extra_data["campaign"] == "CMP-2"
+    assert len(client.file_metadata.get_file_metadata(file_id).entries) == 1
+    client.file_metadata.delete_file_metadata_by_id(file_id, DeleteFileMetadataByIdScope.GLOBAL, "properties")
+    assert client.file_metadata.get_file_metadata(file_id).entries == []
+
+
+def test_update_and_delete_items(client: BoxClient, folder_id: str) -> None:
+    file_id = _upload(client, folder_id, "draft.txt", b"draft").id
+    renamed = client.files.update_file_by_id(file_id, name="final.txt", description="approved")
+    assert (renamed.name, renamed.description) == ("final.txt", "approved")
+    sub = client.folders.create_folder("sub", CreateFolderParent(id=folder_id)).id
+    _upload(client, sub, "inner.txt", b"inner")
+    with pytest.raises(BoxAPIError) as not_empty:
+        client.folders.delete_folder_by_id(sub)
+    assert not_empty.value.response_info.code == "folder_not_empty"
+    client.folders.delete_folder_by_id(sub, recursive=True)
+    client.files.delete_file_by_id(file_id)
+    assert client.folders.get_folder_items(folder_id).total_count == 0
+    with pytest.raises(BoxAPIError) as gone:
+        client.files.get_file_by_id(file_id)
+    assert gone.value.response_info.status_code == 404
