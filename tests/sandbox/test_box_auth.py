@@ -3,13 +3,25 @@ default decryptor), client credentials, and token expiry answered with 401 so th
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from box_sdk_gen import BoxAPIError, BoxCCGAuth, BoxClient, BoxJWTAuth, CCGConfig, JWTConfig
+from box_sdk_gen import (
+    BoxAPIError,
+    BoxCCGAuth,
+    BoxClient,
+    BoxJWTAuth,
+    CCGConfig,
+    CreateFolderParent,
+    JWTConfig,
+    UploadFileAttributes,
+    UploadFileAttributesParentField,
+)
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -132,3 +144,12 @@ def test_expired_tokens_get_401_and_the_sdk_refreshes(box: RunningSandbox, keys:
     assert requests.get(me_url, headers={"Authorization": f"Bearer {second}"}, timeout=10).status_code == 401
     assert client.users.get_user_me().id == box.settings.box_service_account_user_id
     assert _token(client) not in (first, second)
+
+    folder = client.folders.create_folder("expiry", CreateFolderParent(id="0"))
+    requests.post(f"{box.endpoints['box_base_url']}/__sandbox__/box/expire-tokens", timeout=10)
+    data = b"x" * 300_000  # the upload host answers 401 too; the SDK refreshes and re-sends the body
+    uploaded = client.uploads.upload_file(
+        UploadFileAttributes(name="after-expiry.bin", parent=UploadFileAttributesParentField(id=folder.id)),
+        io.BytesIO(data), content_md_5=hashlib.sha1(data).hexdigest(),
+    ).entries[0]
+    assert uploaded.size == len(data)
