@@ -21,7 +21,11 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="content-scaling-tests-"))
 
 
 def _start_postgres() -> str:
+    import logging
+
     from tools import localpg
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs from atexit, after pytest closed streams
 
     pgdata = _SCRATCH / "pgdata"
     socket = localpg.start(pgdata)

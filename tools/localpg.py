@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def start(pgdata: Path) -> str:

@@ -344,7 +344,7 @@ def status() -> int:
     from tools import localpg
 
     pg = localpg.running_pid(PGDATA)
-    print(f"{'postgres':<15} {'running (pid %d)' % pg if pg else 'stopped'}")
+    print(f"{'postgres':<15} {f'running (pid {pg})' if pg else 'stopped'}")
     known = [*AIRFLOW_COMPONENTS, "sandbox", "receiver"]
     for name in known:
         pid = _pid(name)

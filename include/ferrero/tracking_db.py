@@ -156,3 +156,151 @@ class TrackingDb:
             cur.execute("SELECT * FROM master_assets WHERE dam_asset_id = %s", (dam_asset_id,))
             row = cur.fetchone()
         return dict(row) if row else None
+
+    def record_master_in_box(
+        self,
+        dam_asset_id: str,
+        *,
+        name: str,
+        dam_metadata: dict[str, Any],
+        box_file_id: str,
+        box_file_url: str | None,
+        upload_folder_id: str | None,
+    ) -> None:
+        """Store the master's Box file, full DAM metadata and Final Assets folder (its row already exists)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """
+                UPDATE master_assets
+                   SET name = %s, dam_metadata = %s, box_file_id = %s, box_file_url = %s,
+                       upload_folder_id = %s, status = 'active', updated_at = now()
+                 WHERE dam_asset_id = %s
+                """,
+                (name, psycopg2.extras.Json(dam_metadata), box_file_id, box_file_url, upload_folder_id,
+                 dam_asset_id),
+            )
+            if cur.rowcount != 1:
+                raise LookupError(f"DAM asset {dam_asset_id} has no tracking ID yet")
+
+    def masters_of_campaign(self, campaign_id: str) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT * FROM master_assets WHERE campaign_id = %s AND status = 'active' ORDER BY name",
+                (campaign_id,),
+            )
+            return [dict(row) for row in cur.fetchall()]
+
+    # -- A1 -> A2 transfers and status changes --------------------------------------------------------
+
+    def record_transfer(
+        self,
+        dag_run_id: str,
+        campaign_id: str,
+        dam_asset_id: str,
+        asset_name: str,
+        *,
+        error: str | None = None,
+        tracking_id: str | None = None,
+        box_file_id: str | None = None,
+    ) -> None:
+        """The latest outcome of one master's transfer in one run (a retry overwrites it)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """
+                INSERT INTO master_transfers
+                    (dag_run_id, dam_asset_id, campaign_id, asset_name, status, tracking_id, box_file_id, error)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (dag_run_id, dam_asset_id) DO UPDATE
+                   SET status = EXCLUDED.status, tracking_id = EXCLUDED.tracking_id,
+                       box_file_id = EXCLUDED.box_file_id, error = EXCLUDED.error,
+                       asset_name = EXCLUDED.asset_name, updated_at = now()
+                """,
+                (dag_run_id, dam_asset_id, campaign_id, asset_name, "failed" if error else "succeeded",
+                 tracking_id, box_file_id, error),
+            )
+
+    def transfers_of_run(self, dag_run_id: str) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            cur.execute("SELECT * FROM master_transfers WHERE dag_run_id = %s ORDER BY asset_name", (dag_run_id,))
+            return [dict(row) for row in cur.fetchall()]
+
+    def completed_cycles(self, campaign_id: str, old_status: str, new_status: str) -> int:
+        """How many times we already moved this campaign from ``old_status`` to ``new_status``."""
+        with self.transaction() as cur:
+            cur.execute(
+                "SELECT count(*) AS n FROM campaign_status_changes"
+                " WHERE campaign_id = %s AND old_status = %s AND new_status = %s",
+                (campaign_id, old_status, new_status),
+            )
+            return int(cur.fetchone()["n"])
+
+    def claim_status_change(
+        self, campaign_id: str, old_status: str, new_status: str, cycle: int, dag_run_id: str
+    ) -> dict[str, Any]:
+        """Record the flip of this cycle (or find the one already recorded) and return its row.
+
+        The unique key (campaign, old, new, cycle) makes the flip happen once however many runs or retries
+        get here; ``created`` tells whether this call made it.
+        """
+        with self.transaction() as cur:
+            cur.execute(
+                """
+                INSERT INTO campaign_status_changes (campaign_id, old_status, new_status, cycle, dag_run_id)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (campaign_id, old_status, new_status, cycle) DO NOTHING
+                RETURNING *, true AS created
+                """,
+                (campaign_id, old_status, new_status, cycle, dag_run_id),
+            )
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(
+                    "SELECT *, false AS created FROM campaign_status_changes"
+                    " WHERE campaign_id = %s AND old_status = %s AND new_status = %s AND cycle = %s",
+                    (campaign_id, old_status, new_status, cycle),
+                )
+                row = cur.fetchone()
+            cur.execute("UPDATE campaigns SET status = %s, updated_at = now() WHERE campaign_id = %s",
+                        (new_status, campaign_id))
+            return dict(row)
+
+    @contextlib.contextmanager
+    def notification_slot(self, change_id: int, kind: str) -> Iterator[bool]:
+        """Hold the status change's row locked while a notification of ``kind`` ('webhook' or 'email') is sent.
+
+        Yields False when it was already sent (do nothing), True otherwise; on a clean exit the send is
+        marked done, so retries and concurrent runs send it once.
+        """
+        column = {"webhook": "webhook_sent_at", "email": "email_sent_at"}[kind]
+        with self.transaction() as cur:
+            cur.execute(f"SELECT {column} AS sent FROM campaign_status_changes WHERE id = %s FOR UPDATE",
+                        (change_id,))
+            row = cur.fetchone()
+            if row is None:
+                raise LookupError(f"status change {change_id} does not exist")
+            if row["sent"] is not None:
+                yield False
+                return
+            yield True
+            cur.execute(f"UPDATE campaign_status_changes SET {column} = now() WHERE id = %s", (change_id,))
+
+    def update_campaign_folders(
+        self,
+        campaign_id: str,
+        *,
+        box_folder_id: str | None = None,
+        box_folder_url: str | None = None,
+        final_assets_folder_id: str | None = None,
+    ) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """
+                UPDATE campaigns
+                   SET box_folder_id = COALESCE(%s, box_folder_id),
+                       box_folder_url = COALESCE(%s, box_folder_url),
+                       final_assets_folder_id = COALESCE(%s, final_assets_folder_id),
+                       updated_at = now()
+                 WHERE campaign_id = %s
+                """,
+                (box_folder_id, box_folder_url, final_assets_folder_id, campaign_id),
+            )

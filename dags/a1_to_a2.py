@@ -1,0 +1,206 @@
+"""
+### A1 → A2: every master of one campaign to Box, with its tracking ID
+
+One run per campaign (started by [`a1_discovery`](/dags/a1_discovery), or by hand with the
+campaign's DAM id or number).
+
+1. **plan_campaign**: checks the campaign is in A1, creates its Box folders
+   (`<number> <name>/Masters` and `Derivatives`) and lists its masters.
+2. **masters_batch_N → transfer_masters_N**: one task instance per master, named after it: DAM original →
+   tracking ID → Box `Masters/<TRACKING>_<name>` → tracking database. (Masters are spread
+   over several mapped tasks so a campaign may have more than Airflow's 1024 mapped
+   instances per task; usually only `transfer_masters_0` has work.)
+3. **report_partial_result**: when some masters failed, one email lists what succeeded and
+   what failed, with the reasons. The status stays A1.
+4. **flip_to_a2** (only when every master succeeded) → **send_status_webhook** and
+   **send_success_email**, each exactly once.
+
+**To retry failed masters**: clear the failed task instances *with Downstream*; when
+they succeed, the flip and its notifications follow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+
+from include.ferrero.campaigns import MASTER_SHARDS
+
+DAG_ID = "a1_to_a2"
+
+
+def _services():
+    from workflow_services import Services
+
+    return Services()
+
+
+def _notify_plan_failure(context) -> None:
+    """Email the error recipients when a campaign cannot even be planned (bad id, not in A1, no masters...)."""
+    from workflow_services import Services, run_url
+
+    from include.ferrero.messages import render_email
+
+    services = Services()
+    conf = context["params"]
+    error = str(context.get("exception") or "unknown error")
+    services.send_email(render_email("campaign_processing_failed", services.config, {
+        "campaign_name": "", "campaign_id": conf.get("campaign"), "campaign_number": conf.get("campaign"),
+        "error": error, "airflow_url": run_url(DAG_ID, context["run_id"]),
+    }))
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=4,
+    doc_md=__doc__,
+    tags=["content-scaling", "A1->A2"],
+    default_args={
+        "owner": "content-scaling",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    params={
+        "campaign": Param(
+            type="string",
+            minLength=1,
+            title="Campaign",
+            description="The campaign's DAM folder id (40 hexadecimal characters) or its campaign number, "
+            "e.g. CMP-2026-001.",
+        ),
+        "force": Param(
+            False,
+            type="boolean",
+            title="Force",
+            description="Send the masters to Box even when the campaign is not in status A1.",
+        ),
+        "cycle": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            title="A1 cycle",
+            description="Set by the discovery; leave empty when triggering by hand.",
+            section="Advanced",
+        ),
+    },
+)
+def a1_to_a2():
+    @task(multiple_outputs=True, pool="dam_api", on_failure_callback=_notify_plan_failure)
+    def plan_campaign(params: dict | None = None) -> dict:
+        """Check the campaign, make its Box folders and split its masters over the mapped tasks."""
+        from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
+
+        services = _services()
+        try:
+            return plan(services.otmm, services.box, services.db, services.config, params["campaign"],
+                        force=params["force"], cycle=params.get("cycle"))
+        finally:
+            services.close()
+
+    @task(map_index_template="{{ master_name }}", pool="box_api", max_active_tis_per_dagrun=4)
+    def transfer_master(master: dict, campaign: dict) -> dict:
+        """Stream one master DAM → Box as `<TRACKING>_<name>` and record it."""
+        from include.ferrero.steps.a1_to_a2 import transfer_master as transfer
+
+        context = get_current_context()
+        context["master_name"] = master["name"]
+        services = _services()
+        try:
+            result = transfer(services.otmm, services.box, services.db, services.config, campaign, master,
+                              context["run_id"])
+        finally:
+            services.close()
+        print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
+        return result
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, pool="dam_api")
+    def report_partial_result(campaign: dict, shards: list) -> None:
+        """When some masters failed: one email with every success and failure; the status stays A1."""
+        from airflow.sdk.exceptions import AirflowSkipException
+        from workflow_services import run_url
+
+        from include.ferrero.steps.a1_to_a2 import partial_result_email
+
+        run_id = get_current_context()["run_id"]
+        masters = [m for shard in shards for m in shard]
+        services = _services()
+        try:
+            email = partial_result_email(services.db, services.config, campaign, masters, run_id,
+                                         run_url(DAG_ID, run_id))
+            if email is None:
+                raise AirflowSkipException("every master reached Box: nothing to report")
+            services.send_email(email)
+        finally:
+            services.close()
+        print(f"partial result emailed to {', '.join(email.recipients)}: {email.subject}")
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="dam_api")
+    def flip_to_a2(campaign: dict) -> dict:
+        """Move the campaign A1 → A2 in the DAM, once per cycle, when every master is in Box."""
+        from include.ferrero.steps.a1_to_a2 import flip_to_a2 as flip
+
+        services = _services()
+        try:
+            change = flip(services.otmm, services.db, campaign, get_current_context()["run_id"])
+        finally:
+            services.close()
+        print(("moved" if change["created"] else "already moved") + f" to A2 (status change {change['change_id']})")
+        return change
+
+    @task(pool="dam_api")
+    def send_status_webhook(campaign: dict, change: dict) -> None:
+        """The status webhook of the flip, sent once."""
+        from include.ferrero.steps.a1_to_a2 import a2_status_payload
+
+        services = _services()
+        try:
+            with services.db.notification_slot(change["change_id"], "webhook") as to_send:
+                if to_send:
+                    services.post_status_webhook(a2_status_payload(services.db, services.config, campaign, change))
+        finally:
+            services.close()
+        print("status webhook sent" if to_send else "status webhook was already sent")
+
+    @task(pool="box_api")
+    def send_success_email(campaign: dict, change: dict) -> None:
+        """The success email of the flip, with the link to the campaign's Box folder, sent once."""
+        from include.ferrero.steps.a1_to_a2 import a2_success_email
+
+        services = _services()
+        try:
+            with services.db.notification_slot(change["change_id"], "email") as to_send:
+                if to_send:
+                    link = services.box.get_shared_link(campaign["box_folder_id"])
+                    services.send_email(a2_success_email(services.db, services.config, campaign, link))
+        finally:
+            services.close()
+        print("success email sent" if to_send else "success email was already sent")
+
+    @task
+    def masters_batch(shards: dict, batch: int) -> list:
+        """The masters of one batch (Airflow maps at most 1024 task instances per task)."""
+        return shards[f"shard_{batch}"]
+
+    plan = plan_campaign()
+    shards = [masters_batch.override(task_id=f"masters_batch_{i}")(plan["shards"], i) for i in range(MASTER_SHARDS)]
+    transfers = [
+        transfer_master.override(task_id=f"transfer_masters_{i}").partial(campaign=plan["campaign"]).expand(
+            master=shard
+        )
+        for i, shard in enumerate(shards)
+    ]
+    report = report_partial_result(plan["campaign"], shards)
+    change = flip_to_a2(plan["campaign"])
+    transfers >> report
+    transfers >> change
+    send_status_webhook(plan["campaign"], change)
+    send_success_email(plan["campaign"], change)
+
+
+a1_to_a2()

@@ -1,0 +1,175 @@
+"""The steps of A1 -> A2, one function per DAG task, given the hooks and the tracking database.
+
+No Airflow import here: the DAG files build the hooks and call these, so the same code runs in tests against
+the sandbox. Each step is safe to retry, clear and re-run.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from include.ferrero.campaigns import (
+    CampaignError,
+    campaign_run_id,
+    check_startable,
+    find_campaign,
+    shard_masters,
+    transfer_report,
+)
+from include.ferrero.messages import Email, render_email, status_payload
+from include.ferrero.naming import safe_local_name
+
+if TYPE_CHECKING:
+    from include.ferrero.tracking_db import TrackingDb
+
+_DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
+_BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
+
+
+def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Campaigns in A1, each with the run id and conf of the run that processes it."""
+    limit = config["polling"]["max_campaigns_per_run"]
+    runs = []
+    for campaign in otmm.search_campaigns("A1")[:limit]:
+        db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
+        cycle = db.completed_cycles(campaign["campaign_id"], "A1", "A2") + 1
+        runs.append({
+            "trigger_run_id": campaign_run_id(campaign, cycle),
+            "conf": {"campaign": campaign["campaign_id"], "force": False, "cycle": cycle},
+        })
+    return runs
+
+
+def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
+    """The campaign named by its DAM id or its campaign number."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise CampaignError("no campaign given: enter its DAM id or its campaign number")
+    if _DAM_ID.match(reference):
+        return otmm.get_campaign(reference)
+    candidates = [c for status in ("A1", "A2", "A3") for c in otmm.search_campaigns(status)]
+    return find_campaign(candidates, reference)
+
+
+def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], reference: str,
+                  force: bool = False, cycle: int | None = None) -> dict[str, Any]:
+    """Check the campaign, make its Box folders, and split its masters into shards for the mapped tasks."""
+    campaign = resolve_campaign(otmm, reference)
+    check_startable(campaign, force)
+    campaign_id = campaign["campaign_id"]
+    masters = otmm.list_master_assets(campaign_id)
+    if not masters:
+        raise CampaignError(f"campaign {campaign.get('number') or campaign_id} {campaign['name']!r} has no master "
+                            "assets (non-folder children of its DAM folder)")
+    final_folder_id = otmm.find_final_assets_folder(campaign_id)
+    folders = box.ensure_campaign_folders(config["box"]["root_folder_id"], campaign.get("number") or "",
+                                          campaign["name"])
+    db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
+    db.update_campaign_folders(campaign_id, box_folder_id=folders["folder_id"],
+                               final_assets_folder_id=final_folder_id)
+    if cycle is None:
+        cycle = db.completed_cycles(campaign_id, "A1", "A2") + 1
+    summary = {
+        "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
+        "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
+        "final_assets_folder_id": final_folder_id, "box_folder_id": folders["folder_id"],
+        "masters_folder_id": folders["masters_folder_id"],
+    }
+    shards = shard_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])
+    return {"campaign": summary, "shards": shards}
+
+
+def box_master_name(tracking_id: str, master_name: str) -> str:
+    """``<TRACKING>_<original name>``, with characters Box refuses in names replaced."""
+    return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
+
+
+def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+                    master: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
+
+    Re-running finds the same tracking ID (kept forever per master) and the same Box file (same name, same
+    SHA-1); the temp file is removed whatever happens. The outcome is recorded for the partial-result email.
+    """
+    campaign_id, asset_id, name = campaign["campaign_id"], master["asset_id"], master["name"]
+    try:
+        tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
+        asset = otmm.get_asset(asset_id)
+        temp_root = Path(config["temp"]["directory"])
+        temp_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="master-", dir=temp_root) as tmp:
+            local = Path(tmp) / safe_local_name(name)
+            otmm.download_asset(asset_id, local)
+            uploaded = box.upload_file(campaign["masters_folder_id"], local, box_master_name(tracking_id, name))
+        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["id"],
+                                box_file_url=uploaded.get("url"),
+                                upload_folder_id=campaign["final_assets_folder_id"])
+    except Exception as exc:
+        db.record_transfer(run_id, campaign_id, asset_id, name, error=str(exc) or type(exc).__name__)
+        raise
+    db.record_transfer(run_id, campaign_id, asset_id, name, tracking_id=tracking_id, box_file_id=uploaded["id"])
+    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id, "box_file_id": uploaded["id"]}
+
+
+def partial_result_email(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+                         masters: list[dict[str, Any]], run_id: str, airflow_url: str | None) -> Email | None:
+    """The partial-result email when some masters failed in this run, else None."""
+    report = transfer_report(masters, db.transfers_of_run(run_id))
+    if report["failed"] == 0:
+        return None
+    return render_email("a1_to_a2_partial", config, {
+        "campaign_name": campaign["name"], "campaign_id": campaign["campaign_id"],
+        "campaign_number": campaign.get("number") or "", "airflow_url": airflow_url, **report,
+    })
+
+
+def flip_to_a2(otmm: Any, db: TrackingDb, campaign: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box."""
+    campaign_id = campaign["campaign_id"]
+    masters = db.masters_of_campaign(campaign_id)
+    missing = [m["name"] for m in masters if not m["box_file_id"]]
+    if len(masters) < campaign["master_count"] or missing:
+        raise CampaignError(
+            f"campaign {campaign.get('number') or campaign_id} cannot move to A2: "
+            f"{len(missing) or campaign['master_count'] - len(masters)} master(s) are not in Box yet"
+        )
+    already = db.completed_cycles(campaign_id, "A1", "A2") >= campaign["cycle"]
+    if not already:
+        current = otmm.get_campaign(campaign_id)["status"]
+        if current not in ("A1", "A2") and not campaign.get("force"):
+            raise CampaignError(f"campaign {campaign.get('number') or campaign_id} is now in status {current!r} in "
+                                "the DAM, so it was not moved to A2")
+        if current != "A2":
+            otmm.set_campaign_status(campaign_id, "A2")
+    change = db.claim_status_change(campaign_id, "A1", "A2", campaign["cycle"], run_id)
+    return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"]}
+
+
+def processed_assets(db: TrackingDb, campaign_id: str) -> list[dict[str, Any]]:
+    return [{"asset_id": m["dam_asset_id"], "asset_name": m["name"], "tracking_id": m["tracking_id"],
+             "box_file_id": m["box_file_id"]} for m in db.masters_of_campaign(campaign_id)]
+
+
+def a2_status_payload(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+                      change: dict[str, Any]) -> dict[str, Any]:
+    assets = processed_assets(db, campaign["campaign_id"])
+    return status_payload(config["webhooks"]["campaign_status_update"]["payload_template"], {
+        "campaign_id": campaign["campaign_id"], "campaign_number": campaign.get("number"),
+        "campaign_name": campaign["name"], "old_status": "A1", "new_status": "A2",
+        "asset_count": len(assets), "processed_assets": assets,
+        "timestamp": change.get("changed_at") or datetime.now(timezone.utc).isoformat(),
+    })
+
+
+def a2_success_email(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+                     box_folder_url: str | None) -> Email:
+    assets = processed_assets(db, campaign["campaign_id"])
+    return render_email("a1_to_a2_complete", config, {
+        "campaign_name": campaign["name"], "campaign_id": campaign["campaign_id"],
+        "campaign_number": campaign.get("number") or "", "asset_count": len(assets), "assets": assets,
+        "box_folder_url": box_folder_url,
+    })

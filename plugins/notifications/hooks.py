@@ -1,0 +1,114 @@
+"""Outgoing notifications: emails through Mailgun's HTTP API and the campaign-status webhook.
+
+Both are thin ``HttpHook`` subclasses (the http provider does connection parsing, sessions and auth); they add
+the request shape, bounded retries with exponential backoff on 429/5xx/connection errors, and errors that say
+what was not delivered. Credentials come from the Airflow connections ``mailgun_default`` (login ``api``,
+password = API key, extra ``domain``) and ``campaign_status_webhook`` (host = URL, password = token).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import requests
+import tenacity
+from airflow.providers.http.hooks.http import HttpHook
+
+from notifications.exceptions import NotificationError, RetryableNotificationError
+
+if TYPE_CHECKING:
+    from include.ferrero.messages import Email
+
+_RETRYABLE = {429, 500, 502, 503, 504}
+
+
+def _retry_args(retry: dict[str, Any] | None, attempts: int | None = None) -> dict[str, Any]:
+    retry = retry or {}
+    return {
+        "stop": tenacity.stop_after_attempt(attempts or retry.get("max_attempts", 3)),
+        "wait": tenacity.wait_random_exponential(
+            multiplier=retry.get("initial_delay_seconds", 5), max=retry.get("max_delay_seconds", 60)
+        ),
+        "retry": tenacity.retry_if_exception_type((RetryableNotificationError, requests.ConnectionError,
+                                                   requests.Timeout)),
+        "reraise": True,
+    }
+
+
+def _check(response: requests.Response, what: str) -> None:
+    if response.ok:
+        return
+    detail = " ".join(response.text.split())[:200]
+    error = RetryableNotificationError if response.status_code in _RETRYABLE else NotificationError
+    raise error(f"{what} was refused with HTTP {response.status_code}: {detail or response.reason}")
+
+
+class MailgunHook(HttpHook):
+    """Send an email through Mailgun (``POST /v3/<domain>/messages``, basic auth ``api:<key>``)."""
+
+    conn_name_attr = "mailgun_conn_id"
+    default_conn_name = "mailgun_default"
+    conn_type = "http"
+    hook_name = "Mailgun"
+
+    def __init__(self, mailgun_conn_id: str = default_conn_name, retry: dict[str, Any] | None = None,
+                 timeout: float = 30) -> None:
+        super().__init__(method="POST", http_conn_id=mailgun_conn_id)
+        self.mailgun_conn_id = mailgun_conn_id
+        self._retry = retry
+        self._timeout = timeout
+
+    def send(self, email: Email, from_address: str) -> str:
+        """Send ``email``; return Mailgun's message id."""
+        conn = self.get_connection(self.mailgun_conn_id)
+        domain = conn.extra_dejson.get("domain") or conn.schema
+        if not domain:
+            raise NotificationError(f"connection {self.mailgun_conn_id} names no Mailgun domain (extra 'domain')")
+        what = f"the email {email.subject!r} to {', '.join(email.recipients)}"
+        data = {"from": from_address, "to": email.recipients, "subject": email.subject, "html": email.html}
+
+        def attempt() -> requests.Response:
+            response = self.run(endpoint=f"v3/{domain}/messages", data=data,
+                                extra_options={"check_response": False, "timeout": self._timeout})
+            _check(response, what)
+            return response
+
+        response = tenacity.Retrying(**_retry_args(self._retry))(attempt)
+        return response.json().get("id", "")
+
+
+class StatusWebhookHook(HttpHook):
+    """POST a campaign status change as JSON to the downstream system's webhook."""
+
+    conn_name_attr = "webhook_conn_id"
+    default_conn_name = "campaign_status_webhook"
+    conn_type = "http"
+    hook_name = "Campaign status webhook"
+
+    def __init__(self, webhook_conn_id: str = default_conn_name, auth_type: str = "bearer",
+                 retry: dict[str, Any] | None = None, timeout: float = 10, attempts: int | None = None) -> None:
+        super().__init__(method="POST", http_conn_id=webhook_conn_id)
+        self.webhook_conn_id = webhook_conn_id
+        self._auth = auth_type
+        self._retry = retry
+        self._timeout = timeout
+        self._attempts = attempts
+
+    def _extract_auth(self, connection: Any) -> Any | None:
+        return super()._extract_auth(connection) if self._auth == "basic" else None
+
+    def post(self, payload: dict[str, Any]) -> None:
+        """Deliver ``payload``; bearer auth sends the connection's password as the token, basic auth sends
+        its login and password, none sends neither."""
+        conn = self.get_connection(self.webhook_conn_id)
+        headers = {"Content-Type": "application/json"}
+        if self._auth == "bearer" and conn.password:
+            headers["Authorization"] = f"Bearer {conn.password}"
+        what = f"the status webhook for campaign {payload.get('campaign_number') or payload.get('campaign_id')}"
+
+        def attempt() -> None:
+            response = self.run(endpoint=None, json=payload, headers=headers,
+                                extra_options={"check_response": False, "timeout": self._timeout})
+            _check(response, what)
+
+        tenacity.Retrying(**_retry_args(self._retry, self._attempts))(attempt)

@@ -1,0 +1,59 @@
+"""Every DAG file imports, follows the house rules, and has the shape of the workflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+DAG_FILES = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
+def test_one_dag_per_file_named_after_it(dagbag, path: Path) -> None:
+    dags = [d for d in dagbag.dags.values() if Path(d.fileloc).name == path.name]
+    assert [d.dag_id for d in dags] == [path.stem]
+    dag = dags[0]
+    assert dag.tags and "content-scaling" in dag.tags
+    assert dag.doc_md and dag.doc_md.strip()
+    for task in dag.tasks:
+        assert task.retries >= 2, f"{task.task_id} has {task.retries} retries"
+        assert task.doc_md or task.doc or getattr(task, "python_callable", None).__doc__, task.task_id
+
+
+def test_a1_to_a2_shape(dagbag) -> None:
+    from include.ferrero.campaigns import MASTER_SHARDS
+
+    dag = dagbag.get_dag("a1_to_a2")
+    flip = dag.get_task("flip_to_a2")
+    assert flip.trigger_rule == "none_failed_min_one_success"
+    assert dag.get_task("report_partial_result").trigger_rule == "all_done"
+    for i in range(MASTER_SHARDS):
+        transfer = dag.get_task(f"transfer_masters_{i}")
+        assert flip.task_id in transfer.downstream_task_ids
+        assert transfer.map_index_template == "{{ master_name }}"
+        assert transfer.pool == "box_api"
+    assert {"send_status_webhook", "send_success_email"} <= flip.downstream_task_ids
+    params = dag.params
+    assert params.get_param("campaign").schema["type"] == "string"
+    assert params.get_param("force").description and params.get_param("campaign").description
+
+
+def test_a1_discovery_every_five_minutes(dagbag) -> None:
+    dag = dagbag.get_dag("a1_discovery")
+    assert dag.timetable.expression == "*/5 * * * *"
+    trigger = dag.get_task("start_campaign_runs")
+    assert trigger.partial_kwargs["trigger_dag_id"] == "a1_to_a2"
+    assert trigger.partial_kwargs["skip_when_already_exists"] is True
