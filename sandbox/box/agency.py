@@ -98,7 +98,11 @@ def localize(path: Path, note: str) -> None:
         text = struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
         path.write_bytes(data[:-12] + text + data[-12:])
     elif data_kind in ("jpg", "jpeg") and data.startswith(b"\xff\xd8"):
-        path.write_bytes(data[:2] + b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+        at = 2  # a COM segment after SOI, or after the JFIF APP0 segment when there is one
+        if data[2:4] == b"\xff\xe0":
+            at = 4 + struct.unpack(">H", data[4:6])[0]
+        comment = b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload
+        path.write_bytes(data[:at] + comment + data[at:])
     else:  # PDF (a trailing comment line) and anything else
         path.write_bytes(data + b"\n%" + payload + b"\n")
 
