@@ -225,10 +225,19 @@ _DOWNLOAD_SCRIPT = textwrap.dedent(
 )
 
 
+def _peak_rss_kib(pid: int) -> int:
+    """Peak resident memory of a process (Linux /proc), in KiB."""
+    for line in open(f"/proc/{pid}/status").read().splitlines():  # noqa: PTH123, SIM115
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
 def test_download_64_mib_streams_with_bounded_memory(
     sandbox: RunningSandbox, client: BoxClient, folder_id: str, tmp_path: Path
 ) -> None:
     size = 64 * 1024 * 1024
+    server_peak_before = _peak_rss_kib(sandbox.process.pid)
     source = tmp_path / "master.mov"
     digest = hashlib.sha1()
     with source.open("wb") as fh:
@@ -252,6 +261,8 @@ def test_download_64_mib_streams_with_bounded_memory(
             check.update(chunk)
     assert check.hexdigest() == digest.hexdigest() == uploaded.sha_1
     assert growth_kib < 16 * 1024, f"client RSS grew by {growth_kib} KiB while downloading 64 MiB"
+    server_growth = _peak_rss_kib(sandbox.process.pid) - server_peak_before
+    assert server_growth < 32 * 1024, f"sandbox RSS grew by {server_growth} KiB for a 64 MiB upload + download"
 
     redirect = requests.get(
         f"{sandbox.endpoints['box_base_url']}/2.0/files/{uploaded.id}/content",
