@@ -29,9 +29,8 @@ def a1_discovery():
     @task(pool="dam_api")
     def find_a1_campaigns() -> list[dict]:
         """Search the DAM for campaigns in A1; return the run id and conf of each campaign's run."""
-        from workflow_services import Services
-
         from include.ferrero.steps.a1_to_a2 import discover_campaigns
+        from workflow_services import Services
 
         services = Services()
         try:

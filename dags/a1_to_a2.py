@@ -38,9 +38,8 @@ def _services():
 
 def _notify_plan_failure(context) -> None:
     """Email the error recipients when a campaign cannot even be planned (bad id, not in A1, no masters...)."""
-    from workflow_services import Services, run_url
-
     from include.ferrero.messages import render_email
+    from workflow_services import Services, run_url
 
     services = Services()
     conf = context["params"]
@@ -123,9 +122,9 @@ def a1_to_a2():
     def report_partial_result(campaign: dict, shards: list) -> None:
         """When some masters failed: one email with every success and failure; the status stays A1."""
         from airflow.sdk.exceptions import AirflowSkipException
-        from workflow_services import run_url
 
         from include.ferrero.steps.a1_to_a2 import partial_result_email
+        from workflow_services import run_url
 
         run_id = get_current_context()["run_id"]
         masters = [m for shard in shards for m in shard]

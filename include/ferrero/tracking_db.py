@@ -234,36 +234,6 @@ class TrackingDb:
             )
             return int(cur.fetchone()["n"])
 
-    def claim_status_change(
-        self, campaign_id: str, old_status: str, new_status: str, cycle: int, dag_run_id: str
-    ) -> dict[str, Any]:
-        """Record the flip of this cycle (or find the one already recorded) and return its row.
-
-        The unique key (campaign, old, new, cycle) makes the flip happen once however many runs or retries
-        get here; ``created`` tells whether this call made it.
-        """
-        with self.transaction() as cur:
-            cur.execute(
-                """
-                INSERT INTO campaign_status_changes (campaign_id, old_status, new_status, cycle, dag_run_id)
-                VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (campaign_id, old_status, new_status, cycle) DO NOTHING
-                RETURNING *, true AS created
-                """,
-                (campaign_id, old_status, new_status, cycle, dag_run_id),
-            )
-            row = cur.fetchone()
-            if row is None:
-                cur.execute(
-                    "SELECT *, false AS created FROM campaign_status_changes"
-                    " WHERE campaign_id = %s AND old_status = %s AND new_status = %s AND cycle = %s",
-                    (campaign_id, old_status, new_status, cycle),
-                )
-                row = cur.fetchone()
-            cur.execute("UPDATE campaigns SET status = %s, updated_at = now() WHERE campaign_id = %s",
-                        (new_status, campaign_id))
-            return dict(row)
-
     @contextlib.contextmanager
     def notification_slot(self, change_id: int, kind: str) -> Iterator[bool]:
         """Hold the status change's row locked while a notification of ``kind`` ('webhook' or 'email') is sent.
@@ -304,3 +274,124 @@ class TrackingDb:
                 """,
                 (box_folder_id, box_folder_url, final_assets_folder_id, campaign_id),
             )
+
+    # -- derivatives (A2 -> A3) -------------------------------------------------------------------------
+
+    def get_derivative(self, tracking_id: str, file_name: str) -> dict[str, Any] | None:
+        with self.transaction() as cur:
+            cur.execute("SELECT * FROM derivative_assets WHERE tracking_id = %s AND file_name = %s",
+                        (tracking_id, file_name))
+            row = cur.fetchone()
+        return dict(row) if row else None
+
+    def recorded_box_files(self, box_file_ids: list[str]) -> set[tuple[str, str | None]]:
+        """(box file id, version id) pairs among ``box_file_ids`` that already became derivatives."""
+        if not box_file_ids:
+            return set()
+        with self.transaction() as cur:
+            cur.execute("SELECT box_file_id, box_file_version_id FROM derivative_assets WHERE box_file_id = ANY(%s)",
+                        (list(box_file_ids),))
+            return {(row["box_file_id"], row["box_file_version_id"]) for row in cur.fetchall()}
+
+    def record_derivative(
+        self,
+        tracking_id: str,
+        file_name: str,
+        *,
+        clean_name: str,
+        box_file_id: str,
+        box_file_version_id: str | None,
+        dam_asset_id: str,
+    ) -> dict[str, Any]:
+        """The derivative uploaded to the DAM (one row per tracking ID and file name; a new Box version of the
+        same name updates it)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """
+                INSERT INTO derivative_assets (tracking_id, master_asset_id, file_name, clean_name, box_file_id,
+                                               box_file_version_id, dam_asset_id)
+                SELECT %s, id, %s, %s, %s, %s, %s FROM master_assets WHERE tracking_id = %s
+                ON CONFLICT (tracking_id, file_name) DO UPDATE
+                   SET clean_name = EXCLUDED.clean_name, box_file_id = EXCLUDED.box_file_id,
+                       box_file_version_id = EXCLUDED.box_file_version_id, dam_asset_id = EXCLUDED.dam_asset_id,
+                       upload_status = 'completed', last_error = NULL, uploaded_at = now()
+                RETURNING *
+                """,
+                (tracking_id, file_name, clean_name, box_file_id, box_file_version_id, dam_asset_id, tracking_id),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise LookupError(f"no master has tracking ID {tracking_id}")
+            return dict(row)
+
+    def campaign_progress(self, campaign_id: str) -> dict[str, Any]:
+        """Masters of the campaign and those that have at least one derivative."""
+        with self.transaction() as cur:
+            return _campaign_progress(cur, campaign_id)
+
+    @contextlib.contextmanager
+    def campaign_lock(self, campaign_id: str) -> Iterator[PgCursor]:
+        """A transaction holding the campaign's advisory lock: status decisions made inside it are serialised
+        across processes (two runs finishing at the same moment flip once)."""
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"campaign:{campaign_id}",))
+            yield cur
+
+    def campaigns_with_box_folder(self, statuses: tuple[str, ...] = ("A2",)) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            cur.execute("SELECT * FROM campaigns WHERE box_folder_id IS NOT NULL AND status = ANY(%s)"
+                        " ORDER BY campaign_id", (list(statuses),))
+            return [dict(r) for r in cur.fetchall()]
+
+    def flip_once(
+        self,
+        campaign_id: str,
+        old_status: str,
+        new_status: str,
+        cycle: int,
+        dag_run_id: str,
+        apply: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, Any] | None:
+        """Move the campaign ``old_status`` -> ``new_status`` once per cycle, however many runs race here.
+
+        Under the campaign's lock: when the change is already recorded, return it (``created`` False); otherwise
+        call ``apply(progress)`` (which changes the DAM and returns True, or returns False when the campaign is
+        not ready) and record the change. Returns None when ``apply`` declined.
+        """
+        with self.campaign_lock(campaign_id) as cur:
+            cur.execute(
+                "SELECT *, false AS created FROM campaign_status_changes"
+                " WHERE campaign_id = %s AND old_status = %s AND new_status = %s AND cycle = %s",
+                (campaign_id, old_status, new_status, cycle),
+            )
+            row = cur.fetchone()
+            if row is not None:
+                return dict(row)
+            if not apply(_campaign_progress(cur, campaign_id)):
+                return None
+            cur.execute(
+                "INSERT INTO campaign_status_changes (campaign_id, old_status, new_status, cycle, dag_run_id)"
+                " VALUES (%s, %s, %s, %s, %s) RETURNING *, true AS created",
+                (campaign_id, old_status, new_status, cycle, dag_run_id),
+            )
+            row = dict(cur.fetchone())
+            cur.execute("UPDATE campaigns SET status = %s, updated_at = now() WHERE campaign_id = %s",
+                        (new_status, campaign_id))
+            return row
+
+
+def _campaign_progress(cur: PgCursor, campaign_id: str) -> dict[str, Any]:
+    cur.execute(
+        """
+        SELECT m.tracking_id, m.name, m.box_file_id, count(d.id) AS derivatives
+          FROM master_assets m LEFT JOIN derivative_assets d ON d.tracking_id = m.tracking_id
+         WHERE m.campaign_id = %s AND m.status = 'active'
+         GROUP BY m.tracking_id, m.name, m.box_file_id
+        """,
+        (campaign_id,),
+    )
+    rows = [dict(r) for r in cur.fetchall()]
+    return {"masters": [r["tracking_id"] for r in rows],
+            "in_box": [r["tracking_id"] for r in rows if r["box_file_id"]],
+            "with_derivative": [r["tracking_id"] for r in rows if r["derivatives"]],
+            "missing": sorted(r["name"] for r in rows if not r["derivatives"])}

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from include.ferrero.tracking_db import TrackingDb
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
+
+
+def record(value: Any) -> dict[str, Any]:
+    """A hook's result (a small dataclass with ``as_dict``, or a mapping) as a plain dict."""
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 _BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
 
 
@@ -34,7 +39,7 @@ def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> lis
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
     limit = config["polling"]["max_campaigns_per_run"]
     runs = []
-    for campaign in otmm.search_campaigns("A1")[:limit]:
+    for campaign in map(record, otmm.search_campaigns("A1")[:limit]):
         db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
         cycle = db.completed_cycles(campaign["campaign_id"], "A1", "A2") + 1
         runs.append({
@@ -50,8 +55,8 @@ def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
     if not reference:
         raise CampaignError("no campaign given: enter its DAM id or its campaign number")
     if _DAM_ID.match(reference):
-        return otmm.get_campaign(reference)
-    candidates = [c for status in ("A1", "A2", "A3") for c in otmm.search_campaigns(status)]
+        return record(otmm.get_campaign(reference))
+    candidates = [record(c) for status in ("A1", "A2", "A3") for c in otmm.search_campaigns(status)]
     return find_campaign(candidates, reference)
 
 
@@ -61,13 +66,13 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
     campaign_id = campaign["campaign_id"]
-    masters = otmm.list_master_assets(campaign_id)
+    masters = [record(m) for m in otmm.list_master_assets(campaign_id)]
     if not masters:
         raise CampaignError(f"campaign {campaign.get('number') or campaign_id} {campaign['name']!r} has no master "
                             "assets (non-folder children of its DAM folder)")
-    final_folder_id = otmm.find_final_assets_folder(campaign_id)
-    folders = box.ensure_campaign_folders(config["box"]["root_folder_id"], campaign.get("number") or "",
-                                          campaign["name"])
+    final_folder_id = record(otmm.find_final_assets_folder(campaign_id))["folder_id"]
+    folders = record(box.ensure_campaign_folders(str(config["box"]["root_folder_id"]), campaign.get("number") or "",
+                                                 campaign["name"]))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
     db.update_campaign_folders(campaign_id, box_folder_id=folders["folder_id"],
                                final_assets_folder_id=final_folder_id)
@@ -98,13 +103,14 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
     campaign_id, asset_id, name = campaign["campaign_id"], master["asset_id"], master["name"]
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
-        asset = otmm.get_asset(asset_id)
+        asset = record(otmm.get_asset(asset_id))
         temp_root = Path(config["temp"]["directory"])
         temp_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="master-", dir=temp_root) as tmp:
             local = Path(tmp) / safe_local_name(name)
-            otmm.download_asset(asset_id, local)
-            uploaded = box.upload_file(campaign["masters_folder_id"], local, box_master_name(tracking_id, name))
+            otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
+            uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
+                                              box_master_name(tracking_id, name)))
         db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["id"],
                                 box_file_url=uploaded.get("url"),
                                 upload_folder_id=campaign["final_assets_folder_id"])
@@ -130,22 +136,22 @@ def partial_result_email(db: TrackingDb, config: dict[str, Any], campaign: dict[
 def flip_to_a2(otmm: Any, db: TrackingDb, campaign: dict[str, Any], run_id: str) -> dict[str, Any]:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box."""
     campaign_id = campaign["campaign_id"]
-    masters = db.masters_of_campaign(campaign_id)
-    missing = [m["name"] for m in masters if not m["box_file_id"]]
-    if len(masters) < campaign["master_count"] or missing:
-        raise CampaignError(
-            f"campaign {campaign.get('number') or campaign_id} cannot move to A2: "
-            f"{len(missing) or campaign['master_count'] - len(masters)} master(s) are not in Box yet"
-        )
-    already = db.completed_cycles(campaign_id, "A1", "A2") >= campaign["cycle"]
-    if not already:
-        current = otmm.get_campaign(campaign_id)["status"]
+    label = campaign.get("number") or campaign_id
+
+    def apply(progress: dict[str, Any]) -> bool:
+        missing = len(progress["masters"]) - len(progress["in_box"])
+        if len(progress["in_box"]) < campaign["master_count"] or missing:
+            raise CampaignError(f"campaign {label} cannot move to A2: "
+                                f"{max(missing, campaign['master_count'] - len(progress['in_box']))} master(s) "
+                                "are not in Box yet")
+        current = record(otmm.get_campaign(campaign_id))["status"]
         if current not in ("A1", "A2") and not campaign.get("force"):
-            raise CampaignError(f"campaign {campaign.get('number') or campaign_id} is now in status {current!r} in "
-                                "the DAM, so it was not moved to A2")
-        if current != "A2":
-            otmm.set_campaign_status(campaign_id, "A2")
-    change = db.claim_status_change(campaign_id, "A1", "A2", campaign["cycle"], run_id)
+            raise CampaignError(f"campaign {label} is now in status {current!r} in the DAM, so it was not moved "
+                                "to A2")
+        otmm.set_campaign_status(campaign_id, "A2")
+        return True
+
+    change = db.flip_once(campaign_id, "A1", "A2", campaign["cycle"], run_id, apply)
     return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"]}
 
 

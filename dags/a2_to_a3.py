@@ -1,0 +1,179 @@
+"""
+### A2 → A3: one agency derivative into the DAM
+
+One run per Box file version, started by the Box webhook receiver through the REST API
+(run id `box_<file id>_v<version id>`), by the hourly [`derivatives_sweep`](/dags/derivatives_sweep),
+or by hand with a Box file id.
+
+1. **check_derivative**: the file is in a campaign's `Derivatives` folder, its name follows the
+   V2 convention, its tracking ID belongs to a master. A bad file fails here, with one sentence,
+   and the error email goes out; nothing is downloaded or uploaded.
+2. **upload_to_dam**: streams the file from Box, reads its media metadata, builds the asset
+   representation (master's MVP fields, file-name values, forced and default values, lookup-domain
+   checks) and uploads it under its clean name into the campaign's Final Assets folder.
+3. **complete_campaign**: when every master has at least one derivative, A2 → A3, exactly once
+   → **send_status_webhook** and **send_completion_email**.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+DAG_ID = "a2_to_a3"
+
+
+def _services():
+    from workflow_services import Services
+
+    return Services()
+
+
+def _email_failure(context) -> None:
+    """The error email for a derivative that could not be uploaded (sent once, when the task gives up)."""
+    from include.ferrero.steps.a2_to_a3 import upload_failed_email
+    from workflow_services import run_url
+
+    params = context["params"]
+    derivative = context["ti"].xcom_pull(task_ids="check_derivative") or {}
+    services = _services()
+    services.send_email(upload_failed_email(
+        services.config, derivative.get("file_name") or params.get("file_name") or f"Box file {params['box_file_id']}",
+        params["box_file_id"], str(context.get("exception") or "unknown error"), derivative.get("tracking_id"),
+        run_url(DAG_ID, context["run_id"]),
+    ))
+
+
+def _fail_clearly(exc: Exception) -> None:
+    """A bad file is not worth a retry: fail now, with the sentence that says why."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.ferrero.derivatives import DerivativeError
+
+    if isinstance(exc, DerivativeError):
+        raise AirflowFailException(str(exc)) from None
+    raise exc
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=8,
+    doc_md=__doc__,
+    tags=["content-scaling", "A2->A3"],
+    default_args={
+        "owner": "content-scaling",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    params={
+        "box_file_id": Param(type="string", pattern=r"^[0-9]+$", title="Box file id",
+                             description="The id of the uploaded file in Box (digits), e.g. from its Box URL."),
+        "box_file_version_id": Param(None, type=["null", "string"], title="Box file version id",
+                                     description="Set by the webhook receiver; leave empty for the current version."),
+        "file_name": Param(None, type=["null", "string"], title="File name",
+                           description="Set by the webhook receiver, for the UI; the name is read from Box."),
+        "event_id": Param(None, type=["null", "string"], title="Box event id",
+                          description="Set by the webhook receiver.", section="Advanced"),
+    },
+)
+def a2_to_a3():
+    @task(pool="box_api", on_failure_callback=_email_failure)
+    def check_derivative(params: dict | None = None) -> dict:
+        """Folder, V2 name and tracking ID of the uploaded file."""
+        from include.ferrero.steps.a2_to_a3 import check_derivative as check
+
+        services = _services()
+        try:
+            derivative = check(services.box, services.db, services.config, params["box_file_id"])
+        except Exception as exc:
+            _fail_clearly(exc)
+        finally:
+            services.close()
+        print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} (master {derivative['master_name']})")
+        return derivative
+
+    @task(pool="dam_api", on_failure_callback=_email_failure)
+    def upload_to_dam(derivative: dict) -> dict:
+        """Box → media metadata → asset representation → DAM Final Assets, recorded."""
+        from include.ferrero.steps.a2_to_a3 import upload_derivative
+
+        services = _services()
+        try:
+            result = upload_derivative(services.otmm, services.box, services.db, services.config, derivative)
+        except Exception as exc:
+            _fail_clearly(exc)
+        finally:
+            services.close()
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+        print(f"{derivative['clean_name']} is DAM asset {result['dam_asset_id']}"
+              + (" (already uploaded)" if result["already_done"] else ""))
+        return result
+
+    @task(pool="dam_api")
+    def complete_campaign(derivative: dict) -> dict:
+        """A2 → A3 when every master has a derivative, once."""
+        from include.ferrero.steps.a2_to_a3 import complete_campaign as complete
+
+        services = _services()
+        try:
+            outcome = complete(services.otmm, services.db, derivative, get_current_context()["run_id"])
+        finally:
+            services.close()
+        if outcome["flipped"]:
+            print(("moved" if outcome["created"] else "already moved") + " to A3")
+        else:
+            print(f"campaign stays in A2; masters without a derivative: {', '.join(outcome.get('missing', [])) or '-'}")
+        return outcome
+
+    @task(pool="dam_api")
+    def send_status_webhook(derivative: dict, outcome: dict) -> None:
+        """The status webhook of the A3 flip, sent once."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.ferrero.steps.a2_to_a3 import a3_status_payload
+
+        if not outcome["flipped"]:
+            raise AirflowSkipException("the campaign did not move to A3 in this run")
+        services = _services()
+        try:
+            with services.db.notification_slot(outcome["change_id"], "webhook") as to_send:
+                if to_send:
+                    services.post_status_webhook(a3_status_payload(services.db, services.config, derivative, outcome))
+        finally:
+            services.close()
+        print("status webhook sent" if to_send else "status webhook was already sent")
+
+    @task(pool="dam_api")
+    def send_completion_email(derivative: dict, outcome: dict) -> None:
+        """The completion email of the A3 flip, sent once."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.ferrero.steps.a2_to_a3 import a3_completion_email
+
+        if not outcome["flipped"]:
+            raise AirflowSkipException("the campaign did not move to A3 in this run")
+        services = _services()
+        try:
+            with services.db.notification_slot(outcome["change_id"], "email") as to_send:
+                if to_send:
+                    services.send_email(a3_completion_email(services.db, services.config, derivative))
+        finally:
+            services.close()
+        print("completion email sent" if to_send else "completion email was already sent")
+
+    derivative = check_derivative()
+    uploaded = upload_to_dam(derivative)
+    outcome = complete_campaign(derivative)
+    uploaded >> outcome
+    send_status_webhook(derivative, outcome)
+    send_completion_email(derivative, outcome)
+
+
+a2_to_a3()

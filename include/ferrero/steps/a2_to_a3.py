@@ -1,0 +1,173 @@
+"""The steps of A2 -> A3, one function per DAG task, given the hooks and the tracking database.
+
+A derivative is checked (its Box folder, its V2 name, its tracking ID) before anything is downloaded, and its
+asset representation is built before anything is uploaded: a bad file fails with one sentence and leaves
+nothing behind. Each step is safe to retry, clear and re-run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from include.ferrero.derivatives import (
+    DerivativeError,
+    campaign_complete,
+    derivative_run_id,
+    derivatives_folder_of,
+)
+from include.ferrero.media import read_media_metadata
+from include.ferrero.messages import Email, render_email, status_payload
+from include.ferrero.naming import parse_filename, safe_local_name
+from include.ferrero.representation import RepresentationError, build_asset_representation
+from include.ferrero.steps.a1_to_a2 import record
+
+if TYPE_CHECKING:
+    from include.ferrero.tracking_db import TrackingDb
+
+
+def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_id: str) -> dict[str, Any]:
+    """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong."""
+    info = record(box.get_file_info(box_file_id))
+    name = info["name"]
+    folder = config["box"]["derivatives_folder_name"]
+    if not derivatives_folder_of(info.get("path", []), info.get("parent_name"), folder):
+        raise DerivativeError(f"{name!r} (Box file {box_file_id}) is not inside a {folder!r} folder, so it is not "
+                              "an agency derivative")
+    parsed = parse_filename(name, config.get("naming"))
+    if not parsed.is_valid:
+        raise DerivativeError(f"{name!r} does not follow the naming convention: {parsed.error_summary()}")
+    master = db.get_master(parsed.tracking_id)
+    if master is None or not master["box_file_id"]:
+        raise DerivativeError(f"{name!r} carries tracking ID {parsed.tracking_id}, which belongs to no master asset "
+                              "sent to Box")
+    campaign = db.get_campaign(master["campaign_id"]) or {}
+    return {
+        "box_file_id": str(box_file_id), "box_file_version_id": info.get("version_id"), "file_name": name,
+        "clean_name": parsed.clean_name, "parsed": parsed.to_dict(), "tracking_id": parsed.tracking_id,
+        "master_name": master["name"], "campaign_id": master["campaign_id"],
+        "campaign_name": campaign.get("name"), "campaign_number": campaign.get("campaign_number"),
+        "final_assets_folder_id": master["upload_folder_id"],
+    }
+
+
+def lookup_domains(otmm: Any, mappings: dict[str, Any]) -> dict[str, Any] | None:
+    """The DAM's allowed codes of every configured field domain (None when validation is off)."""
+    if not (mappings.get("validate_domain_values") or {}).get("enabled", True):
+        return None
+    return {domain: otmm.get_lookup_domain(domain) for domain in set((mappings.get("field_domains") or {}).values())}
+
+
+def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
+                      derivative: dict[str, Any]) -> dict[str, Any]:
+    """Box → temp file → media metadata → asset representation → DAM Final Assets → tracking database."""
+    done = db.get_derivative(derivative["tracking_id"], derivative["file_name"])
+    if done and done["dam_asset_id"] and done["box_file_version_id"] == derivative["box_file_version_id"]:
+        return {"dam_asset_id": done["dam_asset_id"], "warnings": [], "already_done": True}
+    master = db.get_master(derivative["tracking_id"])
+    mappings = config["field_mappings"]
+    domains = lookup_domains(otmm, mappings)
+    temp_root = Path(config["temp"]["directory"])
+    temp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="derivative-", dir=temp_root) as tmp:
+        local = Path(tmp) / safe_local_name(derivative["clean_name"])
+        box.download_file(derivative["box_file_id"], local)
+        media = read_media_metadata(local)
+        try:
+            representation = build_asset_representation(master["dam_metadata"], derivative["parsed"], media,
+                                                        mappings, domains)
+        except RepresentationError as exc:
+            raise DerivativeError(f"{derivative['file_name']!r}: {exc}") from exc
+        asset_id = otmm.create_asset(derivative["final_assets_folder_id"], local, representation.representation,
+                                     file_name=derivative["clean_name"])
+    db.record_derivative(derivative["tracking_id"], derivative["file_name"], clean_name=derivative["clean_name"],
+                         box_file_id=derivative["box_file_id"],
+                         box_file_version_id=derivative["box_file_version_id"], dam_asset_id=asset_id)
+    return {"dam_asset_id": asset_id, "warnings": representation.warnings, "already_done": False,
+            "media": media}
+
+
+def complete_campaign(otmm: Any, db: TrackingDb, derivative: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
+    derivatives land at the same moment: the decision is taken under the campaign's lock)."""
+    campaign_id = derivative["campaign_id"]
+    cycle = max(1, db.completed_cycles(campaign_id, "A1", "A2"))
+    outcome: dict[str, Any] = {}
+
+    def apply(progress: dict[str, Any]) -> bool:
+        outcome["missing"] = progress["missing"]
+        if not campaign_complete(progress["masters"], progress["with_derivative"]):
+            return False
+        current = record(otmm.get_campaign(campaign_id))["status"]
+        outcome["dam_status"] = current
+        if current not in ("A2", "A3"):
+            return False
+        otmm.set_campaign_status(campaign_id, "A3")
+        return True
+
+    change = db.flip_once(campaign_id, "A2", "A3", cycle, run_id, apply)
+    if change is None:
+        return {"flipped": False, **outcome}
+    return {"flipped": True, "change_id": change["id"], "created": change["created"],
+            "changed_at": change["changed_at"].isoformat(), **outcome}
+
+
+def a3_status_payload(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any],
+                      change: dict[str, Any]) -> dict[str, Any]:
+    progress = db.campaign_progress(derivative["campaign_id"])
+    return status_payload(config["webhooks"]["campaign_status_update"]["payload_template"], {
+        "campaign_id": derivative["campaign_id"], "campaign_number": derivative.get("campaign_number"),
+        "campaign_name": derivative.get("campaign_name"), "old_status": "A2", "new_status": "A3",
+        "asset_count": len(progress["masters"]), "processed_assets": [],
+        "timestamp": change.get("changed_at") or datetime.now(timezone.utc).isoformat(),
+    })
+
+
+def a3_completion_email(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any]) -> Email:
+    progress = db.campaign_progress(derivative["campaign_id"])
+    return render_email("a2_to_a3_complete", config, {
+        "campaign_name": derivative.get("campaign_name") or "", "campaign_id": derivative["campaign_id"],
+        "campaign_number": derivative.get("campaign_number") or "", "asset_count": len(progress["masters"]),
+    })
+
+
+def upload_failed_email(config: dict[str, Any], file_name: str, box_file_id: str | None, error: str,
+                        tracking_id: str | None, airflow_url: str | None) -> Email:
+    return render_email("upload_failed", config, {
+        "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
+        "airflow_url": airflow_url,
+    })
+
+
+def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Files in A2 campaigns' Derivatives folders that never became a derivative: the runs to start for them
+    (the run id is the one a webhook would have started, so a pending run is never doubled)."""
+    folder_name = config["box"]["derivatives_folder_name"].lower()
+    runs = []
+    for campaign in db.campaigns_with_box_folder(("A2",)):
+        derivative_folders = [i for i in map(record, box.list_folder_items(campaign["box_folder_id"]))
+                              if i["type"] == "folder" and i["name"].lower() == folder_name]
+        files = [f for folder in derivative_folders for f in _files_below(box, folder["id"])]
+        recorded = db.recorded_box_files([f["id"] for f in files])
+        for file in files:
+            version = file.get("version_id") or record(box.get_file_info(file["id"])).get("version_id")
+            if (file["id"], version) in recorded:
+                continue
+            runs.append({
+                "trigger_run_id": derivative_run_id(file["id"], version),
+                "conf": {"box_file_id": file["id"], "box_file_version_id": version, "file_name": file["name"],
+                         "event_id": None},
+            })
+    return runs
+
+
+def _files_below(box: Any, folder_id: str) -> list[dict[str, Any]]:
+    found = []
+    for item in map(record, box.list_folder_items(folder_id)):
+        if item["type"] == "file":
+            found.append(item)
+        elif item["type"] == "folder":
+            found.extend(_files_below(box, item["id"]))
+    return found
