@@ -44,7 +44,8 @@ def _check(response: requests.Response, what: str) -> None:
 
 
 class MailgunHook(HttpHook):
-    """Send an email through Mailgun (``POST /v3/<domain>/messages``, basic auth ``api:<key>``)."""
+    """Send an email through Mailgun (``POST <host>/<domain>/messages``, host e.g. ``https://api.mailgun.net/v3``;
+    basic auth ``api:<key>``)."""
 
     conn_name_attr = "mailgun_conn_id"
     default_conn_name = "mailgun_default"
@@ -68,7 +69,7 @@ class MailgunHook(HttpHook):
         data = {"from": from_address, "to": email.recipients, "subject": email.subject, "html": email.html}
 
         def attempt() -> requests.Response:
-            response = self.run(endpoint=f"v3/{domain}/messages", data=data,
+            response = self.run(endpoint=f"{domain}/messages", data=data,
                                 extra_options={"check_response": False, "timeout": self._timeout})
             _check(response, what)
             return response

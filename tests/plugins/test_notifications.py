@@ -1,0 +1,78 @@
+"""Emails and status webhooks reach the sandbox's Mailgun and webhook sinks over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from include.ferrero.config import load_config
+from include.ferrero.messages import render_email
+from notifications.exceptions import NotificationError
+from notifications.hooks import MailgunHook, StatusWebhookHook
+from sandbox.connections import product_connections
+
+FAST = {"max_attempts": 3, "initial_delay_seconds": 0, "max_delay_seconds": 0}
+
+
+@pytest.fixture
+def connections(sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = product_connections(sandbox.data_dir)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    sinks = sandbox.endpoints["sinks_url"]
+    requests.delete(f"{sinks}/__sandbox__/mail", timeout=5)
+    requests.delete(f"{sinks}/__sandbox__/status-webhooks", timeout=5)
+    requests.delete(f"{sinks}/__sandbox__/faults", timeout=5)
+    return env
+
+
+def _received(sandbox, kind: str) -> list[dict]:
+    answer = requests.get(f"{sandbox.endpoints['sinks_url']}/__sandbox__/{kind}", timeout=5).json()
+    return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
+
+
+def test_email_is_delivered(sandbox, connections) -> None:
+    config = load_config()
+    email = render_email("a2_to_a3_complete", config, {
+        "campaign_name": "Summer <Crunch>", "campaign_id": "c1", "campaign_number": "CMP-1", "asset_count": 3})
+    MailgunHook(retry=FAST).send(email, config["notifications"]["from_address"])
+    [mail] = _received(sandbox, "mail")
+    assert "Summer <Crunch>" in str(mail)                     # the subject is plain text
+    assert "Summer &lt;Crunch&gt;" in str(mail)               # the HTML body is escaped
+    assert "staging-team@ferrero.com" in str(mail)
+
+
+def test_email_retries_a_503_then_succeeds(sandbox, connections) -> None:
+    requests.post(f"{sandbox.endpoints['sinks_url']}/__sandbox__/faults", timeout=5, json={
+        "method": "POST", "path": "/v3/*", "kind": "status", "status": 503, "count": 1})
+    config = load_config()
+    email = render_email("a2_to_a3_complete", config, {
+        "campaign_name": "X", "campaign_id": "c1", "campaign_number": "CMP-1", "asset_count": 1})
+    MailgunHook(retry=FAST).send(email, "noreply@example.com")
+    assert len(_received(sandbox, "mail")) == 1
+
+
+def test_wrong_mailgun_key_is_a_clear_error(sandbox, connections, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MAILGUN_DEFAULT", connections["AIRFLOW_CONN_MAILGUN_DEFAULT"].replace(
+        sandbox.settings.mailgun_api_key, "wrong-key"))
+    config = load_config()
+    email = render_email("a2_to_a3_complete", config, {
+        "campaign_name": "X", "campaign_id": "c1", "campaign_number": "CMP-1", "asset_count": 1})
+    with pytest.raises(NotificationError, match=r"refused with HTTP 401"):
+        MailgunHook(retry=FAST).send(email, "noreply@example.com")
+    assert _received(sandbox, "mail") == []
+
+
+def test_status_webhook_with_bearer_token(sandbox, connections) -> None:
+    payload = {"campaign_id": "c1", "campaign_number": "CMP-1", "old_status": "A1", "new_status": "A2",
+               "asset_count": 2, "processed_assets": [{"tracking_id": "K7M2QX"}]}
+    StatusWebhookHook(retry=FAST).post(payload)
+    [hook] = _received(sandbox, "status-webhooks")
+    assert "K7M2QX" in str(hook) and "A2" in str(hook)
+
+
+def test_status_webhook_refused_token(sandbox, connections, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CAMPAIGN_STATUS_WEBHOOK", connections[
+        "AIRFLOW_CONN_CAMPAIGN_STATUS_WEBHOOK"].replace(sandbox.settings.status_webhook_token, "nope"))
+    with pytest.raises(NotificationError, match=r"status webhook for campaign CMP-1 was refused with HTTP 401"):
+        StatusWebhookHook(retry=FAST).post({"campaign_number": "CMP-1"})
