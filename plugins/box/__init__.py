@@ -1,0 +1,1 @@
+"""Box: ``BoxHook`` (official SDK ``box_sdk_gen``) and its exceptions."""

@@ -1,0 +1,88 @@
+"""What the Box hook returns: small, JSON-able records with the workflow's names."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+def _type_name(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+@dataclass(frozen=True)
+class BoxFile:
+    """A Box file: id, name, size, SHA-1 (hex), parent folder and current version."""
+
+    file_id: str
+    name: str
+    size: int | None
+    sha1: str | None
+    folder_id: str | None
+    version_id: str | None = None
+
+    @classmethod
+    def from_sdk(cls, file: Any) -> BoxFile:
+        parent = getattr(file, "parent", None)
+        version = getattr(file, "file_version", None)
+        return cls(
+            file_id=str(file.id),
+            name=str(getattr(file, "name", "") or ""),
+            size=getattr(file, "size", None),
+            sha1=getattr(file, "sha_1", None),
+            folder_id=str(parent.id) if parent is not None and getattr(parent, "id", None) else None,
+            version_id=str(version.id) if version is not None and getattr(version, "id", None) else None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UploadedFile(BoxFile):
+    """The result of an upload. ``outcome``: ``created``, ``existing`` (same name and SHA-1 already there, nothing
+    sent) or ``new_version``; ``method``: ``direct``, ``chunked`` or ``none``."""
+
+    outcome: str = "created"
+    method: str = "direct"
+
+    @classmethod
+    def of(cls, file: BoxFile, outcome: str, method: str) -> UploadedFile:
+        return cls(**asdict(file), outcome=outcome, method=method)
+
+
+@dataclass(frozen=True)
+class BoxItem:
+    """An entry of a folder listing: ``item_type`` is ``file``, ``folder`` or ``web_link``."""
+
+    item_id: str
+    item_type: str
+    name: str
+    size: int | None = None
+    sha1: str | None = None
+
+    @classmethod
+    def from_sdk(cls, entry: Any) -> BoxItem:
+        return cls(
+            item_id=str(entry.id),
+            item_type=_type_name(getattr(entry, "type", None)),
+            name=str(getattr(entry, "name", "") or ""),
+            size=getattr(entry, "size", None),
+            sha1=getattr(entry, "sha_1", None),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CampaignFolders:
+    """A campaign's Box folders: ``<number> <name>`` with its ``Masters`` and ``Derivatives`` subfolders."""
+
+    campaign_folder_id: str
+    campaign_folder_name: str
+    masters_folder_id: str
+    derivatives_folder_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""OpenText Media Management (the DAM): ``OtmmHook`` and its exceptions."""
