@@ -47,7 +47,7 @@ lint: install
 # Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
 constraints:
 	rm -rf .venv-resolve && $(PYTHON) -m venv .venv-resolve && .venv-resolve/bin/pip install -q -U pip \
-	  && .venv-resolve/bin/pip install -q -r requirements.txt && .venv-resolve/bin/pip freeze > constraints.txt \
+	  && .venv-resolve/bin/pip install -q -r requirements.txt && .venv-resolve/bin/pip freeze --exclude-editable > constraints.txt \
 	  && rm -rf .venv-resolve
 
 # Forget every local datum (databases, sandbox state, logs). Run `make down` first.
