@@ -1,0 +1,92 @@
+"""``python -m receiver [serve]`` runs the service; ``python -m receiver replay EVENT_ID...`` re-sends stored events.
+
+A replayed event gets the same DAG run id as before (one per Box file version), so it starts a run only if none
+exists yet. Exit codes: 0 done, 1 an event could not be sent (unknown, ignored, refused, Airflow unreachable: it
+stays pending and the running receiver sends it later), 2 bad settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from include.ferrero.config import ConfigError, load_config
+from receiver import logs
+from receiver.settings import ReceiverSettings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m receiver", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the webhook receiver (the default)")
+    replay = commands.add_parser("replay", help="send stored events to Airflow again")
+    replay.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="Box event id (the body's `id`)")
+    args = parser.parse_args(argv)
+
+    try:
+        level = str(load_config().get("logging", {}).get("level", "INFO")).upper()
+        logs.setup(level)
+        settings = ReceiverSettings.from_environment()
+    except (ConfigError, SettingsError) as exc:
+        print(f"receiver: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "replay":
+        return _replay(settings, args.event_ids)
+    return _serve(settings, level)
+
+
+def _serve(settings: ReceiverSettings, level: str) -> int:
+    import uvicorn
+
+    from receiver.app import create_app
+
+    if not load_config()["webhook"].get("enabled", True):
+        logging.getLogger("receiver").warning("webhook.enabled is false: the receiver does not start")
+        return 0
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                log_level=level.lower(), access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
+    from include.ferrero.webhook_events import IGNORED, WebhookEvents
+    from receiver.airflow_api import AirflowClient, AirflowUnavailable
+    from receiver.app import tracking_db
+    from receiver.forwarder import send
+
+    events = WebhookEvents(tracking_db(settings))
+    airflow = AirflowClient(settings.airflow_api_url, settings.airflow_user or "", settings.airflow_password or "")
+    failures = 0
+    try:
+        for event_id in event_ids:
+            stored = events.get(event_id)
+            report: dict[str, object] = {"event_id": event_id}
+            if stored is None:
+                report.update(outcome="unknown", error="no such event in the tracking database")
+            elif stored["status"] == IGNORED:
+                report.update(outcome="ignored", error=f"the event was ignored: {stored['ignore_reason']}")
+            else:
+                events.requeue(event_id)
+                try:
+                    result = send(events, airflow, settings.dag_id, events.get(event_id) or stored)
+                except AirflowUnavailable as exc:
+                    report.update(outcome="pending", error=str(exc))
+                else:
+                    if result is None:
+                        report.update(outcome="failed", error=(events.get(event_id) or {}).get("last_error"))
+                    else:
+                        report.update(outcome="triggered" if result.created else "already-triggered",
+                                      dag_run_id=result.dag_run_id)
+            failures += "error" in report
+            print(json.dumps(report))
+    finally:
+        airflow.close()
+        events.db.close()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

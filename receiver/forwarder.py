@@ -1,0 +1,138 @@
+"""The forwarder: a background thread that sends pending events to Airflow, oldest first.
+
+It wakes up when the webhook endpoint stores a new event, and every ``poll_seconds`` anyway (events stored by
+another process, a replay, or left pending by a previous run of the receiver are sent on start). While Airflow is
+unreachable it waits ``retry_initial_seconds``, doubling up to ``retry_max_seconds``, and tries again; the events
+stay ``pending`` in the database meanwhile. Each event's run id comes from its Box file and version, so sending an
+event twice (a crash between trigger and mark, a replay) finds the run already there (409) and starts nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import psycopg2
+
+from include.ferrero.webhook_events import WebhookEvents, dag_run_id_for
+from receiver.airflow_api import AirflowUnavailable, TriggerRejected
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receiver.airflow_api import AirflowClient, TriggerResult
+
+log = logging.getLogger("receiver.forwarder")
+
+
+def conf_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The A2->A3 DAG's params for a stored event."""
+    return {
+        "box_file_id": event["box_file_id"],
+        "box_file_version_id": event["box_file_version_id"],
+        "file_name": event["file_name"],
+        "event_id": event["event_id"],
+    }
+
+
+def send(events: WebhookEvents, airflow: AirflowClient, dag_id: str, event: dict[str, Any]) -> TriggerResult | None:
+    """Trigger one stored event's run and record the outcome; None when Airflow refused it for good.
+
+    Raises :class:`AirflowUnavailable` (after counting the attempt) when Airflow cannot take it now.
+    """
+    run_id = dag_run_id_for(event["box_file_id"], event["box_file_version_id"])
+    fields = {"event_id": event["event_id"], "file": event["file_name"], "box_file_id": event["box_file_id"],
+              "dag_run_id": run_id}
+    try:
+        result = airflow.trigger(dag_id, run_id, conf_of(event), note=f"Box event {event['event_id']}")
+    except TriggerRejected as exc:
+        events.mark_failed(event["event_id"], str(exc))
+        log.error("event refused by Airflow", extra={"fields": {**fields, "outcome": "failed", "error": str(exc)}})
+        return None
+    except AirflowUnavailable as exc:
+        events.record_attempt_error(event["event_id"], str(exc))
+        raise
+    events.mark_triggered(event["event_id"], run_id)
+    outcome = "triggered" if result.created else "already-triggered"
+    log.info("event sent to Airflow", extra={"fields": {**fields, "outcome": outcome}})
+    return result
+
+
+class Forwarder:
+    def __init__(
+        self,
+        events_factory: Callable[[], WebhookEvents],
+        airflow: AirflowClient,
+        dag_id: str,
+        *,
+        retry_initial_seconds: float = 1.0,
+        retry_max_seconds: float = 60.0,
+        poll_seconds: float = 30.0,
+        batch_size: int = 50,
+    ) -> None:
+        self._events_factory = events_factory
+        self._airflow = airflow
+        self._dag_id = dag_id
+        self._initial = retry_initial_seconds
+        self._max = retry_max_seconds
+        self._poll = poll_seconds
+        self._batch = batch_size
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.airflow_reachable: bool | None = None  # last outcome, for /health
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="forwarder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """A new pending event is stored: send it now (unless we are waiting for Airflow to come back)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        events = self._events_factory()
+        delay = self._initial
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self._drain(events)
+            except AirflowUnavailable as exc:
+                self.airflow_reachable = False
+                log.warning("Airflow unavailable; events stay pending",
+                            extra={"fields": {"error": str(exc), "retry_in_seconds": delay}})
+                self._stop.wait(delay)  # a new event does not cut the wait short: Airflow is the problem
+                delay = min(delay * 2, self._max)
+                continue
+            except psycopg2.Error as exc:
+                log.error("tracking database unavailable", extra={"fields": {"error": str(exc).strip()[:300]}})
+                events.db.close()
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._max)
+                continue
+            except Exception:
+                log.exception("forwarder error")
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._max)
+                continue
+            delay = self._initial
+            self._wake.wait(self._poll)
+        events.db.close()
+
+    def _drain(self, events: WebhookEvents) -> None:
+        while not self._stop.is_set():
+            batch = events.pending(limit=self._batch)
+            if not batch:
+                return
+            for event in batch:
+                if self._stop.is_set():
+                    return
+                send(events, self._airflow, self._dag_id, event)
+                self.airflow_reachable = True

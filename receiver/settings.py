@@ -1,0 +1,122 @@
+"""The receiver's settings: section ``webhook`` (and ``box.derivatives_folder_name``) of ``config/config.yaml``,
+secrets from the environment only.
+
+Environment: ``BOX_WEBHOOK_PRIMARY_KEY`` / ``BOX_WEBHOOK_SECONDARY_KEY`` (Box's two signature keys),
+``BOX_SERVICE_ACCOUNT_USER_ID`` (its uploads are ignored), ``AIRFLOW_WEBHOOK_USER`` / ``AIRFLOW_WEBHOOK_PASSWORD``
+(the Airflow user that triggers runs), ``AIRFLOW_CONN_TRACKING_DB`` (the tracking DB, in Airflow's JSON or URI
+connection form), ``RECEIVER_DATA_DIR`` (working folder, default ``.local/receiver``), and two tuning knobs of the
+forwarder: ``RECEIVER_RETRY_INITIAL_SECONDS`` (1) and ``RECEIVER_RETRY_MAX_SECONDS`` (60), the first and the
+longest wait before Airflow is tried again while it is unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from include.ferrero.config import PROJECT_ROOT, load_config
+
+#: libpq options an Airflow postgres connection may carry in its extras.
+_LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "options", "application_name")
+
+
+class SettingsError(ValueError):
+    """A required setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    host: str
+    port: int
+    validate_signatures: bool
+    max_age_seconds: int
+    max_body_bytes: int
+    airflow_api_url: str
+    dag_id: str
+    derivatives_folder_name: str
+    primary_key: str | None
+    secondary_key: str | None
+    service_account_user_id: str | None
+    airflow_user: str | None
+    airflow_password: str | None
+    tracking_db: dict[str, Any]
+    data_dir: Path
+    retry_initial_seconds: float = 1.0
+    retry_max_seconds: float = 60.0
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str] | None = None) -> ReceiverSettings:
+        env = dict(os.environ if env is None else env)
+        config = load_config()
+        webhook, box = config["webhook"], config["box"]
+        settings = cls(
+            host=str(webhook["host"]),
+            port=int(webhook["port"]),
+            validate_signatures=bool(webhook["validate_signatures"]),
+            max_age_seconds=int(webhook["max_age_seconds"]),
+            max_body_bytes=int(webhook["max_body_bytes"]),
+            airflow_api_url=str(webhook["airflow_api_url"]).rstrip("/"),
+            dag_id=str(webhook["dag_id"]),
+            derivatives_folder_name=str(box.get("derivatives_folder_name") or "Derivatives"),
+            primary_key=env.get("BOX_WEBHOOK_PRIMARY_KEY") or None,
+            secondary_key=env.get("BOX_WEBHOOK_SECONDARY_KEY") or None,
+            service_account_user_id=env.get("BOX_SERVICE_ACCOUNT_USER_ID") or None,
+            airflow_user=env.get("AIRFLOW_WEBHOOK_USER") or None,
+            airflow_password=env.get("AIRFLOW_WEBHOOK_PASSWORD") or None,
+            tracking_db=tracking_db_kwargs(env.get("AIRFLOW_CONN_TRACKING_DB", "")),
+            data_dir=Path(env.get("RECEIVER_DATA_DIR") or PROJECT_ROOT / ".local" / "receiver"),
+            retry_initial_seconds=_positive(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0),
+            retry_max_seconds=_positive(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0),
+        )
+        if settings.validate_signatures and not (settings.primary_key or settings.secondary_key):
+            raise SettingsError(
+                "BOX_WEBHOOK_PRIMARY_KEY (or BOX_WEBHOOK_SECONDARY_KEY) must be set while"
+                " webhook.validate_signatures is true"
+            )
+        if not (settings.airflow_user and settings.airflow_password):
+            raise SettingsError("AIRFLOW_WEBHOOK_USER and AIRFLOW_WEBHOOK_PASSWORD must be set")
+        return settings
+
+
+def tracking_db_kwargs(conn: str) -> dict[str, Any]:
+    """psycopg2.connect() keyword arguments from an Airflow connection: JSON form or URI form."""
+    conn = conn.strip()
+    if not conn:
+        raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be set (the tracking database connection)")
+    if conn.startswith("{"):
+        try:
+            fields = json.loads(conn)
+        except ValueError as exc:
+            raise SettingsError(f"AIRFLOW_CONN_TRACKING_DB is not valid JSON ({exc.msg})") from None
+        extra = fields.get("extra") or {}
+        if isinstance(extra, str):
+            extra = json.loads(extra) if extra.strip() else {}
+        kwargs = {
+            "host": fields.get("host"),
+            "port": fields.get("port"),
+            "user": fields.get("login"),
+            "password": fields.get("password"),
+            "dbname": fields.get("schema"),
+            **{key: extra[key] for key in _LIBPQ_EXTRAS if key in extra},
+        }
+        return {key: value for key, value in kwargs.items() if value not in (None, "")}
+    scheme, sep, rest = conn.partition("://")
+    if not sep or scheme not in ("postgres", "postgresql"):
+        raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be a postgres connection (JSON or postgres:// URI)")
+    return {"dsn": f"postgresql://{rest}"}
+
+
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be > 0, got {raw!r}")
+    return value
