@@ -175,7 +175,7 @@ def a1_to_a2():
         try:
             with services.db.notification_slot(change["change_id"], "email") as to_send:
                 if to_send:
-                    link = services.box.get_shared_link(campaign["box_folder_id"])
+                    link = services.box.get_folder_shared_link(campaign["box_folder_id"])
                     services.send_email(a2_success_email(services.db, services.config, campaign, link))
         finally:
             services.close()

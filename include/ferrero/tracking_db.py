@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
+_LIBPQ_EXTRAS = {"sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "application_name"}
 
 
 class TrackingIdExhaustedError(RuntimeError):
@@ -46,10 +47,15 @@ class TrackingDb:
 
     @classmethod
     def from_airflow(cls, conn_id: str = TRACKING_DB_CONN_ID) -> TrackingDb:
-        """Connect through Airflow's ``PostgresHook`` (inside tasks)."""
+        """Connect with the Airflow connection ``conn_id`` (inside tasks), resolved by ``PostgresHook``.
+
+        The connection is opened with psycopg2 (the provider may pick psycopg 3 for its own ``get_conn``)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        return cls(PostgresHook(postgres_conn_id=conn_id).get_conn)
+        conn = PostgresHook.get_connection(conn_id)
+        params = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password,
+                  "dbname": conn.schema, **{k: v for k, v in conn.extra_dejson.items() if k in _LIBPQ_EXTRAS}}
+        return cls(lambda: psycopg2.connect(**{k: v for k, v in params.items() if v not in (None, "")}))
 
     # -- plumbing ---------------------------------------------------------------------------------------
 

@@ -71,21 +71,26 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
         raise CampaignError(f"campaign {campaign.get('number') or campaign_id} {campaign['name']!r} has no master "
                             "assets (non-folder children of its DAM folder)")
     final_folder_id = record(otmm.find_final_assets_folder(campaign_id))["folder_id"]
-    folders = record(box.ensure_campaign_folders(str(config["box"]["root_folder_id"]), campaign.get("number") or "",
-                                                 campaign["name"]))
+    folders = record(box.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
+                                                 parent_folder_id=str(config["box"]["root_folder_id"])))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
-    db.update_campaign_folders(campaign_id, box_folder_id=folders["folder_id"],
+    db.update_campaign_folders(campaign_id, box_folder_id=folders["campaign_folder_id"],
                                final_assets_folder_id=final_folder_id)
     if cycle is None:
         cycle = db.completed_cycles(campaign_id, "A1", "A2") + 1
     summary = {
         "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
         "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
-        "final_assets_folder_id": final_folder_id, "box_folder_id": folders["folder_id"],
+        "final_assets_folder_id": final_folder_id, "box_folder_id": folders["campaign_folder_id"],
         "masters_folder_id": folders["masters_folder_id"],
     }
     shards = shard_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])
     return {"campaign": summary, "shards": shards}
+
+
+def box_file_url(file_id: str) -> str:
+    """The file's page in the Box web app (what a person opens from the tracking database)."""
+    return f"https://app.box.com/file/{file_id}"
 
 
 def box_master_name(tracking_id: str, master_name: str) -> str:
@@ -110,15 +115,17 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
             local = Path(tmp) / safe_local_name(name)
             otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
-                                              box_master_name(tracking_id, name)))
-        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["id"],
-                                box_file_url=uploaded.get("url"),
+                                              file_name=box_master_name(tracking_id, name)))
+        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["file_id"],
+                                box_file_url=box_file_url(uploaded["file_id"]),
                                 upload_folder_id=campaign["final_assets_folder_id"])
     except Exception as exc:
         db.record_transfer(run_id, campaign_id, asset_id, name, error=str(exc) or type(exc).__name__)
         raise
-    db.record_transfer(run_id, campaign_id, asset_id, name, tracking_id=tracking_id, box_file_id=uploaded["id"])
-    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id, "box_file_id": uploaded["id"]}
+    db.record_transfer(run_id, campaign_id, asset_id, name, tracking_id=tracking_id,
+                       box_file_id=uploaded["file_id"])
+    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id,
+            "box_file_id": uploaded["file_id"]}
 
 
 def partial_result_email(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],

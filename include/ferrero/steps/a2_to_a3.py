@@ -45,7 +45,7 @@ def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_
                               "sent to Box")
     campaign = db.get_campaign(master["campaign_id"]) or {}
     return {
-        "box_file_id": str(box_file_id), "box_file_version_id": info.get("version_id"), "file_name": name,
+        "box_file_id": str(info["file_id"]), "box_file_version_id": info.get("version_id"), "file_name": name,
         "clean_name": parsed.clean_name, "parsed": parsed.to_dict(), "tracking_id": parsed.tracking_id,
         "master_name": master["name"], "campaign_id": master["campaign_id"],
         "campaign_name": campaign.get("name"), "campaign_number": campaign.get("campaign_number"),
@@ -148,17 +148,17 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[
     runs = []
     for campaign in db.campaigns_with_box_folder(("A2",)):
         derivative_folders = [i for i in map(record, box.list_folder_items(campaign["box_folder_id"]))
-                              if i["type"] == "folder" and i["name"].lower() == folder_name]
-        files = [f for folder in derivative_folders for f in _files_below(box, folder["id"])]
-        recorded = db.recorded_box_files([f["id"] for f in files])
+                              if i["item_type"] == "folder" and i["name"].lower() == folder_name]
+        files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
+        recorded = db.recorded_box_files([f["item_id"] for f in files])
         for file in files:
-            version = file.get("version_id") or record(box.get_file_info(file["id"])).get("version_id")
-            if (file["id"], version) in recorded:
+            version = record(box.get_file_info(file["item_id"])).get("version_id")
+            if (file["item_id"], version) in recorded:
                 continue
             runs.append({
-                "trigger_run_id": derivative_run_id(file["id"], version),
-                "conf": {"box_file_id": file["id"], "box_file_version_id": version, "file_name": file["name"],
-                         "event_id": None},
+                "trigger_run_id": derivative_run_id(file["item_id"], version),
+                "conf": {"box_file_id": file["item_id"], "box_file_version_id": version,
+                         "file_name": file["name"], "event_id": None},
             })
     return runs
 
@@ -166,8 +166,8 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[
 def _files_below(box: Any, folder_id: str) -> list[dict[str, Any]]:
     found = []
     for item in map(record, box.list_folder_items(folder_id)):
-        if item["type"] == "file":
+        if item["item_type"] == "file":
             found.append(item)
-        elif item["type"] == "folder":
-            found.extend(_files_below(box, item["id"]))
+        elif item["item_type"] == "folder":
+            found.extend(_files_below(box, item["item_id"]))
     return found

@@ -1,0 +1,100 @@
+"""End-to-end fixtures: a seeded sandbox of the module's own, the product's connections pointing at it, a fresh
+tracking database, fast retries, and the DAGs run for real with ``dag.test()`` (tasks execute in-process)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+import yaml
+
+from sandbox.connections import product_connections
+from sandbox.testing import start_sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def seeded_sandbox(tmp_path_factory: pytest.TempPathFactory):
+    """A sandbox of this module's own, seeded with the demo campaigns."""
+    data_dir = tmp_path_factory.mktemp("e2e-sandbox")
+    running = start_sandbox(data_dir, webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05)
+    subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=running.env, cwd=ROOT, check=True,
+                   capture_output=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def seed(seeded_sandbox) -> dict[str, Any]:
+    return json.loads((seeded_sandbox.data_dir / "seed.json").read_text())
+
+
+@pytest.fixture
+def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                airflow_db) -> Iterator[dict[str, str]]:
+    """Environment of a deployment on the sandbox: connections, root folder, a test config with fast retries."""
+    from include.ferrero.config import clear_cache
+    from tools.stack import _conn_fields
+
+    env = product_connections(seeded_sandbox.data_dir)
+    env["AIRFLOW_CONN_TRACKING_DB"] = json.dumps({"conn_type": "postgres", **_conn_fields(tracking_dsn)})
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    path = config_dir / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["retry"].update(initial_delay_seconds=0, max_delay_seconds=0)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    env["CONTENT_SCALING_CONFIG_DIR"] = str(config_dir)
+    env["CONTENT_SCALING_TEMP_DIR"] = str(tmp_path / "transfers")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    clear_cache()
+    sinks = seeded_sandbox.endpoints["sinks_url"]
+    for kind in ("mail", "status-webhooks"):
+        requests.delete(f"{sinks}/__sandbox__/{kind}", timeout=5)
+    _ensure_pools()
+    yield env
+    requests.delete(f"{seeded_sandbox.endpoints['otmm_url']}/__sandbox__/faults", timeout=5)
+    clear_cache()
+
+
+def _ensure_pools() -> None:
+    from airflow.models.pool import Pool
+
+    for name in ("dam_api", "box_api"):
+        Pool.create_or_update_pool(name=name, slots=4, description="tests", include_deferred=False)
+
+
+@pytest.fixture(scope="module")
+def dags():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def fast(dag):
+    """The DAG with retries off, so a failing path fails now (dag.test sleeps through retry delays)."""
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
+
+
+def received(sandbox, kind: str) -> list[dict]:
+    answer = requests.get(f"{sandbox.endpoints['sinks_url']}/__sandbox__/{kind}", timeout=5).json()
+    return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
+
+
+def ti_states(dag_run) -> dict[tuple[str, int], str]:
+    return {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}

@@ -1,0 +1,117 @@
+"""A1 -> A2 end to end against the sandbox, the DAG runs really executed (``dag.test()``: every task runs
+in-process, through the hooks, over sockets)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+import requests
+
+from tests.dags.conftest import fast, received, ti_states
+
+
+def _campaign(seed, number):
+    return next(c for c in seed["campaigns"] if c["number"] == number)
+
+
+def _dam_status(otmm, campaign_id: str) -> str:
+    return otmm.get_campaign(campaign_id).status
+
+
+def _masters_in_box(box, seed, campaign) -> list[str]:
+    folder = f"{campaign['number']} {campaign['name']}"
+    root = [i for i in box.list_folder_items(seed["box_root_folder_id"]) if i.name == folder]
+    assert len(root) == 1, f"one Box folder {folder!r}"
+    masters = [i for i in box.list_folder_items(root[0].item_id) if i.name == "Masters"]
+    return sorted(i.name for i in box.list_folder_items(masters[0].item_id))
+
+
+def test_campaign_reaches_a2_once_and_a_rerun_creates_nothing(dags, seeded_sandbox, seed, product_env,
+                                                               tracking_db) -> None:
+    from box.hooks import BoxHook
+    from otmm.hooks import OtmmHook
+
+    campaign = _campaign(seed, "CMP-2026-001")
+    dag = fast(dags.get_dag("a1_to_a2"))
+    when = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+    run = dag.test(logical_date=when, run_after=when, run_conf={"campaign": campaign["number"]})
+
+    states = ti_states(run)
+    assert run.state == "success", states
+    masters = campaign["masters"]
+    assert [states[("transfer_masters_0", i)] for i in range(len(masters))] == ["success"] * len(masters)
+    assert states[("report_partial_result", -1)] == "skipped"
+    named = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "transfer_masters_0"}
+    assert named == {m["name"] for m in masters}
+
+    otmm, box = OtmmHook(), BoxHook()
+    assert _dam_status(otmm, campaign["id"]) == "A2"
+    recorded = tracking_db.masters_of_campaign(campaign["id"])
+    assert sorted(m["dam_asset_id"] for m in recorded) == sorted(m["asset_id"] for m in masters)
+    assert all(m["box_file_id"] and m["upload_folder_id"] == campaign["final_assets_folder_id"] for m in recorded)
+    assert all(m["dam_metadata"].get("metadata") for m in recorded), "full DAM metadata kept"
+    in_box = _masters_in_box(box, seed, campaign)
+    assert in_box == sorted(f"{m['tracking_id']}_{m['name']}" for m in recorded)
+
+    [hook] = received(seeded_sandbox, "status-webhooks")
+    body = str(hook)
+    assert "A1" in body and "A2" in body and campaign["number"] in body
+    mails = received(seeded_sandbox, "mail")
+    assert len(mails) == 1 and "A2" in str(mails[0]) and "/s/" in str(mails[0]), "success email with the folder link"
+
+    # The same run again (every task instance cleared and re-run): nothing new anywhere.
+    again = dag.test(logical_date=when, run_after=when, run_conf={"campaign": campaign["number"], "force": True, "cycle": 1})
+    assert again.run_id == run.run_id and again.state == "success", ti_states(again)
+    assert _masters_in_box(box, seed, campaign) == in_box
+    assert sorted((m["tracking_id"], m["box_file_id"]) for m in tracking_db.masters_of_campaign(campaign["id"])) \
+        == sorted((m["tracking_id"], m["box_file_id"]) for m in recorded)
+    assert len(received(seeded_sandbox, "status-webhooks")) == 1
+    assert len(received(seeded_sandbox, "mail")) == 1
+    assert tracking_db.completed_cycles(campaign["id"], "A1", "A2") == 1
+
+
+def test_failed_master_keeps_a1_then_recovery_flips_once(dags, seeded_sandbox, seed, product_env,
+                                                          tracking_db) -> None:
+    from otmm.hooks import OtmmHook
+
+    campaign = _campaign(seed, "CMP-2026-002")
+    broken = campaign["masters"][1]
+    faults = f"{seeded_sandbox.endpoints['otmm_url']}/__sandbox__/faults"
+    requests.post(faults, timeout=5, json={"method": "GET", "path": f"/otmmapi/v6/assets/{broken['asset_id']}/contents",
+                                           "kind": "status", "status": 500, "count": 1000})
+    dag = fast(dags.get_dag("a1_to_a2"))
+    when = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    run = dag.test(logical_date=when, run_after=when, run_conf={"campaign": campaign["id"]})
+
+    states = ti_states(run)
+    assert run.state == "failed"
+    failed = [k for k, v in states.items() if v == "failed"]
+    assert len(failed) == 1 and failed[0][0] == "transfer_masters_0"
+    assert states[("flip_to_a2", -1)] == "upstream_failed"
+    assert states[("report_partial_result", -1)] == "success"
+    assert OtmmHook().get_campaign(campaign["id"]).status == "A1"
+    [partial] = received(seeded_sandbox, "mail")
+    text = str(partial)
+    assert broken["name"] in text and "500" in text, "the failure and its reason"
+    assert all(m["name"] in text for m in campaign["masters"]), "successes listed too"
+    assert received(seeded_sandbox, "status-webhooks") == []
+
+    # The fault is gone; the failed work runs again: the campaign flips, with one webhook and one email.
+    requests.delete(faults, timeout=5)
+    again = dag.test(logical_date=when, run_after=when, run_conf={"campaign": campaign["id"]})
+    assert again.state == "success", ti_states(again)
+    assert OtmmHook().get_campaign(campaign["id"]).status == "A2"
+    assert len(received(seeded_sandbox, "status-webhooks")) == 1
+    mails = received(seeded_sandbox, "mail")
+    assert len(mails) == 2 and "A2" in str(mails[1])
+    assert len(tracking_db.masters_of_campaign(campaign["id"])) == len(campaign["masters"])
+
+
+def test_unknown_campaign_fails_with_one_sentence(dags, product_env, seeded_sandbox) -> None:
+    dag = fast(dags.get_dag("a1_to_a2"))
+    run = dag.test(run_conf={"campaign": "CMP-1999-404"})
+    assert run.state == "failed"
+    assert ti_states(run)[("plan_campaign", -1)] == "failed"
+    [mail] = received(seeded_sandbox, "mail")
+    assert "no campaign with id or number 'CMP-1999-404' was found in the DAM" in html.unescape(mail["html"])
