@@ -1,0 +1,55 @@
+"""Discovery starts one run per A1 campaign, named after it, never twice; one campaign failing does not hold
+the other back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import requests
+
+from tests.dags.conftest import fast, received, ti_states
+
+
+def _triggered_runs(dag_id: str) -> dict[str, dict]:
+    from airflow.models.dagrun import DagRun
+
+    return {run.run_id: run.conf for run in DagRun.find(dag_id=dag_id) if not run.run_id.startswith("manual__")}
+
+
+def test_two_campaigns_discovered_one_fails_the_other_flips(dags, seeded_sandbox, seed, product_env,
+                                                            tracking_db) -> None:
+    from otmm.hooks import OtmmHook
+
+    first, second = seed["campaigns"]
+    discovery = fast(dags.get_dag("a1_discovery"))
+    run = discovery.test(logical_date=datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))
+    assert run.state == "success", ti_states(run)
+    started = _triggered_runs("a1_to_a2")
+    expected = {f"{c['number']}__{c['name'].replace(' ', '-')}__a1-cycle1" for c in (first, second)}
+    assert set(started) == expected
+    assert {conf["campaign"] for conf in started.values()} == {first["id"], second["id"]}
+    named = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "start_campaign_runs"}
+    assert named == expected
+
+    # The second campaign's PDF cannot be read from the DAM; the first campaign is unaffected.
+    broken = second["masters"][0]
+    requests.post(f"{seeded_sandbox.endpoints['otmm_url']}/__sandbox__/faults", timeout=5, json={
+        "method": "GET", "path": f"/otmmapi/v6/assets/{broken['asset_id']}/contents", "kind": "status",
+        "status": 503, "count": 1000})
+    a1_to_a2 = fast(dags.get_dag("a1_to_a2"))
+    outcomes = {}
+    for run_id, conf in sorted(started.items()):
+        outcomes[conf["campaign"]] = a1_to_a2.test(run_conf=conf).state
+    assert outcomes == {first["id"]: "success", second["id"]: "failed"}
+    otmm = OtmmHook()
+    assert otmm.get_campaign(first["id"]).status == "A2"
+    assert otmm.get_campaign(second["id"]).status == "A1"
+    assert len(received(seeded_sandbox, "status-webhooks")) == 1
+
+    # Next discovery: the failed campaign's run exists already (an operator clears it), so nothing new starts,
+    # and the flipped campaign is no longer in A1.
+    again = discovery.test(logical_date=datetime(2026, 11, 24, 10, 5, tzinfo=timezone.utc))
+    states = ti_states(again)
+    assert again.state == "success"
+    assert [s for (task, _), s in states.items() if task == "start_campaign_runs"] == ["skipped"]
+    assert set(_triggered_runs("a1_to_a2")) == expected
