@@ -23,6 +23,7 @@ import io
 import json
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -54,8 +55,13 @@ from box_sdk_gen import (
 from box_sdk_gen.internal.utils import PrivateKeyDecryptor
 from hook_support.messages import one_line, scrub, server_message
 from hook_support.retry import RetryPolicy, parse_retry_after
-from hook_support.streams import DownloadedFile, IncompleteTransferError, file_sha1, response_to_file
-from requests.adapters import HTTPAdapter
+from hook_support.streams import (
+    DownloadedFile,
+    IncompleteTransferError,
+    TransferAdapter,
+    file_sha1,
+    response_to_file,
+)
 
 from box.exceptions import (
     BoxAuthError,
@@ -177,6 +183,7 @@ class BoxHook(BaseHook):
         ``initial_delay_seconds``, ``max_delay_seconds``, ``timeout_seconds`` overriding single values.
     :param chunked_upload_threshold_mb: files above this many MiB are uploaded in chunks
         (default ``box.chunked_upload_threshold_mb``).
+    :param upload_workers: parts of a chunked upload sent in parallel (memory: one part, 8 MiB on Box, each).
     """
 
     conn_name_attr = "box_conn_id"
@@ -197,6 +204,7 @@ class BoxHook(BaseHook):
         masters_folder_name: str | None = None,
         derivatives_folder_name: str | None = None,
         root_folder_id: str | None = None,
+        upload_workers: int = 3,
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -214,6 +222,7 @@ class BoxHook(BaseHook):
             "derivatives_folder_name": derivatives_folder_name,
             "root_folder_id": root_folder_id,
         }
+        self.upload_workers = max(1, int(upload_workers))
         self._config = config
         self._client: BoxClient | None = None
         self._http: requests.Session | None = None
@@ -322,7 +331,7 @@ class BoxHook(BaseHook):
                 c = self.conn_settings
                 policy = self.retry_policy
                 self._http = requests.Session()
-                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+                adapter = TransferAdapter()
                 self._http.mount("http://", adapter)
                 self._http.mount("https://", adapter)
                 session = NetworkSession(
@@ -538,7 +547,27 @@ class BoxHook(BaseHook):
         part_size = int(session.part_size)
         whole = hashlib.sha1()  # noqa: S324 - Box's content digest
         parts: list[UploadPart] = []
+        in_flight: list[Future[UploadPart]] = []
+
+        def send_part(data: bytes, start: int) -> UploadPart:
+            digest = hashlib.sha1(data).digest()  # noqa: S324
+            end = start + len(data) - 1
+            uploaded = self._call(
+                f"{operation}: part at byte {start}",
+                lambda c: c.chunked_uploads.upload_file_part_by_url(
+                    endpoints.upload_part, io.BytesIO(data), "sha=" + base64.b64encode(digest).decode(),
+                    f"bytes {start}-{end}/{size}"),
+            )
+            part = uploaded.part
+            if part is None or (part.sha_1 and part.sha_1.lower() != digest.hex()) or part.size != len(data):
+                raise BoxIntegrityError(f"Box acknowledged the part at byte {start} of {name!r} with another size "
+                                        "or SHA-1 than was sent.")
+            return UploadPart(part_id=part.part_id, offset=part.offset, size=part.size, sha_1=part.sha_1)
+
+        pool = ThreadPoolExecutor(max_workers=self.upload_workers, thread_name_prefix="box-part")
         try:
+            # Parts go up in parallel (at most `upload_workers` in flight, one part in memory each); the whole
+            # file's SHA-1 is computed here, in order, while reading.
             with path.open("rb") as stream:
                 offset = 0
                 while offset < size:
@@ -547,21 +576,14 @@ class BoxHook(BaseHook):
                         raise BoxIntegrityError(f"{path} became shorter while uploading it to Box ({offset} of "
                                                 f"{size} bytes read).")
                     whole.update(chunk)
-                    digest = hashlib.sha1(chunk).digest()  # noqa: S324
-                    last = offset + len(chunk) - 1
-                    uploaded = self._call(
-                        f"{operation}: part at byte {offset}",
-                        lambda c, data=chunk, start=offset, end=last, d=digest: c.chunked_uploads.upload_file_part_by_url(
-                            endpoints.upload_part, io.BytesIO(data), "sha=" + base64.b64encode(d).decode(),
-                            f"bytes {start}-{end}/{size}"),
-                    )
-                    part = uploaded.part
-                    if part is None or (part.sha_1 and part.sha_1.lower() != digest.hex()) or part.size != len(chunk):
-                        raise BoxIntegrityError(f"Box acknowledged the part at byte {offset} of {name!r} with another "
-                                                "size or SHA-1 than was sent.")
-                    parts.append(UploadPart(part_id=part.part_id, offset=part.offset, size=part.size,
-                                            sha_1=part.sha_1))
+                    if len(in_flight) >= self.upload_workers:
+                        parts.append(in_flight.pop(0).result())
+                    in_flight.append(pool.submit(send_part, chunk, offset))
                     offset += len(chunk)
+                    del chunk
+            while in_flight:
+                parts.append(in_flight.pop(0).result())
+            parts.sort(key=lambda p: p.offset or 0)
             sha1 = whole.hexdigest()
             digest_header = "sha=" + base64.b64encode(whole.digest()).decode()
             for poll in range(COMMIT_POLLS + 1):
@@ -573,6 +595,9 @@ class BoxHook(BaseHook):
             raise BoxServerError(f"Box request failed while {operation}: the upload session was not committed "
                                  "(Box kept answering 202).")
         except BaseException:
+            for future in in_flight:
+                future.cancel()
+            pool.shutdown(wait=True)
             try:
                 self._call(f"aborting the upload session of {name!r}",
                            lambda c: c.chunked_uploads.delete_file_upload_session_by_url(endpoints.abort),
@@ -580,6 +605,8 @@ class BoxHook(BaseHook):
             except BoxError as exc:
                 self.log.warning("Box: could not abort the upload session of %r: %s", name, exc)
             raise
+        finally:
+            pool.shutdown(wait=True)
 
     def download_file(self, file_id: str, target: str | os.PathLike[str]) -> DownloadedFile:
         """Stream a file to ``target``; size checked against ``Content-Length`` and Box's size, SHA-1 against Box's.

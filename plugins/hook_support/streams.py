@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from requests.adapters import HTTPAdapter
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -16,6 +20,8 @@ if TYPE_CHECKING:
     import requests
 
 CHUNK_SIZE = 1024 * 1024
+#: Chunks read but not yet written during a download.
+QUEUE_DEPTH = 8
 
 
 class IncompleteTransferError(ValueError):
@@ -55,13 +61,35 @@ def response_to_file(
     announced = response.headers.get("Content-Length")
     digest = hashlib.sha1()  # noqa: S324 - Box and the DAM identify content by SHA-1
     size = 0
+    # Writing and hashing run in a second thread (both release the GIL), overlapping the socket reads;
+    # at most QUEUE_DEPTH chunks wait in between, so memory stays flat.
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+    failure: list[BaseException] = []
+
+    def writer(out: BinaryIO) -> None:
+        try:
+            while (chunk := pending.get()) is not None:
+                out.write(chunk)
+                digest.update(chunk)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            failure.append(exc)
+            while pending.get() is not None:  # drain so the reader never blocks
+                pass
+
     try:
         with partial.open("wb") as out:
-            for chunk in response.iter_content(chunk_size=chunk_size):
-                if chunk:
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
+            thread = threading.Thread(target=writer, args=(out,), name="download-writer", daemon=True)
+            thread.start()
+            try:
+                for chunk in response.iter_content(chunk_size=chunk_size):
+                    if chunk:
+                        pending.put(chunk)
+                        size += len(chunk)
+            finally:
+                pending.put(None)
+                thread.join()
+        if failure:
+            raise failure[0]
         if announced is not None and announced.isdigit() and int(announced) != size:
             raise IncompleteTransferError(size, int(announced), "Content-Length")
         if expected_size is not None and expected_size != size:
@@ -122,3 +150,15 @@ class MultipartFileBody:
             while chunk := fh.read(self._chunk_size):
                 yield chunk
         yield self._tail
+
+
+class TransferAdapter(HTTPAdapter):
+    """``requests`` adapter that sends request bodies in 1 MiB writes (urllib3's default is 16 KiB, which costs
+    throughput on large uploads) and never retries by itself (the hooks' policy does)."""
+
+    def __init__(self, pool_maxsize: int = 8) -> None:
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        pool_kwargs.setdefault("blocksize", CHUNK_SIZE)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)

@@ -34,8 +34,13 @@ import tenacity
 from airflow.sdk import BaseHook
 from hook_support.messages import one_line, scrub, server_message
 from hook_support.retry import RetryPolicy, parse_retry_after
-from hook_support.streams import DownloadedFile, IncompleteTransferError, MultipartFileBody, response_to_file
-from requests.adapters import HTTPAdapter
+from hook_support.streams import (
+    DownloadedFile,
+    IncompleteTransferError,
+    MultipartFileBody,
+    TransferAdapter,
+    response_to_file,
+)
 
 from otmm.exceptions import (
     OtmmAuthError,
@@ -277,7 +282,7 @@ class OtmmHook(BaseHook):
         with self._lock:
             if self._session is None:
                 session = requests.Session()
-                adapter = HTTPAdapter(pool_connections=2, pool_maxsize=8, max_retries=0)
+                adapter = TransferAdapter()
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
                 session.headers.update({"Accept": "application/json", "X-OTMM-Locale": "en_US"})
