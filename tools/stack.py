@@ -88,7 +88,8 @@ def up() -> int:
         endpoints = json.loads((SANDBOX_DATA / "endpoints.json").read_text())
         print(f"Sandbox DAM     {endpoints.get('otmm_base_url')}")
         print(f"Sandbox Box     {endpoints.get('box_base_url')}")
-        print(f"Sandbox mail    {endpoints.get('mailgun_base_url')}/__sandbox__/mail")
+        print(f"Sandbox mail    {endpoints.get('sinks_url')}/__sandbox__/mail")
+        print("Demo agency     .venv/bin/python -m sandbox agency --campaign <number>   (once it is in A2)")
     print(f"Data folder     {LOCAL}")
     print("Logs            make logs      Stop: make down      State: make status")
     return 0
@@ -225,7 +226,15 @@ def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
         time.sleep(0.3)
     if not (SANDBOX_DATA / "seed.json").is_file():
         print("Sandbox         seeding the demo DAM and Box (first start)")
-        subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox_env, check=True, cwd=ROOT)
+        result = subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox_env, cwd=ROOT,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout[-2000:] + result.stderr[-3000:])
+            raise SystemExit("make up: seeding the sandbox failed")
+        seed = json.loads((SANDBOX_DATA / "seed.json").read_text())
+        for campaign in seed.get("campaigns", []):
+            print(f"                {campaign['number']} {campaign['name']}: {len(campaign['masters'])} masters, "
+                  f"status {campaign['status']}")
     from sandbox.connections import product_connections
 
     conns = product_connections(SANDBOX_DATA)
