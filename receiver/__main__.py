@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         level = str(load_config().get("logging", {}).get("level", "INFO")).upper()
-        logs.setup(level)
+        logs.setup(level, sys.stderr if args.command == "replay" else sys.stdout)
         settings = ReceiverSettings.from_environment()
     except (ConfigError, SettingsError) as exc:
         print(f"receiver: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The one Airflow REST call the receiver makes: trigger a DAG run with a given run id.
 
 A JWT comes from ``POST /auth/token`` with the webhook user (role ``user``: the least that may trigger); it is
-kept and renewed when Airflow answers 401. ``POST /api/v2/dags/{dag_id}/dagRuns`` answers 200 for a new run
+kept and renewed when Airflow answers 401 (expired) or 403 (signed with a secret Airflow no longer has). ``POST /api/v2/dags/{dag_id}/dagRuns`` answers 200 for a new run
 and 409 when the run id exists already: both mean the run is there. Transport errors, 429 and 5xx are retried a
 few times (tenacity); if Airflow still cannot be reached the call raises :class:`AirflowUnavailable` and the
 caller keeps the event for later. 400/422 (Airflow refuses this run's conf) raise :class:`TriggerRejected`.
@@ -76,19 +76,24 @@ class AirflowClient:
         detail = _detail(response)
         if response.status_code in (400, 422):
             raise TriggerRejected(f"Airflow refused run {dag_run_id}: {response.status_code} {detail}")
-        # 403 (role), 404 (DAG not deployed yet) and anything else: nothing wrong with the event itself
+        # 404 (DAG not deployed or parsed yet) and anything else: nothing wrong with the event itself
         raise AirflowUnavailable(f"POST dagRuns for {dag_id} answered {response.status_code} {detail}")
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self._with_retries(lambda: self._authorised(method, path, **kwargs))
-        if response.status_code == 401:  # expired or rotated secret: one more go with a fresh token
+        if response.status_code in (401, 403):
+            # 401: expired token; 403: a token Airflow cannot verify (its JWT secret changed) or a missing
+            # permission. One more go with a fresh token tells them apart.
             with self._lock:
                 self._token = None
             response = self._with_retries(lambda: self._authorised(method, path, **kwargs))
-            if response.status_code == 401:
-                raise AirflowUnavailable(f"Airflow refuses the token of user {self._username} (401)")
+            if response.status_code in (401, 403):
+                raise AirflowUnavailable(
+                    f"Airflow refuses user {self._username} ({response.status_code} {_detail(response)});"
+                    " check its role (it needs 'user' or more) and password"
+                )
         return response
 
     def _authorised(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+from typing import TextIO
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,8 +27,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def setup(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stdout)
+def setup(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Log JSON lines to ``stream`` (stdout by default)."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
