@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAILGUN_DOMAIN = "sandbox.content-scaling.local"
 

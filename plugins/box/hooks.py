@@ -53,15 +53,6 @@ from box_sdk_gen import (
     UploadPart,
 )
 from box_sdk_gen.internal.utils import PrivateKeyDecryptor
-from hook_support.messages import one_line, scrub, server_message
-from hook_support.retry import RetryPolicy, parse_retry_after
-from hook_support.streams import (
-    DownloadedFile,
-    IncompleteTransferError,
-    TransferAdapter,
-    file_sha1,
-    response_to_file,
-)
 
 from box.exceptions import (
     BoxAuthError,
@@ -77,6 +68,15 @@ from box.exceptions import (
 )
 from box.models import BoxFile, BoxItem, CampaignFolders, UploadedFile
 from box.retry import PolicyRetryStrategy
+from hook_support.messages import one_line, scrub, server_message
+from hook_support.retry import RetryPolicy, parse_retry_after
+from hook_support.streams import (
+    DownloadedFile,
+    IncompleteTransferError,
+    TransferAdapter,
+    file_sha1,
+    response_to_file,
+)
 
 if TYPE_CHECKING:
     import os
@@ -86,7 +86,7 @@ AUTH_MODES = ("jwt", "ccg")
 DEFAULT_BASE_URL = "https://api.box.com"
 DEFAULT_UPLOAD_URL = "https://upload.box.com/api"
 DEFAULT_OAUTH_URL = "https://account.box.com/api/oauth2"
-FILE_FIELDS = ["id", "type", "name", "size", "sha1", "parent", "file_version", "etag"]
+FILE_FIELDS = ["id", "type", "name", "size", "sha1", "parent", "file_version", "etag", "path_collection"]
 ITEM_FIELDS = ["id", "type", "name", "size", "sha1"]
 PAGE_LIMIT = 1000
 #: Extra polls of a chunked-upload commit that Box keeps answering 202 (still assembling the file).

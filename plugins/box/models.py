@@ -20,11 +20,16 @@ class BoxFile:
     sha1: str | None
     folder_id: str | None
     version_id: str | None = None
+    #: Names of the folders from the root down to the parent (Box's ``path_collection``), when read.
+    path: tuple[str, ...] = ()
+    parent_name: str | None = None
 
     @classmethod
     def from_sdk(cls, file: Any) -> BoxFile:
         parent = getattr(file, "parent", None)
         version = getattr(file, "file_version", None)
+        collection = getattr(file, "path_collection", None)
+        entries = getattr(collection, "entries", None) or []
         return cls(
             file_id=str(file.id),
             name=str(getattr(file, "name", "") or ""),
@@ -32,6 +37,8 @@ class BoxFile:
             sha1=getattr(file, "sha_1", None),
             folder_id=str(parent.id) if parent is not None and getattr(parent, "id", None) else None,
             version_id=str(version.id) if version is not None and getattr(version, "id", None) else None,
+            path=tuple(str(getattr(e, "name", "") or "") for e in entries),
+            parent_name=getattr(parent, "name", None) if parent is not None else None,
         )
 
     def as_dict(self) -> dict[str, Any]:

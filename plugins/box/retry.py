@@ -6,11 +6,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from box_sdk_gen.networking.retries import RetryStrategy
+
 from hook_support.retry import parse_retry_after
 
 if TYPE_CHECKING:
     from box_sdk_gen.networking.fetch_options import FetchOptions
     from box_sdk_gen.networking.fetch_response import FetchResponse
+
     from hook_support.retry import RetryPolicy
 
 log = logging.getLogger(__name__)

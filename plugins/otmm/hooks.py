@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import requests
 import tenacity
 from airflow.sdk import BaseHook
+
 from hook_support.messages import one_line, scrub, server_message
 from hook_support.retry import RetryPolicy, parse_retry_after
 from hook_support.streams import (
@@ -41,7 +42,6 @@ from hook_support.streams import (
     TransferAdapter,
     response_to_file,
 )
-
 from otmm.exceptions import (
     OtmmAuthError,
     OtmmBadRequestError,

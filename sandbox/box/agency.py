@@ -6,8 +6,9 @@ It reads ``<data_dir>/endpoints.json`` and the credentials, signs in as the agen
 ``box_subject_type=user``, not the service account), lists the campaign's ``Masters/`` folder through the SDK
 and, for each master ``<TRACKING>_<Brand>_<Subject>_<type>.<ext>``, uploads one derivative named by the V2
 convention (``<TRACKING>_<Brand>_<Subject>_<type>_<LANG>[_<MARKET>]_v01.<ext>``) into ``Derivatives/``. The
-content is a modified copy of the master that stays a valid file of its kind. The last derivative is badly named
-on purpose (its version segment is missing). Re-running is harmless: an identical file already in place is left
+content is a modified copy of the master that stays a valid file of its kind. One extra derivative of the first
+master is badly named on purpose (its version segment is missing), so the campaign can still reach A3 while the
+bad file is refused. Re-running is harmless: an identical file already in place is left
 alone, a different one becomes a new version.
 """
 
@@ -168,7 +169,8 @@ def _upload(client: BoxClient, folder_id: str, name: str, path: Path) -> tuple[s
 
 
 def deliver(settings: SandboxSettings, endpoints: dict, campaign_number: str) -> list[Derivative]:
-    """Upload one derivative per master of the campaign into its Derivatives folder, as the agency user."""
+    """Upload one derivative per master of the campaign, plus one badly named extra, into its Derivatives folder,
+    as the agency user."""
     client = ccg_client(settings, endpoints, user_id=settings.box_agency_user_id)
     root_id = _root_folder_id(client, settings.data_dir)
     campaign = _child(
@@ -190,8 +192,9 @@ def deliver(settings: SandboxSettings, endpoints: dict, campaign_number: str) ->
     )
     delivered = []
     with tempfile.TemporaryDirectory(prefix="agency-") as tmp:
-        for index, master in enumerate(masters):
-            bad = index == len(masters) - 1
+        uploads = [(index, master, False) for index, master in enumerate(masters)]
+        uploads.append((len(masters), masters[0], True))
+        for index, master, bad in uploads:
             name = v2_name(master.name, index, bad=bad)
             local = Path(tmp) / f"{index}{Path(master.name).suffix.lower()}"
             with local.open("wb") as fh:

@@ -38,7 +38,7 @@ def test_two_campaigns_discovered_one_fails_the_other_flips(dags, seeded_sandbox
         "status": 503, "count": 1000})
     a1_to_a2 = fast(dags.get_dag("a1_to_a2"))
     outcomes = {}
-    for run_id, conf in sorted(started.items()):
+    for _run_id, conf in sorted(started.items()):
         outcomes[conf["campaign"]] = a1_to_a2.test(run_conf=conf).state
     assert outcomes == {first["id"]: "success", second["id"]: "failed"}
     otmm = OtmmHook()

@@ -1,5 +1,5 @@
 """The Box seed and the agency command against a running sandbox: V2-named derivatives uploaded by the agency
-user into Derivatives/, one badly named, each announced by a signed delivery that validate_message accepts."""
+user into Derivatives/ (one per master, plus a badly named extra), each announced by a signed delivery that validate_message accepts."""
 
 from __future__ import annotations
 
@@ -104,16 +104,16 @@ def test_seed_and_agency_deliveries(
         monkeypatch.setenv("SANDBOX_DATA_DIR", str(sandbox.data_dir))
         assert agency.main(["--campaign", "CMP-2026-001"]) == 0
         printed = capsys.readouterr().out
-        deliveries = receiver.wait_for(3)
+        deliveries = receiver.wait_for(4)
     finally:
         receiver.close()
 
     files = service.folders.get_folder_items(derivatives.id, fields=["name", "created_by", "sha1", "size"]).entries
-    assert len(files) == 3 and all(f.created_by.id == settings.box_agency_user_id for f in files)
+    assert len(files) == 4 and all(f.created_by.id == settings.box_agency_user_id for f in files)
     valid = [f.name for f in files if V2.match(f.name)]
     invalid = [f.name for f in files if not V2.match(f.name)]
-    assert len(valid) == 2 and len(invalid) == 1
-    assert {name[:6] for name in valid + invalid} == {name[:6] for name in MASTERS}
+    assert len(valid) == 3 and len(invalid) == 1
+    assert {name[:6] for name in valid} == {name[:6] for name in MASTERS}, "one good derivative per master"
     assert all(f.sha_1 != hashlib.sha1(MASTERS[m]).hexdigest() for f in files for m in MASTERS)  # modified copies
     png = next(f for f in files if f.name.endswith(".png"))
     with io.BytesIO() as out:
@@ -133,6 +133,6 @@ def test_seed_and_agency_deliveries(
     )
 
     assert agency.main(["--campaign", "CMP-2026-001"]) == 0  # a second run changes nothing
-    assert capsys.readouterr().out.count("already there") == 3
-    assert len(service.folders.get_folder_items(derivatives.id).entries) == 3
+    assert capsys.readouterr().out.count("already there") == 4
+    assert len(service.folders.get_folder_items(derivatives.id).entries) == 4
     assert agency.main(["--campaign", "CMP-2099-999"]) == 1
