@@ -36,7 +36,8 @@ def _email_failure(context) -> None:
     from workflow_services import run_url
 
     params = context["params"]
-    derivative = context["ti"].xcom_pull(task_ids="check_derivative") or {}
+    derivative = context["ti"].xcom_pull(task_ids="check_derivative") or context["ti"].xcom_pull(
+        task_ids="check_derivative", key="refused") or {}
     services = _services()
     services.send_email(upload_failed_email(
         services.config, derivative.get("file_name") or params.get("file_name") or f"Box file {params['box_file_id']}",
@@ -52,6 +53,9 @@ def _fail_clearly(exc: Exception) -> None:
     from include.ferrero.derivatives import DerivativeError
 
     if isinstance(exc, DerivativeError):
+        if exc.file_name:  # for the error email, whose callback cannot see this exception's details
+            get_current_context()["ti"].xcom_push(key="refused", value={
+                "file_name": exc.file_name, "tracking_id": exc.tracking_id})
         raise AirflowFailException(str(exc)) from None
     raise exc
 

@@ -12,6 +12,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.~:+-]+")
 class DerivativeError(ValueError):
     """An uploaded file cannot become a DAM asset; the message is one sentence for the agency and operators."""
 
+    def __init__(self, message: str, *, file_name: str | None = None, tracking_id: str | None = None) -> None:
+        super().__init__(message)
+        self.file_name = file_name
+        self.tracking_id = tracking_id
+
 
 def derivative_run_id(box_file_id: str, box_file_version_id: str | None) -> str:
     """The one A2 -> A3 run of a Box file version: a redelivered or replayed webhook, the sweep and an operator

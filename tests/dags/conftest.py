@@ -56,6 +56,7 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     env["CONTENT_SCALING_CONFIG_DIR"] = str(config_dir)
     env["CONTENT_SCALING_TEMP_DIR"] = str(tmp_path / "transfers")
+    env["TRACKING_DSN"] = tracking_dsn
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clear_cache()

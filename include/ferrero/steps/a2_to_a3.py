@@ -35,14 +35,15 @@ def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_
     folder = config["box"]["derivatives_folder_name"]
     if not derivatives_folder_of(info.get("path", []), info.get("parent_name"), folder):
         raise DerivativeError(f"{name!r} (Box file {box_file_id}) is not inside a {folder!r} folder, so it is not "
-                              "an agency derivative")
+                              "an agency derivative", file_name=name)
     parsed = parse_filename(name, config.get("naming"))
     if not parsed.is_valid:
-        raise DerivativeError(f"{name!r} does not follow the naming convention: {parsed.error_summary()}")
+        raise DerivativeError(f"{name!r} does not follow the naming convention: {parsed.error_summary()}",
+                              file_name=name)
     master = db.get_master(parsed.tracking_id)
     if master is None or not master["box_file_id"]:
         raise DerivativeError(f"{name!r} carries tracking ID {parsed.tracking_id}, which belongs to no master asset "
-                              "sent to Box")
+                              "sent to Box", file_name=name, tracking_id=parsed.tracking_id)
     campaign = db.get_campaign(master["campaign_id"]) or {}
     return {
         "box_file_id": str(info["file_id"]), "box_file_version_id": info.get("version_id"), "file_name": name,
@@ -79,7 +80,8 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
             representation = build_asset_representation(master["dam_metadata"], derivative["parsed"], media,
                                                         mappings, domains)
         except RepresentationError as exc:
-            raise DerivativeError(f"{derivative['file_name']!r}: {exc}") from exc
+            raise DerivativeError(f"{derivative['file_name']!r}: {exc}", file_name=derivative["file_name"],
+                                  tracking_id=derivative["tracking_id"]) from exc
         asset_id = otmm.create_asset(derivative["final_assets_folder_id"], local, representation.representation,
                                      file_name=derivative["clean_name"])
     db.record_derivative(derivative["tracking_id"], derivative["file_name"], clean_name=derivative["clean_name"],

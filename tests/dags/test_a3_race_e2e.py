@@ -1,0 +1,44 @@
+"""Two runs finishing the last two derivatives of a campaign at the same moment move it to A3 once."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _to_a2
+
+
+def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, product_env, tracking_db) -> None:
+    """The completion decision of two runs racing for the last two masters is taken once."""
+    from box.hooks import BoxHook
+    from include.ferrero.config import load_config
+    from include.ferrero.steps.a2_to_a3 import check_derivative, complete_campaign, upload_derivative
+    from include.ferrero.tracking_db import TrackingDb
+    from otmm.hooks import OtmmHook
+
+    campaign = _campaign(seed, "CMP-2026-001")
+    _to_a2(dags, campaign)
+    _agency(seeded_sandbox, campaign["number"])
+    box, config = BoxHook(), load_config()
+    files = [f for f in box.list_folder_items(_derivatives_folder(box, seed, campaign)) if "_v01." in f.name]
+    derivatives = [check_derivative(box, tracking_db, config, f.item_id) for f in files]
+    for derivative in derivatives:
+        upload_derivative(OtmmHook(), box, tracking_db, config, derivative)
+
+    outcomes: list[dict] = []
+    start = threading.Barrier(2)
+
+    def finish(derivative: dict, run_id: str) -> None:
+        db = TrackingDb.from_dsn(product_env["TRACKING_DSN"])
+        start.wait()
+        outcomes.append(complete_campaign(OtmmHook(), db, derivative, run_id))
+        db.close()
+
+    threads = [threading.Thread(target=finish, args=(d, f"race-{i}")) for i, d in enumerate(derivatives[-2:])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [o["flipped"] for o in outcomes] == [True, True]
+    assert sorted(o["created"] for o in outcomes) == [False, True]
+    assert OtmmHook().get_campaign(campaign["id"]).status == "A3"
+    assert tracking_db.completed_cycles(campaign["id"], "A2", "A3") == 1
