@@ -1,4 +1,5 @@
-"""``python -m receiver [serve]`` runs the service; ``python -m receiver replay EVENT_ID...`` re-sends stored events.
+"""``python -m receiver [serve]`` runs the service; ``python -m receiver replay EVENT_ID...`` re-sends stored events;
+``python -m receiver register-webhook [--address URL]`` points Box's webhook on the root folder at the receiver.
 
 A replayed event gets the same DAG run id as before (one per Box file version), so it starts a run only if none
 exists yet. Exit codes: 0 done, 1 an event could not be sent (unknown, ignored, refused, Airflow unreachable: it
@@ -23,17 +24,23 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook receiver (the default)")
     replay = commands.add_parser("replay", help="send stored events to Airflow again")
     replay.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="Box event id (the body's `id`)")
+    register = commands.add_parser("register-webhook", help="create Box's FILE.UPLOADED webhook on the root folder")
+    register.add_argument("--address", help="public URL of POST /box/webhook (default: RECEIVER_PUBLIC_URL, "
+                                            "else http://<webhook.host>:<webhook.port>/box/webhook)")
+    register.add_argument("--folder-id", help="the watched folder (default: box.root_folder_id)")
     args = parser.parse_args(argv)
 
     try:
         level = str(load_config().get("logging", {}).get("level", "INFO")).upper()
-        logs.setup(level, sys.stderr if args.command == "replay" else sys.stdout)
+        logs.setup(level, sys.stdout if args.command in (None, "serve") else sys.stderr)
         settings = ReceiverSettings.from_environment()
     except (ConfigError, SettingsError) as exc:
         print(f"receiver: {exc}", file=sys.stderr)
         return 2
     if args.command == "replay":
         return _replay(settings, args.event_ids)
+    if args.command == "register-webhook":
+        return _register(settings, args.address, args.folder_id)
     return _serve(settings, level)
 
 
@@ -86,6 +93,32 @@ def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
         airflow.close()
         events.db.close()
     return 1 if failures else 0
+
+
+def _register(settings: ReceiverSettings, address: str | None, folder_id: str | None) -> int:
+    import os
+
+    from box_sdk_gen import BoxSDKError
+
+    from receiver.registration import box_client, ensure_webhook
+
+    address = address or os.environ.get("RECEIVER_PUBLIC_URL") or (
+        f"http://{settings.host}:{settings.port}/box/webhook")
+    folder_id = folder_id or str(load_config()["box"]["root_folder_id"])
+    if folder_id == "0":
+        print("receiver: Box has no webhooks on the root folder 0; set box.root_folder_id (BOX_ROOT_FOLDER_ID)",
+              file=sys.stderr)
+        return 2
+    try:
+        client = box_client(os.environ.get("AIRFLOW_CONN_BOX_DEFAULT", ""))
+        print(json.dumps(ensure_webhook(client, folder_id, address)))
+    except SettingsError as exc:
+        print(f"receiver: {exc}", file=sys.stderr)
+        return 2
+    except BoxSDKError as exc:
+        print(f"receiver: Box refused the webhook on folder {folder_id}: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,15 +17,13 @@ import pytest
 import requests
 from box_sdk_gen import (
     CreateFolderParent,
-    CreateWebhookTarget,
-    CreateWebhookTargetTypeField,
-    CreateWebhookTriggers,
     UploadFileAttributes,
     UploadFileAttributesParentField,
 )
 
 from include.ferrero.webhook_events import dag_run_id_for
 from sandbox.box.client import ccg_client
+from sandbox.connections import product_connections
 from tests.receiver.conftest import ROOT, box_timestamp, upload_event, wait_until
 
 if TYPE_CHECKING:
@@ -211,10 +209,19 @@ def test_agency_upload_end_to_end(
     )
     service = ccg_client(settings, sandbox.endpoints)
     root = service.folders.create_folder(f"Ferrero-{uuid.uuid4().hex[:8]}", CreateFolderParent(id="0")).id
-    hook = service.webhooks.create_webhook(
-        CreateWebhookTarget(id=root, type=CreateWebhookTargetTypeField.FOLDER), receiver.webhook_url,
-        [CreateWebhookTriggers.FILE_UPLOADED],
-    )
+    # the admin command registers Box's webhook on the root folder, with the product's Box connection
+    register_env = {**receiver.env, "BOX_ROOT_FOLDER_ID": root,
+                    "AIRFLOW_CONN_BOX_DEFAULT": product_connections(sandbox.data_dir)["AIRFLOW_CONN_BOX_DEFAULT"]}
+    outcomes = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "receiver", "register-webhook", "--address",
+                               receiver.webhook_url], env=register_env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        outcomes.append(json.loads(done.stdout))
+    assert [o["outcome"] for o in outcomes] == ["created", "exists"]
+    hook = service.webhooks.get_webhook_by_id(outcomes[0]["webhook_id"])
+    assert (hook.target.id, hook.address) == (root, receiver.webhook_url)
     try:
         campaign = service.folders.create_folder("CMP-2026-001 Spring", CreateFolderParent(id=root)).id
         masters = service.folders.create_folder("Masters", CreateFolderParent(id=campaign)).id
