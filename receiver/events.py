@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.ferrero.derivatives import derivatives_folder_of
 from include.ferrero.webhook_events import WebhookEvent
 
 FILE_UPLOADED = "FILE.UPLOADED"
@@ -64,9 +65,9 @@ def _ignore_reason(
     if service_account_user_id and event.created_by_id == str(service_account_user_id):
         return "uploaded by the service account"
     entries = (source.get("path_collection") or {}).get("entries") or []
-    folders = [e.get("name") for e in entries if isinstance(e, dict)] + [parent.get("name")]
-    wanted = derivatives_folder_name.casefold()
-    if not any(isinstance(name, str) and name.casefold() == wanted for name in folders):
+    path = [e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    parent_name = parent.get("name") if isinstance(parent.get("name"), str) else None
+    if not derivatives_folder_of(path, parent_name, derivatives_folder_name):
         where = parent.get("name") or parent.get("id") or "unknown folder"
         return f"not inside a {derivatives_folder_name} folder (uploaded to {where})"
     if event.box_file_version_id is None:

@@ -65,11 +65,18 @@ def up() -> int:
     env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
     _migrate_tracking(env["AIRFLOW_CONN_TRACKING_DB"])
 
+    sandbox_connections: dict[str, dict[str, Any]] = {}
     if _needs_sandbox(env):
-        env.update(_start_sandbox(env))
+        sandbox_env = _start_sandbox(env)
+        # Connections go to Airflow's database (listed in the UI); the other variables to the environment.
+        sandbox_connections = {k[len("AIRFLOW_CONN_"):].lower(): json.loads(sandbox_env.pop(k))
+                               for k in list(sandbox_env) if k.startswith("AIRFLOW_CONN_")}
+        env.update(sandbox_env)
 
     _write_passwords_file()
     _airflow(env, "db", "migrate")
+    if sandbox_connections:
+        _import_connections(env, sandbox_connections)
     for component in AIRFLOW_COMPONENTS:
         _spawn(component, [str(VENV_BIN / "airflow"), component], env)
     api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
@@ -241,8 +248,27 @@ def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
     extra = {"SANDBOX_DATA_DIR": str(SANDBOX_DATA)}
     for key, value in conns.items():
         extra.setdefault(key, value)
-    print("Sandbox         running; DAM, Box, Mailgun and the status webhook point at it")
+    # Box -> receiver: the FILE.UPLOADED webhook on the root folder (idempotent; follows a changed port).
+    address = f"http://127.0.0.1:{os.environ.get('RECEIVER_PORT', '8095')}/box/webhook"
+    result = subprocess.run([sys.executable, "-m", "receiver", "register-webhook", "--address", address],
+                            env={**env, **extra}, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-2000:] + result.stderr[-2000:])
+        raise SystemExit("make up: registering the Box webhook in the sandbox failed")
+    print("Sandbox         running; DAM, Box, Mailgun and the status webhook point at it; Box webhook -> receiver")
     return {k: v for k, v in extra.items() if k not in env or k == "SANDBOX_DATA_DIR"}
+
+
+def _import_connections(env: dict[str, str], connections: dict[str, dict[str, Any]]) -> None:
+    """Store connections in Airflow's database (replacing those ids), so the UI lists them with their form and
+    Test button; the file that carries them exists only for the import, readable by the owner alone."""
+    path = RUN / "connections-import.json"
+    path.touch(mode=0o600)
+    try:
+        path.write_text(json.dumps(connections))
+        _airflow(env, "connections", "import", "--overwrite", str(path))
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _airflow(env: dict[str, str], *args: str) -> None:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from include.ferrero.derivatives import (
     DerivativeError,
     campaign_complete,
-    derivative_run_id,
     derivatives_folder_of,
 )
 from include.ferrero.media import read_media_metadata
@@ -23,6 +22,7 @@ from include.ferrero.messages import Email, render_email, status_payload
 from include.ferrero.naming import parse_filename, safe_local_name
 from include.ferrero.representation import RepresentationError, build_asset_representation
 from include.ferrero.steps.a1_to_a2 import record
+from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
     from include.ferrero.tracking_db import TrackingDb
@@ -158,7 +158,7 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[
             if (file["item_id"], version) in recorded:
                 continue
             runs.append({
-                "trigger_run_id": derivative_run_id(file["item_id"], version),
+                "trigger_run_id": dag_run_id_for(file["item_id"], version),
                 "conf": {"box_file_id": file["item_id"], "box_file_version_id": version,
                          "file_name": file["name"], "event_id": None},
             })
