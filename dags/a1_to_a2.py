@@ -21,11 +21,12 @@ they succeed, the flip and its notifications follow.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
 from include.ferrero.campaigns import MASTER_SHARDS
+from workflow_services import PIPELINE_DEFAULT_ARGS
 
 DAG_ID = "a1_to_a2"
 
@@ -58,13 +59,7 @@ def _notify_plan_failure(context) -> None:
     max_active_runs=4,
     doc_md=__doc__,
     tags=["content-scaling", "A1->A2"],
-    default_args={
-        "owner": "content-scaling",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=PIPELINE_DEFAULT_ARGS,
     params={
         "campaign": Param(
             type="string",
@@ -159,12 +154,11 @@ def a1_to_a2():
 
         services = _services()
         try:
-            with services.db.notification_slot(change["change_id"], "webhook") as to_send:
-                if to_send:
-                    services.post_status_webhook(a2_status_payload(services.db, services.config, campaign, change))
+            sent = services.notify_once(change["change_id"], "webhook", lambda s: s.post_status_webhook(
+                a2_status_payload(s.db, s.config, campaign, change)))
         finally:
             services.close()
-        print("status webhook sent" if to_send else "status webhook was already sent")
+        print("status webhook sent" if sent else "status webhook was already sent")
 
     @task(pool="box_api")
     def send_success_email(campaign: dict, change: dict) -> None:
@@ -173,13 +167,11 @@ def a1_to_a2():
 
         services = _services()
         try:
-            with services.db.notification_slot(change["change_id"], "email") as to_send:
-                if to_send:
-                    link = services.box.get_folder_shared_link(campaign["box_folder_id"])
-                    services.send_email(a2_success_email(services.db, services.config, campaign, link))
+            sent = services.notify_once(change["change_id"], "email", lambda s: s.send_email(a2_success_email(
+                s.db, s.config, campaign, s.box.get_folder_shared_link(campaign["box_folder_id"]))))
         finally:
             services.close()
-        print("success email sent" if to_send else "success email was already sent")
+        print("success email sent" if sent else "success email was already sent")
 
     @task
     def masters_batch(shards: dict, batch: int) -> list:

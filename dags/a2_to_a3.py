@@ -17,9 +17,11 @@ or by hand with a Box file id.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, get_current_context, task
+
+from workflow_services import PIPELINE_DEFAULT_ARGS
 
 DAG_ID = "a2_to_a3"
 
@@ -68,13 +70,7 @@ def _fail_clearly(exc: Exception) -> None:
     max_active_runs=8,
     doc_md=__doc__,
     tags=["content-scaling", "A2->A3"],
-    default_args={
-        "owner": "content-scaling",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=PIPELINE_DEFAULT_ARGS,
     params={
         "box_file_id": Param(type="string", pattern=r"^[0-9]+$", title="Box file id",
                              description="The id of the uploaded file in Box (digits), e.g. from its Box URL."),
@@ -147,12 +143,11 @@ def a2_to_a3():
             raise AirflowSkipException("the campaign did not move to A3 in this run")
         services = _services()
         try:
-            with services.db.notification_slot(outcome["change_id"], "webhook") as to_send:
-                if to_send:
-                    services.post_status_webhook(a3_status_payload(services.db, services.config, derivative, outcome))
+            sent = services.notify_once(outcome["change_id"], "webhook", lambda s: s.post_status_webhook(
+                a3_status_payload(s.db, s.config, derivative, outcome)))
         finally:
             services.close()
-        print("status webhook sent" if to_send else "status webhook was already sent")
+        print("status webhook sent" if sent else "status webhook was already sent")
 
     @task(pool="dam_api")
     def send_completion_email(derivative: dict, outcome: dict) -> None:
@@ -165,12 +160,11 @@ def a2_to_a3():
             raise AirflowSkipException("the campaign did not move to A3 in this run")
         services = _services()
         try:
-            with services.db.notification_slot(outcome["change_id"], "email") as to_send:
-                if to_send:
-                    services.send_email(a3_completion_email(services.db, services.config, derivative))
+            sent = services.notify_once(outcome["change_id"], "email", lambda s: s.send_email(
+                a3_completion_email(s.db, s.config, derivative)))
         finally:
             services.close()
-        print("completion email sent" if to_send else "completion email was already sent")
+        print("completion email sent" if sent else "completion email was already sent")
 
     derivative = check_derivative()
     uploaded = upload_to_dam(derivative)

@@ -8,13 +8,25 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from include.ferrero.config import load_config
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from include.ferrero.messages import Email
+
+#: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries.
+PIPELINE_DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "content-scaling",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+}
 
 
 @dataclass
@@ -55,6 +67,14 @@ class Services:
                           timeout=settings["timeout_seconds"],
                           attempts=1 + settings.get("max_retries", 3) if settings.get("retry_on_failure") else 1,
                           ).post(payload)
+
+    def notify_once(self, change_id: int, kind: str, send: Callable[[Services], None]) -> bool:
+        """Run ``send`` for a status change's ``kind`` ('webhook' or 'email') unless it was already sent;
+        return whether it was sent now. Retries and concurrent runs send it once."""
+        with self.db.notification_slot(change_id, kind) as to_send:
+            if to_send:
+                send(self)
+        return to_send
 
     def close(self) -> None:
         if "db" in self.__dict__:
