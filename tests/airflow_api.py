@@ -165,12 +165,13 @@ def start_airflow_api(
     passwords = {user: secrets.token_urlsafe(12) for user in USERS}
     passwords_file = workdir / "passwords.json"
     passwords_file.write_text(json.dumps(passwords))
-    bundles = [
-        {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-         "kwargs": {"path": str(ROOT / "dags")}},
-        {"name": BUNDLE_NAME, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-         "kwargs": {"path": str(Path(dags_folder).resolve())}},
-    ]
+    bundles = [{"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(ROOT / "dags")}}]
+    bundle = "dags-folder"
+    if Path(dags_folder).resolve() != (ROOT / "dags").resolve():
+        bundle = BUNDLE_NAME
+        bundles.append({"name": BUNDLE_NAME, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                        "kwargs": {"path": str(Path(dags_folder).resolve())}})
     env = dict(os.environ)
     env.update(
         {
@@ -185,7 +186,7 @@ def start_airflow_api(
         }
     )
     result = subprocess.run(
-        [str(VENV_BIN / "airflow"), "dags", "reserialize", "-B", BUNDLE_NAME],
+        [str(VENV_BIN / "airflow"), "dags", "reserialize", "-B", bundle],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     if result.returncode != 0:

@@ -229,7 +229,7 @@ def events_table(tracking_dsn: str) -> Callable[[], list[dict[str, Any]]]:
 @pytest.fixture(scope="module")
 def airflow_api(tmp_path_factory: pytest.TempPathFactory, airflow_db: None) -> Iterator[Any]:
     """A real Airflow api-server with the (stand-in) a2_to_a3 DAG, shared by a test module."""
-    api = start_airflow_api(tmp_path_factory.mktemp("airflow-api"))
+    api = start_airflow_api(tmp_path_factory.mktemp("airflow-api"), dags_folder=ROOT / "dags")  # the real DAGs
     try:
         yield api
     finally:

@@ -1,4 +1,4 @@
-"""From stored event to Airflow DAG run, against a real Airflow api-server (stand-in ``a2_to_a3``): one queued
+"""From stored event to Airflow DAG run, against a real Airflow api-server with the real DAGs: one queued
 run per Box file version whatever is redelivered or replayed, events kept across a receiver restart and while
 Airflow is down, and the whole path from an agency upload in the Box sandbox."""
 
@@ -112,15 +112,15 @@ def test_a_run_airflow_refuses_fails_the_event_and_the_queue_moves_on(
     airflow_api: AirflowApi, receiver_factory: Callable[..., RunningReceiver], events_table
 ) -> None:
     receiver = receiver_factory(airflow_api)
-    nameless = upload_event()
-    del nameless["source"]["name"]  # conf file_name None: the DAG's string param refuses it (400)
+    not_a_box_file = upload_event()
+    not_a_box_file["source"]["id"] = "f-123"  # not a Box file id: the DAG's box_file_id param refuses it (400)
     fine = upload_event()
-    for event in (nameless, fine):
+    for event in (not_a_box_file, fine):
         assert receiver.post(event).status_code == 200
     rows = wait_until(lambda: (r := events_table()) and r[1]["status"] == "triggered" and r, what="queue drained")
     assert rows[0]["status"] == "failed" and "400" in rows[0]["last_error"]
-    assert run_of(airflow_api, run_id_of(nameless)) is None
-    replay = subprocess.run([sys.executable, "-m", "receiver", "replay", nameless["id"]],
+    assert run_of(airflow_api, run_id_of(not_a_box_file)) is None
+    replay = subprocess.run([sys.executable, "-m", "receiver", "replay", not_a_box_file["id"]],
                             env=receiver.env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert replay.returncode == 1 and json.loads(replay.stdout)["outcome"] == "failed"
 
