@@ -70,6 +70,17 @@ def test_campaign_reaches_a2_once_and_a_rerun_creates_nothing(dags, seeded_sandb
     assert len(received(seeded_sandbox, "mail")) == 1
     assert tracking_db.completed_cycles(campaign["id"], "A1", "A2") == 1
 
+    # By hand, for a campaign now in A2: refused unless forced; forced, the masters are checked again and no
+    # status change or notification is repeated.
+    refused = dag.test(run_conf={"campaign": campaign["number"], "force": False, "cycle": None})
+    assert refused.state == "failed"
+    assert "is in status 'A2', not A1" in html.unescape(received(seeded_sandbox, "mail")[-1]["html"])
+    forced = dag.test(run_conf={"campaign": campaign["number"], "force": True, "cycle": None})
+    assert forced.state == "success", ti_states(forced)
+    assert len(received(seeded_sandbox, "status-webhooks")) == 1
+    assert tracking_db.completed_cycles(campaign["id"], "A1", "A2") == 1
+    assert _masters_in_box(box, seed, campaign) == in_box
+
 
 def test_failed_master_keeps_a1_then_recovery_flips_once(dags, seeded_sandbox, seed, product_env,
                                                           tracking_db) -> None:
@@ -115,3 +126,4 @@ def test_unknown_campaign_fails_with_one_sentence(dags, product_env, seeded_sand
     assert ti_states(run)[("plan_campaign", -1)] == "failed"
     [mail] = received(seeded_sandbox, "mail")
     assert "no campaign with id or number 'CMP-1999-404' was found in the DAM" in html.unescape(mail["html"])
+

@@ -77,7 +77,10 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
     db.update_campaign_folders(campaign_id, box_folder_id=folders["campaign_folder_id"],
                                final_assets_folder_id=final_folder_id)
     if cycle is None:
-        cycle = db.completed_cycles(campaign_id, "A1", "A2") + 1
+        # A campaign in A1 starts a new cycle; a forced re-send of one already past A1 stays in its last cycle,
+        # so its (already made) flip and notifications are not repeated.
+        done = db.completed_cycles(campaign_id, "A1", "A2")
+        cycle = done + 1 if campaign["status"] == "A1" or done == 0 else done
     summary = {
         "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
         "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
