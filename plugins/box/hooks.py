@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import threading
 import time
@@ -73,6 +72,7 @@ from hook_support.retry import RetryPolicy, parse_retry_after
 from hook_support.streams import (
     DownloadedFile,
     IncompleteTransferError,
+    MemoryStream,
     TransferAdapter,
     file_sha1,
     response_to_file,
@@ -89,6 +89,8 @@ DEFAULT_OAUTH_URL = "https://account.box.com/api/oauth2"
 FILE_FIELDS = ["id", "type", "name", "size", "sha1", "parent", "file_version", "etag", "path_collection"]
 ITEM_FIELDS = ["id", "type", "name", "size", "sha1"]
 PAGE_LIMIT = 1000
+#: Memory a chunked upload may hold in part buffers (the parts in flight plus the one being read).
+UPLOAD_BUFFER_BUDGET = 48 * 1024 * 1024
 #: Extra polls of a chunked-upload commit that Box keeps answering 202 (still assembling the file).
 COMMIT_POLLS = 30
 
@@ -183,7 +185,8 @@ class BoxHook(BaseHook):
         ``initial_delay_seconds``, ``max_delay_seconds``, ``timeout_seconds`` overriding single values.
     :param chunked_upload_threshold_mb: files above this many MiB are uploaded in chunks
         (default ``box.chunked_upload_threshold_mb``).
-    :param upload_workers: parts of a chunked upload sent in parallel (memory: one part, 8 MiB on Box, each).
+    :param upload_workers: parts of a chunked upload sent in parallel at most (memory: one part, 8 MiB on Box,
+        each); fewer when Box dictates parts so large that they would not fit in ``UPLOAD_BUFFER_BUDGET``.
     """
 
     conn_name_attr = "box_conn_id"
@@ -533,10 +536,16 @@ class BoxHook(BaseHook):
 
         return self._call(operation, send)
 
+    def parts_in_flight(self, part_size: int) -> int:
+        """Parts a chunked upload sends at once, for the part size Box dictates: ``upload_workers`` while their
+        buffers (plus the one being read) fit in ``UPLOAD_BUFFER_BUDGET``; one at a time for very large parts."""
+        return max(1, min(self.upload_workers, UPLOAD_BUFFER_BUDGET // max(1, part_size) - 1))
+
     def _upload_chunked(self, path: Path, size: int, name: str, operation: str, *, folder_id: str | None = None,
                         file_id: str | None = None) -> tuple[Any, str]:
         """Upload session → parts (each with its SHA-1 digest, checked) → commit with the whole file's SHA-1,
-        computed while reading. Memory: one part at a time. The session is aborted when anything fails."""
+        computed while reading. Memory: the parts in flight, in reused buffers. The session is aborted when anything
+        fails."""
         if file_id is not None:
             session = self._call(operation, lambda c: c.chunked_uploads.create_file_upload_session_for_existing_file(
                 file_id, size, file_name=name))
@@ -545,17 +554,19 @@ class BoxHook(BaseHook):
                 str(folder_id), size, name))
         endpoints = session.session_endpoints
         part_size = int(session.part_size)
+        workers = self.parts_in_flight(part_size)
         whole = hashlib.sha1()  # noqa: S324 - Box's content digest
         parts: list[UploadPart] = []
-        in_flight: list[Future[UploadPart]] = []
+        in_flight: list[tuple[Future[UploadPart], bytearray]] = []
+        free: list[bytearray] = []  # part buffers, reused: no allocation per part
 
-        def send_part(data: bytes, start: int) -> UploadPart:
+        def send_part(data: memoryview, start: int) -> UploadPart:
             digest = hashlib.sha1(data).digest()  # noqa: S324
             end = start + len(data) - 1
             uploaded = self._call(
                 f"{operation}: part at byte {start}",
                 lambda c: c.chunked_uploads.upload_file_part_by_url(
-                    endpoints.upload_part, io.BytesIO(data), "sha=" + base64.b64encode(digest).decode(),
+                    endpoints.upload_part, MemoryStream(data), "sha=" + base64.b64encode(digest).decode(),
                     f"bytes {start}-{end}/{size}"),
             )
             part = uploaded.part
@@ -564,25 +575,34 @@ class BoxHook(BaseHook):
                                         "or SHA-1 than was sent.")
             return UploadPart(part_id=part.part_id, offset=part.offset, size=part.size, sha_1=part.sha_1)
 
-        pool = ThreadPoolExecutor(max_workers=self.upload_workers, thread_name_prefix="box-part")
+        def collect_oldest() -> None:
+            future, buffer = in_flight.pop(0)
+            parts.append(future.result())
+            free.append(buffer)
+
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="box-part")
         try:
-            # Parts go up in parallel (at most `upload_workers` in flight, one part in memory each); the whole
-            # file's SHA-1 is computed here, in order, while reading.
-            with path.open("rb") as stream:
+            # The whole file's SHA-1 is computed here, in order, while reading; each part's own SHA-1 in the
+            # thread that sends it.
+            with path.open("rb", buffering=0) as stream:
                 offset = 0
                 while offset < size:
-                    chunk = stream.read(min(part_size, size - offset))
-                    if not chunk:
-                        raise BoxIntegrityError(f"{path} became shorter while uploading it to Box ({offset} of "
-                                                f"{size} bytes read).")
-                    whole.update(chunk)
-                    if len(in_flight) >= self.upload_workers:
-                        parts.append(in_flight.pop(0).result())
-                    in_flight.append(pool.submit(send_part, chunk, offset))
-                    offset += len(chunk)
-                    del chunk
+                    if len(in_flight) >= workers:
+                        collect_oldest()
+                    buffer = free.pop() if free else bytearray(part_size)
+                    view = memoryview(buffer)[: min(part_size, size - offset)]
+                    filled = 0
+                    while filled < len(view):
+                        n = stream.readinto(view[filled:])
+                        if not n:
+                            raise BoxIntegrityError(f"{path} became shorter while uploading it to Box "
+                                                    f"({offset + filled} of {size} bytes read).")
+                        filled += n
+                    whole.update(view)
+                    in_flight.append((pool.submit(send_part, view, offset), buffer))
+                    offset += len(view)
             while in_flight:
-                parts.append(in_flight.pop(0).result())
+                collect_oldest()
             parts.sort(key=lambda p: p.offset or 0)
             sha1 = whole.hexdigest()
             digest_header = "sha=" + base64.b64encode(whole.digest()).decode()
@@ -595,7 +615,7 @@ class BoxHook(BaseHook):
             raise BoxServerError(f"Box request failed while {operation}: the upload session was not committed "
                                  "(Box kept answering 202).")
         except BaseException:
-            for future in in_flight:
+            for future, _buffer in in_flight:
                 future.cancel()
             pool.shutdown(wait=True)
             try:

@@ -4,6 +4,7 @@ multipart request body read from disk part by part."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import queue
 import threading
@@ -150,6 +151,47 @@ class MultipartFileBody:
             while chunk := fh.read(self._chunk_size):
                 yield chunk
         yield self._tail
+
+
+class MemoryStream(io.RawIOBase):
+    """A read-only, seekable stream over bytes already in memory that hands out slices, never copies.
+
+    For request bodies: ``requests`` learns the length from ``len()``, ``urllib3`` sends what ``read`` returns,
+    and a retry seeks back to where it started.
+    """
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        super().__init__()
+        self._view = memoryview(data).cast("B")
+        self._position = 0
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def read(self, size: int | None = -1) -> memoryview:  # type: ignore[override]
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._position + size)
+        chunk = self._view[self._position:end]
+        self._position = max(self._position, end)
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        return len(chunk)
 
 
 class TransferAdapter(HTTPAdapter):

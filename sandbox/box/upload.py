@@ -8,6 +8,7 @@ disk, never held in memory.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from sandbox.box import objects
 from sandbox.box.api import authenticated, download_signature
+from sandbox.box.assembly import WRITE_BUFFER, SessionDigests, store_chunks
 from sandbox.box.multipart import UploadBodyError, parse_upload
 from sandbox.box.uploads import invalid_name, name_conflict, store_new_file, store_new_version
 
@@ -41,19 +43,19 @@ PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 SESSION_LIFETIME = timedelta(days=7)
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-_COPY_CHUNK = 1024 * 1024
 
 
 def _state(request: Request) -> BoxState:
     return request.app.state.box
 
 
-def _sha1_of(path: Path) -> str:
-    digest = hashlib.sha1()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_COPY_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _ignore_result(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _session_digests(request: Request) -> SessionDigests:
+    return request.app.state.session_digests
 
 
 def _digest_header_sha1(request: Request) -> str | None:
@@ -222,7 +224,9 @@ async def abort_session(request: Request, user_id: str) -> Response:
     session = _open_session(request)
     if isinstance(session, Response):
         return session
-    _state(request).store.delete_session(session["id"])
+    store = _state(request).store
+    _session_digests(request).pop(session["id"], store.session_path(session["id"]))
+    store.delete_session(session["id"])
     return Response(status_code=204)
 
 
@@ -245,23 +249,48 @@ async def upload_part(request: Request, user_id: str) -> Response:
         size != part_size and not (last and size <= part_size)
     ):
         return objects.box_error(416, "range_not_satisfiable", "The content-range is not aligned with part_size")
-    digest = hashlib.sha1()
-    received = 0
     path = state.store.session_path(session["id"])
-    with path.open("r+b") as fh:
-        fh.seek(start)
+    whole = _session_digests(request).get(session["id"], path)
+    whole.part_starting(start)
+    digest = hashlib.sha1()  # noqa: S324 - Box's part digest
+    received = 0
+    # Socket chunks are gathered into WRITE_BUFFER-sized batches; each batch is written and hashed in a worker
+    # thread while the next one is received (one batch in flight), so the event loop only moves bytes.
+    loop = asyncio.get_running_loop()
+    batch: list[bytes] = []
+    batched = 0
+    position = start
+    in_flight: asyncio.Future[None] | None = None
+    try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > size:
                 break
-            fh.write(chunk)
-            digest.update(chunk)
+            if not chunk:
+                continue
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BUFFER:
+                if in_flight is not None:
+                    await in_flight
+                in_flight = loop.run_in_executor(None, store_chunks, path, batch, position, digest)
+                position, batch, batched = position + batched, [], 0
+        if in_flight is not None:
+            await in_flight
+            in_flight = None
+        if batch and received == size:
+            await loop.run_in_executor(None, store_chunks, path, batch, position, digest)
+    finally:
+        if in_flight is not None:  # cancelled mid-part: let the thread finish its write
+            await asyncio.wait([in_flight])
     if received != size:
         return objects.box_error(400, "bad_request", f"Expected {size} bytes, received {received}")
     if digest.hexdigest() != expected_sha1:
         return _bad_digest()
     part_id = secrets.token_hex(4).upper()
     state.store.add_part(session["id"], part_id, start, size, expected_sha1)
+    # Advance the whole-file SHA-1 off the loop; a failure there only makes the commit read the file again.
+    loop.run_in_executor(None, whole.part_stored, start, size).add_done_callback(_ignore_result)
     return JSONResponse({"part": {"part_id": part_id, "offset": start, "size": size, "sha1": expected_sha1}})
 
 
@@ -312,7 +341,9 @@ async def commit_session(request: Request, user_id: str) -> Response:
     if sent != stored or covered != session["file_size"] or len(stored) != session["total_parts"]:
         return objects.box_error(400, "bad_request", "The parts do not match the uploaded parts of this session")
     path = store.session_path(session["id"])
-    actual = await anyio.to_thread.run_sync(_sha1_of, path)
+    # Usually only the tail (or nothing) is left to hash: the parts were hashed as they arrived in order.
+    whole = _session_digests(request).pop(session["id"], path)
+    actual = await anyio.to_thread.run_sync(whole.finish, covered)
     if actual != expected_sha1:
         return _bad_digest()
     tmp = store.new_tmp_path()
@@ -379,4 +410,5 @@ def create_upload_app(state: BoxState) -> Starlette:
         ]
     )
     app.state.box = state
+    app.state.session_digests = SessionDigests()
     return app

@@ -165,6 +165,13 @@ def test_chunked_new_version_and_a_503_on_a_part(hook: BoxHook, folder: str, tmp
     assert second.file_id == first.file_id and second.sha1 == sha1_of(path)
 
 
+def test_parts_in_flight_follow_the_part_size_box_dictates():
+    hook = make_hook()
+    assert hook.upload_workers == 3
+    # part buffers (in flight + the one being read) stay within UPLOAD_BUFFER_BUDGET (48 MiB)
+    assert [hook.parts_in_flight(n * MIB) for n in (8, 16, 32, 128)] == [3, 2, 1, 1]
+
+
 def test_upload_into_a_missing_folder_fails_without_retrying(hook: BoxHook, tmp_path: Path):
     with pytest.raises(BoxNotFoundError, match=r"uploading 'a.txt' \(3 bytes\) to folder 424242"):
         hook.upload_file("424242", write(tmp_path / "a.txt", 3))

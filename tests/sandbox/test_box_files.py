@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -9,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ from box_sdk_gen import (
     UploadFileAttributes,
     UploadFileAttributesParentField,
     UploadFileVersionAttributes,
+    UploadPart,
     UploadWithPreflightCheckAttributes,
     UploadWithPreflightCheckAttributesParentField,
 )
@@ -195,6 +198,39 @@ def test_chunked_upload(client: BoxClient, folder_id: str, tmp_path: Path) -> No
     with pytest.raises(BoxAPIError) as small:
         client.chunked_uploads.create_file_upload_session(folder_id, 1024, "small.bin")
     assert small.value.response_info.code == "file_size_too_small"
+
+
+def _part_digest(data: bytes) -> str:
+    return "sha=" + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+def test_chunked_parts_out_of_order_and_a_part_sent_again(client: BoxClient, folder_id: str) -> None:
+    """The whole-file SHA-1 the sandbox keeps while parts arrive must match the bytes finally stored: parts sent
+    last-first, then one replaced with other bytes after it was hashed. A stale digest would refuse the commit."""
+    size = 21 * 1024 * 1024 + 123
+    session = client.chunked_uploads.create_file_upload_session(folder_id, size, "reordered.bin")
+    part_size, endpoints = session.part_size, session.session_endpoints
+    content = bytearray(os.urandom(size))
+
+    def send(offset: int) -> UploadPart:
+        data = bytes(content[offset:offset + part_size])
+        part = client.chunked_uploads.upload_file_part_by_url(
+            endpoints.upload_part, io.BytesIO(data), _part_digest(data),
+            f"bytes {offset}-{offset + len(data) - 1}/{size}").part
+        return UploadPart(part_id=part.part_id, offset=part.offset, size=part.size, sha_1=part.sha_1)
+
+    parts = {offset: send(offset) for offset in sorted(range(0, size, part_size), reverse=True)}
+    time.sleep(0.3)  # let the sandbox hash the contiguous parts
+    content[part_size:2 * part_size] = os.urandom(part_size)
+    parts[part_size] = send(part_size)
+    whole = hashlib.sha1(content).digest()
+    ordered = [parts[offset] for offset in sorted(parts)]
+    committed = client.chunked_uploads.create_file_upload_session_commit_by_url(
+        endpoints.commit, ordered, "sha=" + base64.b64encode(whole).decode()).entries[0]
+    assert committed.size == size and committed.sha_1 == whole.hex()
+    downloaded = io.BytesIO()
+    client.downloads.download_file_to_output_stream(committed.id, downloaded)
+    assert hashlib.sha1(downloaded.getvalue()).hexdigest() == whole.hex()
 
 
 def test_shared_link_on_folder(client: BoxClient, folder_id: str) -> None:
