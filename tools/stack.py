@@ -34,6 +34,9 @@ SECRETS_FILE = LOCAL / "secrets.json"
 VENV_BIN = Path(sys.executable).parent
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: Connections stored in Airflow's database by `make up` (tracking_db stays in the environment: the receiver,
+#: which has no Airflow, reads it there).
+PRODUCT_CONNECTIONS = ("otmm_default", "box_default", "mailgun_default", "campaign_status_webhook")
 WEBHOOK_USER = "box_webhook"
 
 
@@ -65,18 +68,17 @@ def up() -> int:
     env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
     _migrate_tracking(env["AIRFLOW_CONN_TRACKING_DB"])
 
-    sandbox_connections: dict[str, dict[str, Any]] = {}
     if _needs_sandbox(env):
-        sandbox_env = _start_sandbox(env)
-        # Connections go to Airflow's database (listed in the UI); the other variables to the environment.
-        sandbox_connections = {k[len("AIRFLOW_CONN_"):].lower(): json.loads(sandbox_env.pop(k))
-                               for k in list(sandbox_env) if k.startswith("AIRFLOW_CONN_")}
-        env.update(sandbox_env)
+        env.update(_start_sandbox(env))
+    # The product's connections (from .env or the sandbox) go to Airflow's database, where the UI lists them
+    # with their form and Test button; environment variables would shadow them, so they leave the environment.
+    product_connections = {name: env.pop(f"AIRFLOW_CONN_{name.upper()}") for name in PRODUCT_CONNECTIONS
+                           if env.get(f"AIRFLOW_CONN_{name.upper()}")}
 
     _write_passwords_file()
     _airflow(env, "db", "migrate")
-    if sandbox_connections:
-        _import_connections(env, sandbox_connections)
+    if product_connections:
+        _import_connections(env, product_connections)
     for component in AIRFLOW_COMPONENTS:
         _spawn(component, [str(VENV_BIN / "airflow"), component], env)
     api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
@@ -259,13 +261,15 @@ def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in extra.items() if k not in env or k == "SANDBOX_DATA_DIR"}
 
 
-def _import_connections(env: dict[str, str], connections: dict[str, dict[str, Any]]) -> None:
-    """Store connections in Airflow's database (replacing those ids), so the UI lists them with their form and
-    Test button; the file that carries them exists only for the import, readable by the owner alone."""
+def _import_connections(env: dict[str, str], connections: dict[str, str]) -> None:
+    """Store connections (id -> Airflow JSON or URI form) in Airflow's database, replacing those ids. The file
+    that carries them exists only for the import, readable by the owner alone."""
     path = RUN / "connections-import.json"
     path.touch(mode=0o600)
+    # Airflow's JSON import takes either form: a mapping of fields, or a URI string.
+    forms = {conn_id: json.loads(v) if v.lstrip().startswith("{") else v.strip() for conn_id, v in connections.items()}
     try:
-        path.write_text(json.dumps(connections))
+        path.write_text(json.dumps(forms))
         _airflow(env, "connections", "import", "--overwrite", str(path))
     finally:
         path.unlink(missing_ok=True)
