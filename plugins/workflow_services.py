@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
     from include.ferrero.messages import Email
 
-#: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries.
+#: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries. Tunable per
+#: deployment with CONTENT_SCALING_TASK_RETRIES / CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS (read when the DAG
+#: files are parsed: environment only, no I/O).
 PIPELINE_DEFAULT_ARGS: dict[str, Any] = {
     "owner": "content-scaling",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=30),
+    "retries": int(os.environ.get("CONTENT_SCALING_TASK_RETRIES", "3")),
+    "retry_delay": timedelta(seconds=float(os.environ.get("CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
 }

@@ -1,0 +1,181 @@
+"""The whole product running as `make up` runs it, for a test module: Airflow's api-server, scheduler and
+dag-processor (LocalExecutor) on a metadata database of their own, the receiver, and a seeded sandbox.
+
+Runs are started and repaired through the REST API, as operators and the receiver do, and executed by the
+real scheduler: the one place where clearing a task instance with its downstream is tested as it happens."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+import yaml
+
+from sandbox.connections import product_connections
+from sandbox.testing import start_sandbox
+from tests.airflow_api import AirflowApi, free_port
+from tests.receiver.conftest import RunningReceiver, tracking_conn_json
+from tools import localpg
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+PIPELINE_DAGS = ("a1_to_a2", "a2_to_a3")
+
+
+class Stack:
+    """The running product; ``api`` is the Airflow REST API, ``sandbox`` the DAM/Box/mail sandbox."""
+
+    def __init__(self, api: AirflowApi, sandbox: Any, receiver: RunningReceiver, tracking_dsn: str,
+                 processes: list[subprocess.Popen[bytes]]) -> None:
+        self.api, self.sandbox, self.receiver, self.tracking_dsn = api, sandbox, receiver, tracking_dsn
+        self.processes = processes
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
+                                    headers={"Authorization": f"Bearer {self.api.token('admin')}"}, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
+        return self.call("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, states: tuple[str, ...] = ("success", "failed"),
+                     timeout: float = 240) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in states:
+                return state
+            time.sleep(1)
+        raise AssertionError(f"run {run_id} of {dag_id} not in {states} after {timeout} s")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 500})[
+            "task_instances"]
+
+    def received(self, kind: str) -> list[dict[str, Any]]:
+        answer = requests.get(f"{self.sandbox.endpoints['sinks_url']}/__sandbox__/{kind}", timeout=5).json()
+        return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    with (workdir / f"{name}.log").open("ab") as log:
+        return subprocess.Popen([str(VENV_BIN / "airflow"), *args], env=env, cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    pgid = os.getpgid(process.pid)
+    os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("stack")
+    server = localpg.dsn(pg_socket, "postgres")
+    names = {kind: f"stack_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("airflow", "tracking")}
+    for name in names.values():
+        localpg.ensure_database(server, name)
+    tracking_dsn = localpg.dsn(pg_socket, names["tracking"])
+    from include.ferrero.tracking_db import TrackingDb
+
+    db = TrackingDb.from_dsn(tracking_dsn)
+    db.migrate()
+    db.close()
+
+    sandbox = start_sandbox(workdir / "sandbox", webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05)
+    subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox.env, cwd=ROOT, check=True,
+                   capture_output=True)
+
+    config_dir = workdir / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    config = yaml.safe_load((config_dir / "config.yaml").read_text())
+    config["retry"].update(initial_delay_seconds=0, max_delay_seconds=0)
+    (config_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    port = free_port()
+    passwords = {"admin": secrets.token_urlsafe(12), "box_webhook": secrets.token_urlsafe(12)}
+    (workdir / "passwords.json").write_text(json.dumps(passwords))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SANDBOX_", "BOX_"))}
+    env.update(product_connections(sandbox.data_dir))
+    env.update({
+        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+        "AIRFLOW_HOME": str(workdir / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the DAGs a test unpauses run
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": localpg.dsn(pg_socket, names["airflow"]).replace(
+            "postgresql://", "postgresql+psycopg2://", 1),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,box_webhook:user",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(workdir / "passwords.json"),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn),
+        "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
+        "CONTENT_SCALING_CONFIG_DIR": str(config_dir),
+        "CONTENT_SCALING_TEMP_DIR": str(workdir / "transfers"),
+        "CONTENT_SCALING_TASK_RETRIES": "1",
+        "CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS": "1",
+    })
+    subprocess.run([str(VENV_BIN / "airflow"), "db", "migrate"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    for pool in ("dam_api", "box_api"):
+        subprocess.run([str(VENV_BIN / "airflow"), "pools", "set", pool, "4", "tests"], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
+
+    processes = [_spawn(name, [name], env, workdir) for name in ("scheduler", "dag-processor")]
+    api = AirflowApi(workdir, port, env, passwords).start()
+    receiver_env = {**env, "RECEIVER_HOST": "127.0.0.1", "RECEIVER_PORT": str(free_port()),
+                    "RECEIVER_DATA_DIR": str(workdir / "receiver"), "RECEIVER_RETRY_INITIAL_SECONDS": "0.2",
+                    "RECEIVER_RETRY_MAX_SECONDS": "1", "AIRFLOW_WEBHOOK_USER": "box_webhook",
+                    "AIRFLOW_WEBHOOK_PASSWORD": passwords["box_webhook"]}
+    receiver = RunningReceiver(receiver_env, workdir / "receiver.log").start()
+    running = Stack(api, sandbox, receiver, tracking_dsn, processes)
+    try:
+        deadline = time.monotonic() + 120
+        for dag_id in PIPELINE_DAGS:
+            while True:
+                try:
+                    running.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
+                    break
+                except requests.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+        yield running
+    finally:
+        receiver.stop()
+        api.stop()
+        for process in processes:
+            _stop(process)
+        sandbox.stop()
+        for name in names.values():
+            localpg.drop_database(server, name)
