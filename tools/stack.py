@@ -36,6 +36,7 @@ VENV_BIN = Path(sys.executable).parent
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: Connections stored in Airflow's database by `make up` (tracking_db stays in the environment: the receiver,
 #: which has no Airflow, reads it there).
+POOL_DESCRIPTIONS = {"dam_api": "Concurrent calls to the DAM (OTMM)", "box_api": "Concurrent calls to Box"}
 PRODUCT_CONNECTIONS = ("otmm_default", "box_default", "mailgun_default", "campaign_status_webhook")
 WEBHOOK_USER = "box_webhook"
 
@@ -84,7 +85,7 @@ def up() -> int:
     api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
     _wait_http(f"{api}/api/v2/monitor/health", "Airflow api-server", timeout=180)
     for pool, slots in config["pools"].items():
-        _airflow(env, "pools", "set", pool, str(slots), f"Concurrent calls to the {pool.split('_')[0].upper()}")
+        _airflow(env, "pools", "set", pool, str(slots), POOL_DESCRIPTIONS.get(pool, pool))
 
     receiver = ROOT / "receiver"
     if receiver.is_dir():
@@ -411,6 +412,13 @@ def logs() -> int:
 def print_env() -> int:
     """Print the Airflow environment of this install (for `airflow` CLI use: `eval $(make -s env)`)."""
     env = _base_env()
+    from tools import localpg
+
+    socket = localpg.socket_dir(PGDATA) if localpg.running_pid(PGDATA) else None
+    external = os.environ.get("EXTERNAL_POSTGRES_URL")
+    if external or socket:
+        airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(socket, "airflow")
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_db.replace("postgresql://", "postgresql+psycopg2://", 1)
     keep = [k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))]
     for key in sorted(keep):
         if key.startswith(("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")):
