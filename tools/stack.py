@@ -80,12 +80,12 @@ def up() -> int:
     _airflow(env, "db", "migrate")
     if product_connections:
         _import_connections(env, product_connections)
+    for pool, slots in config["pools"].items():  # before the scheduler: tasks wait for a pool that is missing
+        _airflow(env, "pools", "set", pool, str(slots), POOL_DESCRIPTIONS.get(pool, pool))
     for component in AIRFLOW_COMPONENTS:
         _spawn(component, [str(VENV_BIN / "airflow"), component], env)
     api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
     _wait_http(f"{api}/api/v2/monitor/health", "Airflow api-server", timeout=180)
-    for pool, slots in config["pools"].items():
-        _airflow(env, "pools", "set", pool, str(slots), POOL_DESCRIPTIONS.get(pool, pool))
 
     receiver = ROOT / "receiver"
     if receiver.is_dir():
