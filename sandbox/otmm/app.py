@@ -10,6 +10,14 @@ Rows marked H/M in the spec are implemented as documented. Documented assumption
   ``PATCH`` fail with 409 (strict mode, ``otmm_require_lock``).
 - ``PATCH /assets/{id}`` and ``PATCH /folders/{id}`` both edit a folder's metadata; they answer 200 with
   ``asset_resource`` / ``folder_resource``.
+- New version of an asset (spec §7 "three-step variant", M): ``PUT /assets/{id}/state`` ``check_out`` (which
+  locks it too; a later ``lock`` by the same user keeps the check-out) → ``POST /jobs/imports`` (form
+  ``file_name``) → ``{"job_handle": {"job_id"}}`` → ``POST /renditions`` (multipart ``import_job_id``, ``file``,
+  ``file_name``; answers ``{"rendition_resource": {"rendition": {...}}}``, A) → ``PUT /jobs/checkins/{job_id}``
+  (``manifest`` ``upload_manifest.master_files[].{file.file_name, uoi_id}``) → 202 ``job_handle`` of a check-in job
+  (``GET /jobs/{id}``, as above). The asset keeps its id and gets the new content and ``version`` + 1; the
+  check-in ends the check-out, the lock stays until ``unlock``. An asset not checked out by the caller is a 409.
+  Checking in the same import job again changes nothing and answers the first check-in's job handle (A).
 - Errors carry ``exception_body``; a missing/expired credential is 401, an unknown id 404, a bad body 400.
 - Without ``load_type`` (or with ``system``) asset objects carry no metadata; ``metadata``/``full``, or
   ``custom`` with ``load_metadata``, include it. ``metadata_to_return`` (comma-separated) narrows it.
@@ -110,7 +118,7 @@ class OtmmApi:
             "asset_id": item["asset_id"],
             "original_asset_id": item["asset_id"],
             "name": item["name"],
-            "version": 1,
+            "version": item["version"],
             "latest_version": True,
             "deleted": False,
             "expired": False,
@@ -413,6 +421,87 @@ class OtmmApi:
             }
         )
 
+    # ---- new versions: import job, renditions, check-in ----------------------------------------------------------
+
+    def _import_job(self, raw: Any) -> int:
+        try:
+            job = self.store.get_job(int(str(raw or "").strip()))
+        except ValueError:
+            job = None
+        if job is None or job["job_type"] != "IMPORT":
+            raise LookupError(f"Import job {raw} not found")
+        return int(job["job_id"])
+
+    async def create_import_job(self, request: Request, principal: Principal) -> Response:
+        form = await request.form()
+        if not str(form.get("file_name") or "").strip():
+            raise MetadataError("file_name is required")
+        # A three-step import job finishes when its files are checked in (or imported), never by itself.
+        job_id = self.store.create_job("Import", "IMPORT", principal.login_name, 10 * 365 * 86400)
+        return JSONResponse({"job_handle": {"job_id": str(job_id)}})
+
+    async def upload_rendition(self, request: Request, principal: Principal) -> Response:
+        form = await request.form(max_part_size=16 * 1024 * 1024)
+        try:
+            job_id = self._import_job(form.get("import_job_id"))
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise MetadataError("a 'file' part is required")
+            name = str(form.get("file_name") or upload.filename or "").strip()
+            if not name:
+                raise MetadataError("file_name is required")
+            if self.store.checkin_of(job_id):
+                return otmm_error(409, f"Import job {job_id} is already checked in")
+            mime = upload.content_type
+            if not mime or mime == "application/octet-stream":
+                mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            await upload.seek(0)
+            content_id, size = self.store.store_blob(upload.file)
+        finally:
+            await form.close()
+        self.store.stage_file(job_id, name, content_id, size, mime)
+        rendition = {"import_job_id": str(job_id), "file_name": name, "content_size": size, "mime_type": mime}
+        return JSONResponse({"rendition_resource": {"rendition": rendition}})
+
+    async def check_in(self, request: Request, principal: Principal) -> Response:
+        form = await request.form()
+        try:
+            job_id = self._import_job(request.path_params["job_id"])
+            done = self.store.checkin_of(job_id)
+            if done:
+                return JSONResponse({"job_handle": {"job_id": str(done["checkin_job_id"])}}, status_code=202)
+            manifest = await self._json_part(form.get("manifest"), "manifest")
+        finally:
+            await form.close()
+        entries = (manifest or {}).get("upload_manifest", {}).get("master_files") or []
+        if not entries:
+            raise MetadataError("manifest must list upload_manifest.master_files")
+        plan = []
+        for entry in entries:
+            entry = entry if isinstance(entry, dict) else {}
+            name, asset_id = (entry.get("file") or {}).get("file_name"), str(entry.get("uoi_id") or "")
+            if not asset_id:
+                raise MetadataError("every master_files entry needs the uoi_id of the asset to check in")
+            item = self._asset(asset_id)
+            if item["is_container"]:
+                raise MetadataError(f"{asset_id} is a folder; only assets have versions")
+            if not item["checked_out"] or item["locked_by"] != principal.login_name:
+                holder = f"checked out by {item['locked_by']}" if item["checked_out"] else "not checked out"
+                return otmm_error(409, f"Asset {asset_id} is {holder}; check it out before checking in")
+            staged = self.store.staged_file(job_id, name) if name else None
+            if staged is None:
+                raise MetadataError(f"manifest file_name {name!r} was not uploaded to import job {job_id}")
+            plan.append((asset_id, staged))
+        delay = self.settings.otmm_import_delay_seconds
+        checkin_job = self.store.create_job("Check In", "CHECKIN", principal.login_name, delay)
+        if not self.store.check_in(job_id, checkin_job, plan):  # a concurrent check-in of the same job won
+            done = self.store.checkin_of(job_id)
+            return JSONResponse({"job_handle": {"job_id": str(done["checkin_job_id"])}}, status_code=202)
+        asset_ids = [a for a, _ in plan]
+        self.store.finish_job(checkin_job, asset_ids)
+        self.store.finish_job(job_id, asset_ids, completes_at=time.time())
+        return JSONResponse({"job_handle": {"job_id": str(checkin_job)}}, status_code=202)
+
     # ---- lock / unlock / edit ---------------------------------------------------------------------------------
 
     def _apply_state(self, item: dict[str, Any], action: str, principal: Principal) -> str | None:
@@ -421,7 +510,8 @@ class OtmmApi:
         if action in ("lock", "check_out"):
             if owner and owner != principal.login_name:
                 return f"Asset {item['asset_id']} is locked by {owner}"
-            self.store.set_lock(item["asset_id"], principal.login_name, checked_out=action == "check_out")
+            checked_out = action == "check_out" or (bool(item["checked_out"]) and owner == principal.login_name)
+            self.store.set_lock(item["asset_id"], principal.login_name, checked_out=checked_out)
         elif action in ("unlock", "check_in"):
             if owner and owner != principal.login_name:
                 return f"Asset {item['asset_id']} is locked by {owner}"
@@ -544,7 +634,10 @@ def create_app(settings: SandboxSettings) -> Starlette:
             r("/assets/{asset_id}", api.asset, ["GET", "PATCH"]),
             r("/assets/{asset_id}/state", api.asset_state, ["PUT"]),
             r("/assets/{asset_id}/contents", api.contents, ["GET"]),
+            r("/renditions", api.upload_rendition, ["POST"]),
             r("/renditions/{content_id}", api.rendition, ["GET"]),
+            r("/jobs/imports", api.create_import_job, ["POST"]),
+            r("/jobs/checkins/{job_id}", api.check_in, ["PUT"]),
             r("/jobs/{job_id}", api.job, ["GET"]),
             r("/lookupdomains", api.lookup_domains, ["GET"]),
             r("/lookupdomains/{domain_id}", api.lookup_domain, ["GET"]),

@@ -1,5 +1,8 @@
 """OTMM state on disk: SQLite (``<data_dir>/otmm/otmm.sqlite``) plus original files under ``blobs/``.
 
+An asset keeps its id across versions: a check-in points it at a new blob and increments ``version`` (the older
+blobs stay on disk). Files uploaded to an import job wait in ``staged_files`` until the job is checked in.
+
 One short-lived connection per operation (WAL mode), so the seed command can write while a server runs and the
 server sees it on its next request.
 """
@@ -46,7 +49,8 @@ CREATE TABLE IF NOT EXISTS assets (
     locked_by TEXT,
     checked_out INTEGER NOT NULL DEFAULT 0,
     visible_after REAL NOT NULL DEFAULT 0,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS assets_parent ON assets(parent_id, seq);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -75,6 +79,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     created REAL NOT NULL,
     completes_at REAL NOT NULL,
     message TEXT
+);
+CREATE TABLE IF NOT EXISTS staged_files (
+    job_id INTEGER NOT NULL,
+    file_name TEXT NOT NULL,
+    content_id TEXT NOT NULL,
+    content_size INTEGER NOT NULL,
+    mime_type TEXT NOT NULL,
+    PRIMARY KEY (job_id, file_name)
+);
+CREATE TABLE IF NOT EXISTS checkins (
+    import_job_id INTEGER PRIMARY KEY,
+    checkin_job_id INTEGER NOT NULL,
+    asset_ids TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS domains (
     domain_id TEXT PRIMARY KEY,
@@ -118,6 +135,9 @@ class OtmmStore:
         try:
             schema.execute("PRAGMA journal_mode=WAL")
             schema.executescript(_SCHEMA)
+            columns = {row[1] for row in schema.execute("PRAGMA table_info(assets)")}
+            if "version" not in columns:  # a store written before versions existed
+                schema.execute("ALTER TABLE assets ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
         finally:
             schema.close()
         with self.connect() as db:
@@ -315,6 +335,53 @@ class OtmmStore:
                 (locked_by, int(checked_out), asset_id),
             )
 
+    # ---- new versions (three-step import + check-in) -----------------------------------------------------
+
+    def stage_file(self, job_id: int, file_name: str, content_id: str, size: int, mime_type: str) -> None:
+        """A file uploaded to an import job (``POST /renditions``); a second upload of the name replaces it."""
+        with self.connect() as db:
+            db.execute(
+                "INSERT INTO staged_files (job_id, file_name, content_id, content_size, mime_type) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(job_id, file_name) DO UPDATE SET "
+                "content_id = excluded.content_id, content_size = excluded.content_size, "
+                "mime_type = excluded.mime_type",
+                (job_id, file_name, content_id, size, mime_type),
+            )
+
+    def staged_file(self, job_id: int, file_name: str) -> dict[str, Any] | None:
+        with self.connect() as db:
+            row = db.execute(
+                "SELECT * FROM staged_files WHERE job_id = ? AND file_name = ?", (job_id, file_name)
+            ).fetchone()
+        return dict(row) if row else None
+
+    def checkin_of(self, import_job_id: int) -> dict[str, Any] | None:
+        """The check-in an import job already went through, if any."""
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM checkins WHERE import_job_id = ?", (import_job_id,)).fetchone()
+        return {**dict(row), "asset_ids": json.loads(row["asset_ids"])} if row else None
+
+    def check_in(self, import_job_id: int, checkin_job_id: int, files: list[tuple[str, dict[str, Any]]]) -> bool:
+        """Give each (asset id, staged file) its new content as the next version and end its check-out, in one
+        transaction; False (nothing changed) when the import job was already checked in."""
+        with self.connect() as db:
+            if db.execute("SELECT 1 FROM checkins WHERE import_job_id = ?", (import_job_id,)).fetchone():
+                return False
+            for asset_id, staged in files:
+                db.execute(
+                    "UPDATE assets SET content_id = ?, content_size = ?, mime_type = ?, content_type = ?, "
+                    "version = version + 1, checked_out = 0, import_job_id = ?, date_last_updated = ? "
+                    "WHERE asset_id = ?",
+                    (staged["content_id"], staged["content_size"], staged["mime_type"],
+                     content_type_for(staged["mime_type"]), import_job_id, now_iso(), asset_id),
+                )
+            db.execute(
+                "INSERT INTO checkins (import_job_id, checkin_job_id, asset_ids) VALUES (?, ?, ?)",
+                (import_job_id, checkin_job_id, json.dumps([a for a, _ in files])),
+            )
+            db.execute("DELETE FROM staged_files WHERE job_id = ?", (import_job_id,))
+        return True
+
     # ---- jobs -------------------------------------------------------------------------------------------
 
     def create_job(self, job_name: str, job_type: str, user: str, delay: float) -> int:
@@ -326,9 +393,11 @@ class OtmmStore:
             )
             return int(cur.lastrowid)
 
-    def finish_job(self, job_id: int, asset_ids: list[str]) -> None:
+    def finish_job(self, job_id: int, asset_ids: list[str], *, completes_at: float | None = None) -> None:
         with self.connect() as db:
             db.execute("UPDATE jobs SET asset_ids = ? WHERE job_id = ?", (json.dumps(asset_ids), job_id))
+            if completes_at is not None:
+                db.execute("UPDATE jobs SET completes_at = ? WHERE job_id = ?", (completes_at, job_id))
 
     def get_job(self, job_id: int) -> dict[str, Any] | None:
         with self.connect() as db:

@@ -25,6 +25,7 @@ from include.ferrero.steps.a1_to_a2 import record
 from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
+    from include.ferrero.representation import AssetRepresentation
     from include.ferrero.tracking_db import TrackingDb
 
 
@@ -63,7 +64,10 @@ def lookup_domains(otmm: Any, mappings: dict[str, Any]) -> dict[str, Any] | None
 
 def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
                       derivative: dict[str, Any]) -> dict[str, Any]:
-    """Box → temp file → media metadata → asset representation → DAM Final Assets → tracking database."""
+    """Box → temp file → media metadata → asset representation → DAM Final Assets → tracking database.
+
+    A new Box version of a derivative already in the DAM becomes a new version of that DAM asset (same id), its
+    media fields updated; the same Box version again changes nothing."""
     done = db.get_derivative(derivative["tracking_id"], derivative["file_name"])
     if done and done["dam_asset_id"] and done["box_file_version_id"] == derivative["box_file_version_id"]:
         return {"dam_asset_id": done["dam_asset_id"], "warnings": [], "already_done": True}
@@ -82,13 +86,26 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
         except RepresentationError as exc:
             raise DerivativeError(f"{derivative['file_name']!r}: {exc}", file_name=derivative["file_name"],
                                   tracking_id=derivative["tracking_id"]) from exc
-        asset_id = otmm.create_asset(derivative["final_assets_folder_id"], local, representation.representation,
-                                     file_name=derivative["clean_name"])
+        dam_version = None
+        if done and done["dam_asset_id"]:
+            asset_id = done["dam_asset_id"]
+            dam_version = otmm.check_in_new_version(asset_id, local, file_name=derivative["clean_name"],
+                                                    metadata=media_elements(representation, mappings))
+        else:
+            asset_id = otmm.create_asset(derivative["final_assets_folder_id"], local,
+                                         representation.representation, file_name=derivative["clean_name"])
     db.record_derivative(derivative["tracking_id"], derivative["file_name"], clean_name=derivative["clean_name"],
                          box_file_id=derivative["box_file_id"],
                          box_file_version_id=derivative["box_file_version_id"], dam_asset_id=asset_id)
     return {"dam_asset_id": asset_id, "warnings": representation.warnings, "already_done": False,
-            "media": media}
+            "media": media, "dam_version": dam_version}
+
+
+def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]) -> list[dict[str, Any]]:
+    """The representation's metadata elements of the fields read from the file (``media_field_mappings``)."""
+    media_fields = {rule["field_id"] for rule in mappings.get("media_field_mappings") or ()}
+    elements = representation.representation["asset_resource"]["asset"]["metadata"]["metadata_element_list"]
+    return [element for element in elements if element["id"] in media_fields]
 
 
 def complete_campaign(otmm: Any, db: TrackingDb, derivative: dict[str, Any], run_id: str) -> dict[str, Any]:
