@@ -157,12 +157,6 @@ class TrackingDb:
             row = cur.fetchone()
         return dict(row) if row else None
 
-    def get_master_by_dam_id(self, dam_asset_id: str) -> dict[str, Any] | None:
-        with self.transaction() as cur:
-            cur.execute("SELECT * FROM master_assets WHERE dam_asset_id = %s", (dam_asset_id,))
-            row = cur.fetchone()
-        return dict(row) if row else None
-
     def record_master_in_box(
         self,
         dam_asset_id: str,
