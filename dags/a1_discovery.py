@@ -32,11 +32,8 @@ def a1_discovery():
         from include.ferrero.steps.a1_to_a2 import discover_campaigns
         from workflow_services import Services
 
-        services = Services()
-        try:
+        with Services() as services:
             runs = discover_campaigns(services.otmm, services.db, services.config)
-        finally:
-            services.close()
         print(f"{len(runs)} campaign(s) in A1: {', '.join(r['trigger_run_id'] for r in runs) or 'none'}")
         return runs
 

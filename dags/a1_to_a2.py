@@ -90,12 +90,9 @@ def a1_to_a2():
         """Check the campaign, make its Box folders and split its masters over the mapped tasks."""
         from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
 
-        services = _services()
-        try:
+        with _services() as services:
             return plan(services.otmm, services.box, services.db, services.config, params["campaign"],
                         force=params["force"], cycle=params.get("cycle"))
-        finally:
-            services.close()
 
     @task(map_index_template="{{ master_name }}", pool="box_api", max_active_tis_per_dagrun=4)
     def transfer_master(master: dict, campaign: dict) -> dict:
@@ -104,12 +101,9 @@ def a1_to_a2():
 
         context = get_current_context()
         context["master_name"] = master["name"]
-        services = _services()
-        try:
+        with _services() as services:
             result = transfer(services.otmm, services.box, services.db, services.config, campaign, master,
                               context["run_id"])
-        finally:
-            services.close()
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
         return result
 
@@ -123,15 +117,12 @@ def a1_to_a2():
 
         run_id = get_current_context()["run_id"]
         masters = [m for shard in shards for m in shard]
-        services = _services()
-        try:
+        with _services() as services:
             email = partial_result_email(services.db, services.config, campaign, masters, run_id,
                                          run_url(DAG_ID, run_id))
             if email is None:
                 raise AirflowSkipException("every master reached Box: nothing to report")
             services.send_email(email)
-        finally:
-            services.close()
         print(f"partial result emailed to {', '.join(email.recipients)}: {email.subject}")
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="dam_api")
@@ -139,11 +130,8 @@ def a1_to_a2():
         """Move the campaign A1 → A2 in the DAM, once per cycle, when every master is in Box."""
         from include.ferrero.steps.a1_to_a2 import flip_to_a2 as flip
 
-        services = _services()
-        try:
+        with _services() as services:
             change = flip(services.otmm, services.db, campaign, get_current_context()["run_id"])
-        finally:
-            services.close()
         print(("moved" if change["created"] else "already moved") + f" to A2 (status change {change['change_id']})")
         return change
 
@@ -152,12 +140,9 @@ def a1_to_a2():
         """The status webhook of the flip, sent once."""
         from include.ferrero.steps.a1_to_a2 import a2_status_payload
 
-        services = _services()
-        try:
+        with _services() as services:
             sent = services.notify_once(change["change_id"], "webhook", lambda s: s.post_status_webhook(
                 a2_status_payload(s.db, s.config, campaign, change)))
-        finally:
-            services.close()
         print("status webhook sent" if sent else "status webhook was already sent")
 
     @task(pool="box_api")
@@ -165,12 +150,9 @@ def a1_to_a2():
         """The success email of the flip, with the link to the campaign's Box folder, sent once."""
         from include.ferrero.steps.a1_to_a2 import a2_success_email
 
-        services = _services()
-        try:
+        with _services() as services:
             sent = services.notify_once(change["change_id"], "email", lambda s: s.send_email(a2_success_email(
                 s.db, s.config, campaign, s.box.get_folder_shared_link(campaign["box_folder_id"]))))
-        finally:
-            services.close()
         print("success email sent" if sent else "success email was already sent")
 
     @task

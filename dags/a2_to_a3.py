@@ -88,13 +88,11 @@ def a2_to_a3():
         """Folder, V2 name and tracking ID of the uploaded file."""
         from include.ferrero.steps.a2_to_a3 import check_derivative as check
 
-        services = _services()
-        try:
-            derivative = check(services.box, services.db, services.config, params["box_file_id"])
-        except Exception as exc:
-            _fail_clearly(exc)
-        finally:
-            services.close()
+        with _services() as services:
+            try:
+                derivative = check(services.box, services.db, services.config, params["box_file_id"])
+            except Exception as exc:
+                _fail_clearly(exc)
         print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} (master {derivative['master_name']})")
         return derivative
 
@@ -103,13 +101,11 @@ def a2_to_a3():
         """Box → media metadata → asset representation → DAM Final Assets, recorded."""
         from include.ferrero.steps.a2_to_a3 import upload_derivative
 
-        services = _services()
-        try:
-            result = upload_derivative(services.otmm, services.box, services.db, services.config, derivative)
-        except Exception as exc:
-            _fail_clearly(exc)
-        finally:
-            services.close()
+        with _services() as services:
+            try:
+                result = upload_derivative(services.otmm, services.box, services.db, services.config, derivative)
+            except Exception as exc:
+                _fail_clearly(exc)
         for warning in result["warnings"]:
             print(f"warning: {warning}")
         print(f"{derivative['clean_name']} is DAM asset {result['dam_asset_id']}"
@@ -121,11 +117,8 @@ def a2_to_a3():
         """A2 → A3 when every master has a derivative, once."""
         from include.ferrero.steps.a2_to_a3 import complete_campaign as complete
 
-        services = _services()
-        try:
+        with _services() as services:
             outcome = complete(services.otmm, services.db, derivative, get_current_context()["run_id"])
-        finally:
-            services.close()
         if outcome["flipped"]:
             print(("moved" if outcome["created"] else "already moved") + " to A3")
         else:
@@ -141,12 +134,9 @@ def a2_to_a3():
 
         if not outcome["flipped"]:
             raise AirflowSkipException("the campaign did not move to A3 in this run")
-        services = _services()
-        try:
+        with _services() as services:
             sent = services.notify_once(outcome["change_id"], "webhook", lambda s: s.post_status_webhook(
                 a3_status_payload(s.db, s.config, derivative, outcome)))
-        finally:
-            services.close()
         print("status webhook sent" if sent else "status webhook was already sent")
 
     @task(pool="dam_api")
@@ -158,12 +148,9 @@ def a2_to_a3():
 
         if not outcome["flipped"]:
             raise AirflowSkipException("the campaign did not move to A3 in this run")
-        services = _services()
-        try:
+        with _services() as services:
             sent = services.notify_once(outcome["change_id"], "email", lambda s: s.send_email(
                 a3_completion_email(s.db, s.config, derivative)))
-        finally:
-            services.close()
         print("completion email sent" if sent else "completion email was already sent")
 
     derivative = check_derivative()

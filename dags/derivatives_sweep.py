@@ -32,11 +32,8 @@ def derivatives_sweep():
         from include.ferrero.steps.a2_to_a3 import sweep_derivatives
         from workflow_services import Services
 
-        services = Services()
-        try:
+        with Services() as services:
             runs = sweep_derivatives(services.box, services.db, services.config)
-        finally:
-            services.close()
         print(f"{len(runs)} upload(s) without a derivative record")
         return runs
 

@@ -82,6 +82,12 @@ class Services:
         if "db" in self.__dict__:
             self.db.close()
 
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def run_url(dag_id: str, run_id: str) -> str:
     """Link to a DAG run in the Airflow UI, for emails."""
