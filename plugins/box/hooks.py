@@ -67,6 +67,7 @@ from box.exceptions import (
 )
 from box.models import BoxFile, BoxItem, CampaignFolders, UploadedFile
 from box.retry import PolicyRetryStrategy
+from hook_support.configured import ConfiguredHookMixin
 from hook_support.messages import one_line, scrub, server_message
 from hook_support.retry import RetryPolicy, parse_retry_after
 from hook_support.streams import (
@@ -177,7 +178,7 @@ def _retryable(exc: BaseException) -> bool:
         exc, "final", False)
 
 
-class BoxHook(BaseHook):
+class BoxHook(ConfiguredHookMixin, BaseHook):
     """Box folders, uploads (direct or chunked, idempotent by name and SHA-1), downloads, listings, shared links.
 
     :param box_conn_id: the Airflow connection (type ``box``).
@@ -212,13 +213,9 @@ class BoxHook(BaseHook):
     ) -> None:
         super().__init__()
         self.box_conn_id = box_conn_id
-        self._retry = retry
-        self._retry_overrides = {
-            "max_attempts": max_attempts,
-            "initial_delay_seconds": initial_delay_seconds,
-            "max_delay_seconds": max_delay_seconds,
-            "request_timeout_seconds": timeout_seconds,
-        }
+        self._init_configuration(config, retry, max_attempts=max_attempts,
+                                 initial_delay_seconds=initial_delay_seconds, max_delay_seconds=max_delay_seconds,
+                                 request_timeout_seconds=timeout_seconds)
         self._overrides = {
             "chunked_upload_threshold_mb": chunked_upload_threshold_mb,
             "masters_folder_name": masters_folder_name,
@@ -226,24 +223,15 @@ class BoxHook(BaseHook):
             "root_folder_id": root_folder_id,
         }
         self.upload_workers = max(1, int(upload_workers))
-        self._config = config
         self._client: BoxClient | None = None
         self._http: requests.Session | None = None
         self._lock = threading.Lock()
 
     # ---- settings ---------------------------------------------------------------------------------------------
 
-    def _load_config(self) -> dict[str, Any]:
-        if self._config is None:
-            from include.ferrero.config import load_config
-
-            self._config = load_config()
-        return self._config
-
     @cached_property
     def retry_policy(self) -> RetryPolicy:
-        base = self._retry or RetryPolicy.from_config(self._load_config())
-        return base.with_overrides(**self._retry_overrides)
+        return self._configured_retry_policy()
 
     def _box_setting(self, key: str, default: Any) -> Any:
         if self._overrides.get(key) is not None:

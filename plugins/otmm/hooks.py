@@ -27,13 +27,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import tenacity
 from airflow.sdk import BaseHook
 
+from hook_support.configured import ConfiguredHookMixin
 from hook_support.messages import one_line, scrub, server_message
 from hook_support.retry import RetryPolicy, parse_retry_after
 from hook_support.streams import (
@@ -61,6 +62,8 @@ from otmm.models import Campaign, DamFolder, MasterAsset, is_container
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+_T = TypeVar("_T")
 
 AUTH_MODES = ("session", "oauth", "otds")
 FIELD_TYPE = "com.artesia.metadata.MetadataField"
@@ -129,7 +132,7 @@ def _http_error(operation: str, response: requests.Response) -> OtmmError:
     return error
 
 
-class OtmmHook(BaseHook):
+class OtmmHook(ConfiguredHookMixin, BaseHook):
     """Talks to the DAM: campaigns, master assets, downloads, asset creation and new versions, campaign status,
     lookup domains.
 
@@ -170,12 +173,8 @@ class OtmmHook(BaseHook):
     ) -> None:
         super().__init__()
         self.otmm_conn_id = otmm_conn_id
-        self._retry = retry
-        self._retry_overrides = {
-            "max_attempts": max_attempts,
-            "initial_delay_seconds": initial_delay_seconds,
-            "max_delay_seconds": max_delay_seconds,
-        }
+        self._init_configuration(config, retry, max_attempts=max_attempts,
+                                 initial_delay_seconds=initial_delay_seconds, max_delay_seconds=max_delay_seconds)
         self._overrides = {
             "timeout_seconds": timeout_seconds,
             "job_timeout_seconds": job_timeout_seconds,
@@ -187,24 +186,15 @@ class OtmmHook(BaseHook):
             "domain_cache_ttl_hours": domain_cache_ttl_hours,
             "domain_cache_file": domain_cache_file,
         }
-        self._config = config
         self._session: requests.Session | None = None
         self._auth_expires_at: float | None = None
         self._lock = threading.RLock()
 
     # ---- settings ---------------------------------------------------------------------------------------------
 
-    def _load_config(self) -> dict[str, Any]:
-        if self._config is None:
-            from include.ferrero.config import load_config
-
-            self._config = load_config()
-        return self._config
-
     @cached_property
     def retry_policy(self) -> RetryPolicy:
-        base = self._retry or RetryPolicy.from_config(self._load_config())
-        policy = base.with_overrides(**self._retry_overrides)
+        policy = self._configured_retry_policy()
         timeout = self._overrides["timeout_seconds"]
         if timeout is None and self._retry is None:
             timeout = (self._load_config().get("dam") or {}).get("timeout_seconds")
@@ -628,32 +618,17 @@ class OtmmHook(BaseHook):
         return asset_id
 
     def _wait_for_import(self, job_id: str, folder_id: str, name: str, operation: str) -> str:
-        """Poll ``/jobs/{id}`` until the import finished; return the created asset's id."""
-        s = self.dam_settings
-        deadline = time.monotonic() + s.job_timeout_seconds
-        delay = min(0.2, s.job_poll_seconds)
-        while True:
-            try:
-                data = self._request("GET", f"/jobs/{job_id}", f"checking import job {job_id}")
-                job = (data or {}).get("job_resource", {}).get("job", {})
-            except OtmmNotFoundError:
-                job = {}  # no job resource: fall back to the folder listing
-            state = str(job.get("job_state") or job.get("status") or job.get("state") or "").upper()
-            if state in JOB_FAILED:
-                message = one_line(job.get("message") or job.get("error_message") or state)
-                raise OtmmJobError(f"DAM import job {job_id} failed while {operation}: {message}.")
-            if state in JOB_DONE or not job:
-                ids = job.get("asset_ids") or []
-                if ids:
-                    return str(ids[0])
-                found = self.find_asset_by_name(folder_id, name)
-                if found is not None:
-                    return found.asset_id
-            if time.monotonic() >= deadline:
-                raise OtmmJobError(f"DAM import job {job_id} did not finish within {s.job_timeout_seconds:g} s "
-                                   f"while {operation} (dam.job_timeout_seconds).")
-            time.sleep(delay)
-            delay = min(max(delay * 2, 0.05), max(s.job_poll_seconds, 0.05))
+        """Poll ``/jobs/{id}`` until the import finished; return the created asset's id (from the job, or found by
+        name in the folder when the DAM's job resource does not list it)."""
+
+        def created_asset(job: dict[str, Any]) -> str | None:
+            ids = job.get("asset_ids") or []
+            if ids:
+                return str(ids[0])
+            found = self.find_asset_by_name(folder_id, name)
+            return found.asset_id if found is not None else None
+
+        return self._wait_for_job(job_id, operation, created_asset, kind="import job")
 
     # ---- new versions -----------------------------------------------------------------------------------------
 
@@ -735,25 +710,29 @@ class OtmmHook(BaseHook):
         finally:
             copy.unlink(missing_ok=True)
 
-    def _wait_for_job(self, job_id: str, operation: str) -> None:
-        """Poll ``/jobs/{id}`` until the job finished (a DAM without job resources counts as finished)."""
+    def _wait_for_job(self, job_id: str, operation: str,
+                      result: Callable[[dict[str, Any]], _T | None] = lambda job: True, *, kind: str = "job") -> _T:
+        """Poll ``/jobs/{id}`` until the job finished and ``result(job)`` gives a value, and return that value. A
+        DAM without job resources (404) counts as a finished job with an empty resource."""
         s = self.dam_settings
         deadline = time.monotonic() + s.job_timeout_seconds
         delay = min(0.2, s.job_poll_seconds)
         while True:
             try:
-                data = self._request("GET", f"/jobs/{job_id}", f"checking job {job_id}")
+                data = self._request("GET", f"/jobs/{job_id}", f"checking {kind} {job_id}")
                 job = (data or {}).get("job_resource", {}).get("job", {})
             except OtmmNotFoundError:
-                return
+                job = {}
             state = str(job.get("job_state") or job.get("status") or job.get("state") or "").upper()
             if state in JOB_FAILED:
                 message = one_line(job.get("message") or job.get("error_message") or state)
-                raise OtmmJobError(f"DAM job {job_id} failed while {operation}: {message}.")
+                raise OtmmJobError(f"DAM {kind} {job_id} failed while {operation}: {message}.")
             if state in JOB_DONE or not job:
-                return
+                value = result(job)
+                if value is not None:
+                    return value
             if time.monotonic() >= deadline:
-                raise OtmmJobError(f"DAM job {job_id} did not finish within {s.job_timeout_seconds:g} s "
+                raise OtmmJobError(f"DAM {kind} {job_id} did not finish within {s.job_timeout_seconds:g} s "
                                    f"while {operation} (dam.job_timeout_seconds).")
             time.sleep(delay)
             delay = min(max(delay * 2, 0.05), max(s.job_poll_seconds, 0.05))
