@@ -106,9 +106,8 @@ async def revoke_token(request: Request) -> Response:
 # -- folders ----------------------------------------------------------------------------------------------
 
 
-@authenticated
-async def create_folder(request: Request, user_id: str) -> Response:
-    state = _state(request)
+async def _named_target(request: Request, state: Any) -> tuple[str, dict[str, Any]] | Response:
+    """The ``name`` and existing ``parent`` folder of a create/preflight body, or the error answer Box gives."""
     body = await _json_body(request)
     if isinstance(body, Response):
         return body
@@ -120,6 +119,16 @@ async def create_folder(request: Request, user_id: str) -> Response:
     parent = state.store.item(parent_id, "folder")
     if parent is None:
         return objects.not_found("parent", parent_id)
+    return name, parent
+
+
+@authenticated
+async def create_folder(request: Request, user_id: str) -> Response:
+    state = _state(request)
+    target = await _named_target(request, state)
+    if isinstance(target, Response):
+        return target
+    name, parent = target
     row, conflict = state.store.create_folder(parent["id"], name, user_id)
     if conflict is not None:
         return name_conflict(state, conflict, as_list=True)
@@ -318,17 +327,10 @@ async def download_file(request: Request, user_id: str) -> Response:
 async def preflight(request: Request, user_id: str) -> Response:
     """``OPTIONS /2.0/files/content``: would this upload succeed? 200 with an upload URL, or 404/409/400."""
     state = _state(request)
-    body = await _json_body(request)
-    if isinstance(body, Response):
-        return body
-    name = body.get("name")
-    parent_id = str((body.get("parent") or {}).get("id", ""))
-    error = invalid_name(name)
-    if error is not None:
-        return error
-    parent = state.store.item(parent_id, "folder")
-    if parent is None:
-        return objects.not_found("parent", parent_id)
+    target = await _named_target(request, state)
+    if isinstance(target, Response):
+        return target
+    name, parent = target
     existing = state.store.child_by_name(parent["id"], name)
     if existing is not None:
         return name_conflict(state, existing, as_list=False)

@@ -91,45 +91,50 @@ def routes(authenticated: Any, state_of: Any) -> list[Route]:
         row = state_of(request).store.item(file_id, "file")
         return row if row is not None else objects.not_found("file", file_id)
 
-    @authenticated
-    async def create(request: Request, user_id: str) -> Response:
+    def instance_of(request: Request) -> Any:
+        """(state, file id, scope, template) of the instance a request names, or the 404 of a missing file."""
         state = state_of(request)
         row = file_or_404(request)
         if isinstance(row, Response):
             return row
-        scope, template = _scope(state, request.path_params["scope"]), request.path_params["template"]
+        return state, row["id"], _scope(state, request.path_params["scope"]), request.path_params["template"]
+
+    @authenticated
+    async def create(request: Request, user_id: str) -> Response:
+        key = instance_of(request)
+        if isinstance(key, Response):
+            return key
+        state, file_id, scope, template = key
         try:
             values = await request.json()
         except ValueError:
             return objects.box_error(400, "bad_request", "Invalid JSON body")
         if not isinstance(values, dict):
             return objects.box_error(400, "bad_request", "Body must be a JSON object")
-        if _load(state, row["id"], scope, template) is not None:
+        if _load(state, file_id, scope, template) is not None:
             return objects.box_error(409, "tuple_already_exists", "Metadata instance already exists")
         record = {"$id": str(uuid.uuid4()), "$version": 0, "values": values}
-        _save(state, row["id"], scope, template, record)
-        return JSONResponse(_instance(row["id"], scope, template, record), status_code=201)
+        _save(state, file_id, scope, template, record)
+        return JSONResponse(_instance(file_id, scope, template, record), status_code=201)
 
     @authenticated
     async def get(request: Request, user_id: str) -> Response:
-        state = state_of(request)
-        row = file_or_404(request)
-        if isinstance(row, Response):
-            return row
-        scope, template = _scope(state, request.path_params["scope"]), request.path_params["template"]
-        record = _load(state, row["id"], scope, template)
+        key = instance_of(request)
+        if isinstance(key, Response):
+            return key
+        state, file_id, scope, template = key
+        record = _load(state, file_id, scope, template)
         if record is None:
             return _not_found_instance()
-        return JSONResponse(_instance(row["id"], scope, template, record))
+        return JSONResponse(_instance(file_id, scope, template, record))
 
     @authenticated
     async def update(request: Request, user_id: str) -> Response:
-        state = state_of(request)
-        row = file_or_404(request)
-        if isinstance(row, Response):
-            return row
-        scope, template = _scope(state, request.path_params["scope"]), request.path_params["template"]
-        record = _load(state, row["id"], scope, template)
+        key = instance_of(request)
+        if isinstance(key, Response):
+            return key
+        state, file_id, scope, template = key
+        record = _load(state, file_id, scope, template)
         if record is None:
             return _not_found_instance()
         try:
@@ -140,19 +145,18 @@ def routes(authenticated: Any, state_of: Any) -> list[Route]:
         if isinstance(values, Response):
             return values
         record.update(values=values, **{"$version": record["$version"] + 1})
-        _save(state, row["id"], scope, template, record)
-        return JSONResponse(_instance(row["id"], scope, template, record))
+        _save(state, file_id, scope, template, record)
+        return JSONResponse(_instance(file_id, scope, template, record))
 
     @authenticated
     async def delete(request: Request, user_id: str) -> Response:
-        state = state_of(request)
-        row = file_or_404(request)
-        if isinstance(row, Response):
-            return row
-        scope, template = _scope(state, request.path_params["scope"]), request.path_params["template"]
+        key = instance_of(request)
+        if isinstance(key, Response):
+            return key
+        state, file_id, scope, template = key
         with state.store.transaction() as db:
             gone = db.execute(
-                "DELETE FROM metadata WHERE file_id = ? AND scope = ? AND template = ?", (row["id"], scope, template)
+                "DELETE FROM metadata WHERE file_id = ? AND scope = ? AND template = ?", (file_id, scope, template)
             ).rowcount
         return Response(status_code=204) if gone else _not_found_instance()
 
