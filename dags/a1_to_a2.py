@@ -40,15 +40,20 @@ def _services():
 def _notify_plan_failure(context) -> None:
     """Email the error recipients when a campaign cannot even be planned (bad id, not in A1, no masters...)."""
     from include.ferrero.messages import render_email
-    from workflow_services import Services, run_url
+    from include.ferrero.outbox import email_message, run_key
+    from workflow_services import Services, deliver_or_raise, run_url
 
-    services = Services()
-    conf = context["params"]
-    error = str(context.get("exception") or "unknown error")
-    services.send_email(render_email("campaign_processing_failed", services.config, {
-        "campaign_name": "", "campaign_id": conf.get("campaign"), "campaign_number": conf.get("campaign"),
-        "error": error, "airflow_url": run_url(DAG_ID, context["run_id"]),
-    }))
+    with Services() as services:
+        if not services.config["notifications"]["enabled"]:
+            return
+        conf = context["params"]
+        email = render_email("campaign_processing_failed", services.config, {
+            "campaign_name": "", "campaign_id": conf.get("campaign"), "campaign_number": conf.get("campaign"),
+            "error": str(context.get("exception") or "unknown error"), "airflow_url": run_url(DAG_ID, context["run_id"]),
+        })
+        message = email_message(run_key(DAG_ID, context["run_id"], "plan-failed"), "campaign_processing_failed", email)
+        services.outbox.add([message])
+        print(deliver_or_raise(services, [message.key]))
 
 
 @dag(
@@ -112,48 +117,47 @@ def a1_to_a2():
         """When some masters failed: one email with every success and failure; the status stays A1."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.ferrero.steps.a1_to_a2 import partial_result_email
-        from workflow_services import run_url
+        from include.ferrero.steps.a1_to_a2 import partial_result_message
+        from workflow_services import deliver_or_raise, run_url
 
         run_id = get_current_context()["run_id"]
         masters = [m for shard in shards for m in shard]
         with _services() as services:
-            email = partial_result_email(services.db, services.config, campaign, masters, run_id,
-                                         run_url(DAG_ID, run_id))
-            if email is None:
-                raise AirflowSkipException("every master reached Box: nothing to report")
-            services.send_email(email)
-        print(f"partial result emailed to {', '.join(email.recipients)}: {email.subject}")
+            message = partial_result_message(services.db, services.config, campaign, masters, run_id,
+                                             run_url(DAG_ID, run_id))
+            if message is None:
+                raise AirflowSkipException("every master reached Box (or emails are off): nothing to report")
+            services.outbox.add([message])
+            print(deliver_or_raise(services, [message.key]))
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="dam_api")
     def flip_to_a2(campaign: dict) -> dict:
-        """Move the campaign A1 → A2 in the DAM, once per cycle, when every master is in Box."""
+        """Move the campaign A1 → A2 in the DAM, once per cycle, when every master is in Box; its status webhook
+        and success email are recorded with the change (the outbox)."""
         from include.ferrero.steps.a1_to_a2 import flip_to_a2 as flip
 
         with _services() as services:
-            change = flip(services.otmm, services.db, campaign, get_current_context()["run_id"])
+            folder_url = services.box.get_folder_shared_link(campaign["box_folder_id"])
+            change = flip(services.otmm, services.db, services.config, campaign, get_current_context()["run_id"],
+                          folder_url)
         print(("moved" if change["created"] else "already moved") + f" to A2 (status change {change['change_id']})")
         return change
 
     @task(pool="dam_api")
-    def send_status_webhook(campaign: dict, change: dict) -> None:
-        """The status webhook of the flip, sent once."""
-        from include.ferrero.steps.a1_to_a2 import a2_status_payload
+    def send_status_webhook(change: dict) -> None:
+        """The status webhook of the flip: delivered once from the outbox."""
+        from workflow_services import deliver_or_raise
 
         with _services() as services:
-            sent = services.notify_once(change["change_id"], "webhook", lambda s: s.post_status_webhook(
-                a2_status_payload(s.db, s.config, campaign, change)))
-        print("status webhook sent" if sent else "status webhook was already sent")
+            print(deliver_or_raise(services, [change["message_keys"]["status-webhook"]]))
 
-    @task(pool="box_api")
-    def send_success_email(campaign: dict, change: dict) -> None:
-        """The success email of the flip, with the link to the campaign's Box folder, sent once."""
-        from include.ferrero.steps.a1_to_a2 import a2_success_email
+    @task(pool="dam_api")
+    def send_success_email(change: dict) -> None:
+        """The success email of the flip, with the link to the campaign's Box folder: delivered once."""
+        from workflow_services import deliver_or_raise
 
         with _services() as services:
-            sent = services.notify_once(change["change_id"], "email", lambda s: s.send_email(a2_success_email(
-                s.db, s.config, campaign, s.box.get_folder_shared_link(campaign["box_folder_id"]))))
-        print("success email sent" if sent else "success email was already sent")
+            print(deliver_or_raise(services, [change["message_keys"]["email"]]))
 
     @task
     def masters_batch(shards: dict, batch: int) -> list:
@@ -172,8 +176,8 @@ def a1_to_a2():
     change = flip_to_a2(plan["campaign"])
     transfers >> report
     transfers >> change
-    send_status_webhook(plan["campaign"], change)
-    send_success_email(plan["campaign"], change)
+    send_status_webhook(change)
+    send_success_email(change)
 
 
 a1_to_a2()

@@ -33,19 +33,21 @@ def _services():
 
 
 def _email_failure(context) -> None:
-    """The error email for a derivative that could not be uploaded (sent once, when the task gives up)."""
-    from include.ferrero.steps.a2_to_a3 import upload_failed_email
-    from workflow_services import run_url
+    """Record the failed derivative with its error email (once per Box version, when the task gives up)."""
+    from include.ferrero.steps.a2_to_a3 import record_upload_failure
+    from workflow_services import deliver_or_raise, run_url
 
     params = context["params"]
     derivative = context["ti"].xcom_pull(task_ids="check_derivative") or context["ti"].xcom_pull(
         task_ids="check_derivative", key="refused") or {}
-    services = _services()
-    services.send_email(upload_failed_email(
-        services.config, derivative.get("file_name") or params.get("file_name") or f"Box file {params['box_file_id']}",
-        params["box_file_id"], str(context.get("exception") or "unknown error"), derivative.get("tracking_id"),
-        run_url(DAG_ID, context["run_id"]),
-    ))
+    derivative = {"box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
+                  "file_name": params.get("file_name"), **derivative}
+    with _services() as services:
+        key = record_upload_failure(services.db, services.config, derivative,
+                                    str(context.get("exception") or "unknown error"), context["run_id"],
+                                    run_url(DAG_ID, context["run_id"]))
+        if key:
+            print(deliver_or_raise(services, [key]))
 
 
 def _fail_clearly(exc: Exception) -> None:
@@ -60,6 +62,17 @@ def _fail_clearly(exc: Exception) -> None:
                 "file_name": exc.file_name, "tracking_id": exc.tracking_id})
         raise AirflowFailException(str(exc)) from None
     raise exc
+
+
+def _deliver(outcome: dict, what: str) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from workflow_services import deliver_or_raise
+
+    if not outcome["flipped"]:
+        raise AirflowSkipException("the campaign did not move to A3 in this run")
+    with _services() as services:
+        print(deliver_or_raise(services, [outcome["message_keys"][what]]))
 
 
 @dag(
@@ -90,7 +103,8 @@ def a2_to_a3():
 
         with _services() as services:
             try:
-                derivative = check(services.box, services.db, services.config, params["box_file_id"])
+                derivative = check(services.box, services.db, services.config, params["box_file_id"],
+                                   params.get("box_file_version_id"))
             except Exception as exc:
                 _fail_clearly(exc)
         print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} (master {derivative['master_name']})")
@@ -108,8 +122,9 @@ def a2_to_a3():
                 _fail_clearly(exc)
         for warning in result["warnings"]:
             print(f"warning: {warning}")
+        versions = ", ".join(result["versions"])
         print(f"{derivative['clean_name']} is DAM asset {result['dam_asset_id']}"
-              + (" (already uploaded)" if result["already_done"] else ""))
+              + (" (already uploaded)" if result["already_done"] else f" (Box versions {versions})"))
         return result
 
     @task(pool="dam_api")
@@ -118,7 +133,8 @@ def a2_to_a3():
         from include.ferrero.steps.a2_to_a3 import complete_campaign as complete
 
         with _services() as services:
-            outcome = complete(services.otmm, services.db, derivative, get_current_context()["run_id"])
+            outcome = complete(services.otmm, services.db, services.config, derivative,
+                               get_current_context()["run_id"])
         if outcome["flipped"]:
             print(("moved" if outcome["created"] else "already moved") + " to A3")
         else:
@@ -126,39 +142,21 @@ def a2_to_a3():
         return outcome
 
     @task(pool="dam_api")
-    def send_status_webhook(derivative: dict, outcome: dict) -> None:
-        """The status webhook of the A3 flip, sent once."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from include.ferrero.steps.a2_to_a3 import a3_status_payload
-
-        if not outcome["flipped"]:
-            raise AirflowSkipException("the campaign did not move to A3 in this run")
-        with _services() as services:
-            sent = services.notify_once(outcome["change_id"], "webhook", lambda s: s.post_status_webhook(
-                a3_status_payload(s.db, s.config, derivative, outcome)))
-        print("status webhook sent" if sent else "status webhook was already sent")
+    def send_status_webhook(outcome: dict) -> None:
+        """The status webhook of the A3 flip: delivered once from the outbox."""
+        _deliver(outcome, "status-webhook")
 
     @task(pool="dam_api")
-    def send_completion_email(derivative: dict, outcome: dict) -> None:
-        """The completion email of the A3 flip, sent once."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from include.ferrero.steps.a2_to_a3 import a3_completion_email
-
-        if not outcome["flipped"]:
-            raise AirflowSkipException("the campaign did not move to A3 in this run")
-        with _services() as services:
-            sent = services.notify_once(outcome["change_id"], "email", lambda s: s.send_email(
-                a3_completion_email(s.db, s.config, derivative)))
-        print("completion email sent" if sent else "completion email was already sent")
+    def send_completion_email(outcome: dict) -> None:
+        """The completion email of the A3 flip: delivered once from the outbox."""
+        _deliver(outcome, "email")
 
     derivative = check_derivative()
     uploaded = upload_to_dam(derivative)
     outcome = complete_campaign(derivative)
     uploaded >> outcome
-    send_status_webhook(derivative, outcome)
-    send_completion_email(derivative, outcome)
+    send_status_webhook(outcome)
+    send_completion_email(outcome)
 
 
 a2_to_a3()

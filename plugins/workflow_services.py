@@ -12,12 +12,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from include.ferrero.config import load_config
+from include.ferrero.messages import Email
+from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy
+from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from include.ferrero.messages import Email
+    from include.ferrero.outbox import OutboxMessage, StoredMessage
 
 #: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries. Tunable per
 #: deployment with CONTENT_SCALING_TASK_RETRIES / CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS (read when the DAG
@@ -51,32 +52,51 @@ class Services:
 
         return BoxHook()
 
-    def send_email(self, email: Email) -> None:
-        """Send through Mailgun, unless notifications are disabled in config."""
-        if not self.config["notifications"]["enabled"]:
-            return
+    @functools.cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.db, DeliveryPolicy.from_config(self.config))
+
+    def send(self, message: OutboxMessage) -> None:
+        """One attempt at one outbox message (the outbox retries); a failure says whether it is worth another."""
+        import requests
+
+        from notifications.exceptions import NotificationError, RetryableNotificationError
+
+        try:
+            if message.channel == EMAIL:
+                self._send_email(message)
+            else:
+                self._post_webhook(message)
+        except RetryableNotificationError as exc:
+            raise DeliveryError(str(exc), transient=True) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise DeliveryError(f"{message.label} could not be delivered: {type(exc).__name__}", transient=True) from None
+        except NotificationError as exc:
+            raise DeliveryError(str(exc), transient=False) from None
+
+    def _send_email(self, message: OutboxMessage) -> None:
+        from airflow.sdk import BaseHook
+
         from notifications.hooks import MailgunHook
 
-        MailgunHook(retry=self.config["retry"]).send(email, self.config["notifications"]["from_address"])
+        hook = MailgunHook(retry={**self.config["retry"], "max_attempts": 1})
+        conn = BaseHook.get_connection(hook.mailgun_conn_id)
+        domain = conn.extra_dejson.get("domain") or conn.schema or "localhost"
+        body = message.body
+        hook.send(Email(recipients=body["recipients"], subject=body["subject"], html=body["html"]),
+                  self.config["notifications"]["from_address"], message_id=message.message_id(domain))
 
-    def post_status_webhook(self, payload: dict[str, Any]) -> None:
-        settings = self.config["webhooks"]["campaign_status_update"]
-        if not settings["enabled"]:
-            return
+    def _post_webhook(self, message: OutboxMessage) -> None:
         from notifications.hooks import StatusWebhookHook
 
+        settings = self.config["webhooks"][message.target]
         StatusWebhookHook(settings["conn_id"], auth_type=settings["auth_type"], retry=self.config["retry"],
-                          timeout=settings["timeout_seconds"],
-                          attempts=1 + settings.get("max_retries", 3) if settings.get("retry_on_failure") else 1,
-                          ).post(payload)
+                          timeout=settings["timeout_seconds"], attempts=1,
+                          ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 
-    def notify_once(self, change_id: int, kind: str, send: Callable[[Services], None]) -> bool:
-        """Run ``send`` for a status change's ``kind`` ('webhook' or 'email') unless it was already sent;
-        return whether it was sent now. Retries and concurrent runs send it once."""
-        with self.db.notification_slot(change_id, kind) as to_send:
-            if to_send:
-                send(self)
-        return to_send
+    def deliver(self, keys: list[str]) -> dict[str, StoredMessage]:
+        """Send the outbox messages ``keys`` now (once, whatever else sends them), waiting out their backoff."""
+        return self.outbox.deliver(keys, self.send)
 
     def close(self) -> None:
         if "db" in self.__dict__:
@@ -93,3 +113,19 @@ def run_url(dag_id: str, run_id: str) -> str:
     """Link to a DAG run in the Airflow UI, for emails."""
     base = os.environ.get("AIRFLOW_API_URL", "http://127.0.0.1:8080").rstrip("/")
     return f"{base}/dags/{dag_id}/runs/{run_id}"
+
+
+def deliver_or_raise(services: Services, keys: list[str]) -> str:
+    """Deliver outbox messages from a task: a message refused for good fails the task with its reason, one
+    still waiting for a retry fails this try (the outbox keeps it; the ``outbox_dispatch`` DAG sends it too)."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    states = services.deliver(keys)
+    failed = [s for s in states.values() if s.status == "failed"]
+    if failed:
+        raise AirflowFailException("; ".join(f"{s.message.label} was not delivered: {s.last_error}" for s in failed))
+    waiting = [s for s in states.values() if s.status == "pending"]
+    if waiting:
+        raise AirflowException("; ".join(f"{s.message.label} is not delivered yet ({s.attempts} attempts; "
+                                         f"last error: {s.last_error})" for s in waiting))
+    return ", ".join(f"{s.message.label} sent" for s in states.values()) or "nothing to send"

@@ -52,6 +52,11 @@ def product_connections(data_dir: Path) -> dict[str, str]:
             "host": endpoints["status_webhook_url"],
             "password": creds["status_webhook_token"],
         }),
+        "AIRFLOW_CONN_ASSET_UPLOAD_WEBHOOK": json.dumps({
+            "conn_type": "http",
+            "host": endpoints.get("asset_webhook_url") or endpoints["sinks_url"] + "/asset-webhook",
+            "password": creds["status_webhook_token"],
+        }),
         "BOX_WEBHOOK_PRIMARY_KEY": creds["box_webhook_primary_key"],
         "BOX_WEBHOOK_SECONDARY_KEY": creds["box_webhook_secondary_key"],
         "BOX_SERVICE_ACCOUNT_USER_ID": creds["box_service_account_user_id"],

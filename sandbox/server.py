@@ -101,6 +101,7 @@ def endpoints_for(settings: SandboxSettings) -> dict[str, Any]:
         "sinks_url": sinks,
         "mailgun_base_url": f"{sinks}/v3",
         "status_webhook_url": f"{sinks}/status-webhook",
+        "asset_webhook_url": f"{sinks}/asset-webhook",
         "pid": os.getpid(),
     }
 

@@ -3,10 +3,13 @@
 - ``POST /v3/{domain}/messages`` (form or multipart: ``from``, ``to`` (repeatable or comma-separated), ``cc``,
   ``bcc``, ``subject``, ``html``, ``text``), HTTP Basic ``api:<mailgun_api_key>``; 401 otherwise. Answers like
   Mailgun: ``{"id": "<...@domain>", "message": "Queued. Thank you."}``.
-- ``POST /status-webhook`` with ``Authorization: Bearer <status_webhook_token>``; 401 otherwise.
+- ``POST /status-webhook`` and ``POST /asset-webhook`` (the per-derivative webhook) with ``Authorization: Bearer
+  <status_webhook_token>``; 401 otherwise.
 
 What they receive is appended to JSON-lines files under ``<data_dir>/sinks/`` and listed by
-``GET /__sandbox__/mail`` and ``GET /__sandbox__/status-webhooks`` (``DELETE`` clears).
+``GET /__sandbox__/mail``, ``/__sandbox__/status-webhooks`` and ``/__sandbox__/asset-webhooks`` (``DELETE`` clears).
+Every request is recorded as received, repeats included (``Idempotency-Key`` header, ``h:Message-Id`` field):
+the tests count what arrived, raw and by key.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
     """The sinks ASGI app (not yet wrapped in FaultInjector)."""
     mail_log = settings.sinks_dir / "mail.jsonl"
     webhook_log = settings.sinks_dir / "status-webhooks.jsonl"
+    asset_webhook_log = settings.sinks_dir / "asset-webhooks.jsonl"
 
     async def messages(request: Request) -> Response:
         if _basic_user_password(request) != ("api", settings.mailgun_api_key):
@@ -95,12 +99,19 @@ def create_app(settings: SandboxSettings) -> Starlette:
             "text": form.get("text"),
             "html": form.get("html"),
             "attachments": [getattr(v, "filename", None) for v in form.getlist("attachment")],
+            "message_id_header": form.get("h:Message-Id"),
             "received_at": _now(),
         }
         _append(mail_log, record)
         return JSONResponse({"id": message_id, "message": "Queued. Thank you."})
 
-    async def status_webhook(request: Request) -> Response:
+    def webhook(log: Path):  # noqa: ANN202 - small route factory
+        async def handler(request: Request) -> Response:
+            return await _webhook(request, log)
+
+        return handler
+
+    async def _webhook(request: Request, log: Path) -> Response:
         if request.headers.get("authorization", "") != f"Bearer {settings.status_webhook_token}":
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         raw = await request.body()
@@ -114,7 +125,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
             "headers": {k: v for k, v in request.headers.items() if k.lower() != "authorization"},
             "received_at": _now(),
         }
-        _append(webhook_log, record)
+        _append(log, record)
         return JSONResponse({"received": True})
 
     def listing(path: Path):  # noqa: ANN202 - small route factory
@@ -129,8 +140,10 @@ def create_app(settings: SandboxSettings) -> Starlette:
     return Starlette(
         routes=[
             Route("/v3/{domain}/messages", messages, methods=["POST"]),
-            Route("/status-webhook", status_webhook, methods=["POST"]),
+            Route("/status-webhook", webhook(webhook_log), methods=["POST"]),
+            Route("/asset-webhook", webhook(asset_webhook_log), methods=["POST"]),
             Route("/__sandbox__/mail", listing(mail_log), methods=["GET", "DELETE"]),
             Route("/__sandbox__/status-webhooks", listing(webhook_log), methods=["GET", "DELETE"]),
+            Route("/__sandbox__/asset-webhooks", listing(asset_webhook_log), methods=["GET", "DELETE"]),
         ]
     )

@@ -37,7 +37,8 @@ AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: Connections stored in Airflow's database by `make up` (tracking_db stays in the environment: the receiver,
 #: which has no Airflow, reads it there).
 POOL_DESCRIPTIONS = {"dam_api": "Concurrent calls to the DAM (OTMM)", "box_api": "Concurrent calls to Box"}
-PRODUCT_CONNECTIONS = ("otmm_default", "box_default", "mailgun_default", "campaign_status_webhook")
+PRODUCT_CONNECTIONS = ("otmm_default", "box_default", "mailgun_default", "campaign_status_webhook",
+                       "asset_upload_webhook")
 WEBHOOK_USER = "box_webhook"
 
 

@@ -26,3 +26,20 @@ def campaign_complete(master_tracking_ids: list[str], derivative_tracking_ids: l
     """Every master of the campaign has at least one derivative."""
     masters = set(master_tracking_ids)
     return bool(masters) and masters <= set(derivative_tracking_ids)
+
+
+def versions_to_process(history: list[str], wanted: str, processed: set[str]) -> list[str] | None:
+    """The Box versions (ids, oldest first) a run started for version ``wanted`` must bring into the DAM, in order.
+
+    ``history`` is the file's versions as Box lists them now, oldest first; ``processed`` those already in the DAM.
+    Every version up to ``wanted`` that follows the newest processed one is due, so two versions become two DAM
+    versions in upload order whichever run starts first. Empty when ``wanted`` is already in the DAM, or when a
+    newer version already is (the DAM never goes back to older content). None when Box no longer has ``wanted``.
+    """
+    if wanted not in history:
+        return None
+    index = history.index(wanted)
+    if wanted in processed or any(v in processed for v in history[index + 1:]):
+        return []
+    last_done = max((i for i, v in enumerate(history[:index]) if v in processed), default=-1)
+    return history[last_done + 1:index + 1]

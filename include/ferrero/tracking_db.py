@@ -15,6 +15,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
+from include.ferrero import outbox_db as outbox
 from include.ferrero.tracking_ids import new_tracking_id
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
     from psycopg2.extensions import connection as PgConnection
     from psycopg2.extensions import cursor as PgCursor
+
+    from include.ferrero.outbox import OutboxMessage
 
 TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
@@ -64,6 +67,10 @@ class TrackingDb:
         if self._conn is None or self._conn.closed:
             self._conn = self._connect()
         return self._conn
+
+    def new_connection(self) -> PgConnection:
+        """A connection of its own (not the shared one), e.g. to hold a session lock; the caller closes it."""
+        return self._connect()
 
     def close(self) -> None:
         if self._conn is not None and not self._conn.closed:
@@ -234,26 +241,6 @@ class TrackingDb:
             )
             return int(cur.fetchone()["n"])
 
-    @contextlib.contextmanager
-    def notification_slot(self, change_id: int, kind: str) -> Iterator[bool]:
-        """Hold the status change's row locked while a notification of ``kind`` ('webhook' or 'email') is sent.
-
-        Yields False when it was already sent (do nothing), True otherwise; on a clean exit the send is
-        marked done, so retries and concurrent runs send it once.
-        """
-        column = {"webhook": "webhook_sent_at", "email": "email_sent_at"}[kind]
-        with self.transaction() as cur:
-            cur.execute(f"SELECT {column} AS sent FROM campaign_status_changes WHERE id = %s FOR UPDATE",
-                        (change_id,))
-            row = cur.fetchone()
-            if row is None:
-                raise LookupError(f"status change {change_id} does not exist")
-            if row["sent"] is not None:
-                yield False
-                return
-            yield True
-            cur.execute(f"UPDATE campaign_status_changes SET {column} = now() WHERE id = %s", (change_id,))
-
     def update_campaign_folders(
         self,
         campaign_id: str,
@@ -289,40 +276,10 @@ class TrackingDb:
         if not box_file_ids:
             return set()
         with self.transaction() as cur:
-            cur.execute("SELECT box_file_id, box_file_version_id FROM derivative_assets WHERE box_file_id = ANY(%s)",
-                        (list(box_file_ids),))
+            cur.execute("SELECT box_file_id, box_file_version_id FROM derivative_assets WHERE box_file_id = ANY(%s)"
+                        " UNION SELECT box_file_id, box_file_version_id FROM derivative_versions"
+                        " WHERE box_file_id = ANY(%s)", (list(box_file_ids), list(box_file_ids)))
             return {(row["box_file_id"], row["box_file_version_id"]) for row in cur.fetchall()}
-
-    def record_derivative(
-        self,
-        tracking_id: str,
-        file_name: str,
-        *,
-        clean_name: str,
-        box_file_id: str,
-        box_file_version_id: str | None,
-        dam_asset_id: str,
-    ) -> dict[str, Any]:
-        """The derivative uploaded to the DAM (one row per tracking ID and file name; a new Box version of the
-        same name updates it)."""
-        with self.transaction() as cur:
-            cur.execute(
-                """
-                INSERT INTO derivative_assets (tracking_id, master_asset_id, file_name, clean_name, box_file_id,
-                                               box_file_version_id, dam_asset_id)
-                SELECT %s, id, %s, %s, %s, %s, %s FROM master_assets WHERE tracking_id = %s
-                ON CONFLICT (tracking_id, file_name) DO UPDATE
-                   SET clean_name = EXCLUDED.clean_name, box_file_id = EXCLUDED.box_file_id,
-                       box_file_version_id = EXCLUDED.box_file_version_id, dam_asset_id = EXCLUDED.dam_asset_id,
-                       upload_status = 'completed', last_error = NULL, uploaded_at = now()
-                RETURNING *
-                """,
-                (tracking_id, file_name, clean_name, box_file_id, box_file_version_id, dam_asset_id, tracking_id),
-            )
-            row = cur.fetchone()
-            if row is None:
-                raise LookupError(f"no master has tracking ID {tracking_id}")
-            return dict(row)
 
     def campaign_progress(self, campaign_id: str) -> dict[str, Any]:
         """Masters of the campaign and those that have at least one derivative."""
@@ -351,12 +308,14 @@ class TrackingDb:
         cycle: int,
         dag_run_id: str,
         apply: Callable[[dict[str, Any]], bool],
+        messages: Callable[[dict[str, Any], list[dict[str, Any]]], list[OutboxMessage]] = lambda _c, _m: [],
     ) -> dict[str, Any] | None:
         """Move the campaign ``old_status`` -> ``new_status`` once per cycle, however many runs race here.
 
         Under the campaign's lock: when the change is already recorded, return it (``created`` False); otherwise
         call ``apply(progress)`` (which changes the DAM and returns True, or returns False when the campaign is
-        not ready) and record the change. Returns None when ``apply`` declined.
+        not ready) and record the change together with its outgoing ``messages(change, masters)`` (rendered
+        now, in the same transaction: the outbox). Returns None when ``apply`` declined.
         """
         with self.campaign_lock(campaign_id) as cur:
             cur.execute(
@@ -377,6 +336,9 @@ class TrackingDb:
             row = dict(cur.fetchone())
             cur.execute("UPDATE campaigns SET status = %s, updated_at = now() WHERE campaign_id = %s",
                         (new_status, campaign_id))
+            cur.execute("SELECT * FROM master_assets WHERE campaign_id = %s AND status = 'active' ORDER BY name",
+                        (campaign_id,))
+            outbox.add(cur, messages(row, [dict(m) for m in cur.fetchall()]))
             return row
 
 

@@ -23,7 +23,7 @@ import json
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +65,7 @@ from box.exceptions import (
     BoxServerError,
     BoxTransportError,
 )
-from box.models import BoxFile, BoxItem, CampaignFolders, UploadedFile
+from box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
 from box.retry import PolicyRetryStrategy
 from hook_support.configured import ConfiguredHookMixin
 from hook_support.messages import one_line, scrub, server_message
@@ -463,6 +463,19 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
         file = self._call(f"reading file {file_id}", lambda c: c.files.get_file_by_id(str(file_id), fields=FILE_FIELDS))
         return BoxFile.from_sdk(file)
 
+    def file_versions(self, file_id: str) -> list[BoxFileVersion]:
+        """Every version of a file, oldest first, the current one last (Box lists past versions only for
+        premium accounts; without them the list is the current version alone)."""
+        info = self.get_file_info(file_id)
+        past = self._call(f"listing the versions of file {file_id}",
+                          lambda c: c.file_versions.get_file_versions(str(file_id), limit=1000))
+        entries = sorted((e for e in (past.entries or []) if str(e.id) != info.version_id),
+                         key=lambda e: (str(getattr(e, "created_at", "") or ""), int(e.id) if str(e.id).isdigit() else 0))
+        versions = [(str(e.id), getattr(e, "sha_1", None), getattr(e, "size", None),
+                     str(getattr(e, "created_at", "") or "") or None) for e in entries]
+        versions.append((str(info.version_id), info.sha1, info.size, None))
+        return [BoxFileVersion(v, i, sha1, size, created) for i, (v, sha1, size, created) in enumerate(versions, 1)]
+
     def upload_file(self, folder_id: str, path: str | os.PathLike[str], *, file_name: str | None = None) -> UploadedFile:
         """Upload a file into ``folder_id``: direct up to the threshold, chunked above; SHA-1 sent and checked.
 
@@ -616,21 +629,26 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
         finally:
             pool.shutdown(wait=True)
 
-    def download_file(self, file_id: str, target: str | os.PathLike[str]) -> DownloadedFile:
-        """Stream a file to ``target``; size checked against ``Content-Length`` and Box's size, SHA-1 against Box's.
+    def download_file(self, file_id: str, target: str | os.PathLike[str], *, version_id: str | None = None,
+                      sha1: str | None = None, size: int | None = None) -> DownloadedFile:
+        """Stream a file (its current version, or ``version_id`` whose ``sha1`` and ``size`` are then checked) to
+        ``target``; size checked against ``Content-Length`` and Box's size, SHA-1 against Box's.
 
         The download URL comes from the SDK (the API answers with a redirect to a self-authorizing URL); the bytes
         are then streamed with the hook's own session. A body cut short is downloaded again, whole.
         """
         info = self.get_file_info(file_id)
-        operation = f"downloading file {file_id} ({info.name!r})"
+        if version_id is not None and version_id != info.version_id:
+            info = replace(info, version_id=version_id, sha1=sha1, size=size)
+        operation = f"downloading file {file_id} ({info.name!r}" + (f", version {version_id})" if version_id else ")")
         policy = self.retry_policy
         self.get_conn()
         http = self._http
         assert http is not None
 
         def attempt() -> DownloadedFile:
-            url = self._call(operation, lambda c: c.downloads.get_download_file_url(str(file_id)))
+            url = self._call(operation, lambda c: c.downloads.get_download_file_url(
+                str(file_id), version=version_id))
             try:
                 with http.get(url, stream=True, timeout=policy.timeout,
                               headers={"Accept-Encoding": "identity"}) as response:

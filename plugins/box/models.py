@@ -46,6 +46,20 @@ class BoxFile:
 
 
 @dataclass(frozen=True)
+class BoxFileVersion:
+    """One version of a file; ``position`` is its place in the file's history (1 = the first upload)."""
+
+    version_id: str
+    position: int
+    sha1: str | None
+    size: int | None
+    created_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class UploadedFile(BoxFile):
     """The result of an upload. ``outcome``: ``created``, ``existing`` (same name and SHA-1 already there, nothing
     sent) or ``new_version``; ``method``: ``direct``, ``chunked`` or ``none``."""

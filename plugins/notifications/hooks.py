@@ -59,14 +59,19 @@ class MailgunHook(HttpHook):
         self._retry = retry
         self._timeout = timeout
 
-    def send(self, email: Email, from_address: str) -> str:
-        """Send ``email``; return Mailgun's message id."""
+    def send(self, email: Email, from_address: str, message_id: str | None = None) -> str:
+        """Send ``email``; return Mailgun's message id. ``message_id`` becomes its ``Message-Id`` header, so a
+        repeat of the same message can be recognised by the receiving side."""
         conn = self.get_connection(self.mailgun_conn_id)
         domain = conn.extra_dejson.get("domain") or conn.schema
         if not domain:
             raise NotificationError(f"connection {self.mailgun_conn_id} names no Mailgun domain (extra 'domain')")
         what = f"the email {email.subject!r} to {', '.join(email.recipients)}"
         data = {"from": from_address, "to": email.recipients, "subject": email.subject, "html": email.html}
+        if getattr(email, "text", None):
+            data["text"] = email.text  # type: ignore[attr-defined]
+        if message_id:
+            data["h:Message-Id"] = message_id
 
         def attempt() -> requests.Response:
             response = self.run(endpoint=f"{domain}/messages", data=data,
@@ -98,14 +103,19 @@ class StatusWebhookHook(HttpHook):
     def _extract_auth(self, connection: Any) -> Any | None:
         return super()._extract_auth(connection) if self._auth == "basic" else None
 
-    def post(self, payload: dict[str, Any]) -> None:
+    def post(self, payload: dict[str, Any], idempotency_key: str | None = None) -> None:
         """Deliver ``payload``; bearer auth sends the connection's password as the token, basic auth sends
-        its login and password, none sends neither."""
+        its login and password, none sends neither. ``idempotency_key`` goes in the ``Idempotency-Key`` header:
+        the same for every attempt of one message, so the receiver can drop a repeat."""
         conn = self.get_connection(self.webhook_conn_id)
         headers = {"Content-Type": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         if self._auth == "bearer" and conn.password:
             headers["Authorization"] = f"Bearer {conn.password}"
-        what = f"the status webhook for campaign {payload.get('campaign_number') or payload.get('campaign_id')}"
+        campaign = payload.get("campaign_number") or payload.get("campaign_id")
+        what = (f"the status webhook for campaign {campaign}" if campaign
+                else f"the webhook {self.webhook_conn_id} for {payload.get('filename') or 'a derivative'}")
 
         def attempt() -> None:
             response = self.run(endpoint=None, json=payload, headers=headers,

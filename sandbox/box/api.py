@@ -297,6 +297,20 @@ async def get_file(request: Request, user_id: str) -> Response:
     return JSONResponse(objects.select_fields(objects.file_full(state.store, row), request.query_params.get("fields")))
 
 
+@authenticated
+async def file_versions(request: Request, user_id: str) -> Response:
+    """``GET /files/{id}/versions``: the file's PAST versions (not the current one), newest first, as Box does."""
+    state = _state(request)
+    row = state.store.item(request.path_params["file_id"], "file")
+    if row is None:
+        return objects.not_found("file", request.path_params["file_id"])
+    past = state.store.query("SELECT * FROM versions WHERE file_id = ? AND id != ? ORDER BY id DESC",
+                             (row["id"], row["version_id"]))
+    entries = [{"type": "file_version", "id": str(v["id"]), "sha1": v["sha1"], "name": row["name"],
+                "size": v["size"], "created_at": v["created_at"], "modified_at": v["created_at"]} for v in past]
+    return JSONResponse({"total_count": len(entries), "limit": 1000, "offset": 0, "entries": entries})
+
+
 def download_signature(secret: str, version_id: int, expires: int) -> str:
     return hmac.new(secret.encode(), f"{version_id}.{expires}".encode(), hashlib.sha256).hexdigest()[:40]
 
@@ -488,6 +502,7 @@ def create_api_app(state: BoxState, lifespan: Any = None) -> Starlette:
             Route("/2.0/files/{file_id}", update_file, methods=["PUT"]),
             Route("/2.0/files/{file_id}", delete_file, methods=["DELETE"]),
             Route("/2.0/files/{file_id}/content", download_file, methods=["GET"]),
+            Route("/2.0/files/{file_id}/versions", file_versions, methods=["GET"]),
             *metadata.routes(authenticated, _state),
             Route("/2.0/webhooks", create_webhook, methods=["POST"]),
             Route("/2.0/webhooks", list_webhooks, methods=["GET"]),

@@ -54,6 +54,10 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
     config = yaml.safe_load(path.read_text())
     config["retry"].update(initial_delay_seconds=0, max_delay_seconds=0)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    hooks_path = config_dir / "webhooks.yaml"
+    hooks = yaml.safe_load(hooks_path.read_text())
+    hooks["asset_upload_complete"]["enabled"] = True
+    hooks_path.write_text(yaml.safe_dump(hooks, sort_keys=False))
     env["CONTENT_SCALING_CONFIG_DIR"] = str(config_dir)
     env["CONTENT_SCALING_TEMP_DIR"] = str(tmp_path / "transfers")
     env["TRACKING_DSN"] = tracking_dsn
@@ -61,7 +65,7 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
         monkeypatch.setenv(key, value)
     clear_cache()
     sinks = seeded_sandbox.endpoints["sinks_url"]
-    for kind in ("mail", "status-webhooks"):
+    for kind in ("mail", "status-webhooks", "asset-webhooks"):
         requests.delete(f"{sinks}/__sandbox__/{kind}", timeout=5)
     _ensure_pools()
     yield env

@@ -30,7 +30,7 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     def finish(derivative: dict, run_id: str) -> None:
         db = TrackingDb.from_dsn(product_env["TRACKING_DSN"])
         start.wait()
-        outcomes.append(complete_campaign(OtmmHook(), db, derivative, run_id))
+        outcomes.append(complete_campaign(OtmmHook(), db, config, derivative, run_id))
         db.close()
 
     threads = [threading.Thread(target=finish, args=(d, f"race-{i}")) for i, d in enumerate(derivatives[-2:])]

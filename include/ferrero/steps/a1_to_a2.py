@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +19,12 @@ from include.ferrero.campaigns import (
     shard_masters,
     transfer_report,
 )
-from include.ferrero.messages import Email, render_email, status_payload
+from include.ferrero.messages import render_email, status_payload
 from include.ferrero.naming import safe_local_name
+from include.ferrero.outbox import STATUS_WEBHOOK, email_message, flip_keys, run_key, webhook_message
 
 if TYPE_CHECKING:
+    from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
@@ -131,20 +132,26 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
             "box_file_id": uploaded["file_id"]}
 
 
-def partial_result_email(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
-                         masters: list[dict[str, Any]], run_id: str, airflow_url: str | None) -> Email | None:
-    """The partial-result email when some masters failed in this run, else None."""
+def partial_result_message(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+                           masters: list[dict[str, Any]], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
+    """The partial-result email when some masters failed in this run, else None; the same failures of the same run
+    are one fact (a clear that fails the same masters again sends nothing new)."""
     report = transfer_report(masters, db.transfers_of_run(run_id))
-    if report["failed"] == 0:
+    if report["failed"] == 0 or not config["notifications"]["enabled"]:
         return None
-    return render_email("a1_to_a2_partial", config, {
+    email = render_email("a1_to_a2_partial", config, {
         "campaign_name": campaign["name"], "campaign_id": campaign["campaign_id"],
         "campaign_number": campaign.get("number") or "", "airflow_url": airflow_url, **report,
     })
+    failed = [a["asset_id"] for a in report["failed_assets"]]
+    return email_message(run_key("a1_to_a2", run_id, "partial-email", *failed), "a1_to_a2_partial", email,
+                         campaign["campaign_id"])
 
 
-def flip_to_a2(otmm: Any, db: TrackingDb, campaign: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box."""
+def flip_to_a2(otmm: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any], run_id: str,
+               box_folder_url: str | None) -> dict[str, Any]:
+    """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
+    its status webhook and success email."""
     campaign_id = campaign["campaign_id"]
     label = campaign.get("number") or campaign_id
 
@@ -161,31 +168,31 @@ def flip_to_a2(otmm: Any, db: TrackingDb, campaign: dict[str, Any], run_id: str)
         otmm.set_campaign_status(campaign_id, "A2")
         return True
 
-    change = db.flip_once(campaign_id, "A1", "A2", campaign["cycle"], run_id, apply)
-    return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"]}
+    change = db.flip_once(campaign_id, "A1", "A2", campaign["cycle"], run_id, apply,
+                          lambda change, masters: a2_messages(config, campaign, box_folder_url, change, masters))
+    return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"],
+            "message_keys": flip_keys(campaign_id, "A1", "A2", change["cycle"])}
 
 
-def processed_assets(db: TrackingDb, campaign_id: str) -> list[dict[str, Any]]:
-    return [{"asset_id": m["dam_asset_id"], "asset_name": m["name"], "tracking_id": m["tracking_id"],
-             "box_file_id": m["box_file_id"]} for m in db.masters_of_campaign(campaign_id)]
-
-
-def a2_status_payload(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
-                      change: dict[str, Any]) -> dict[str, Any]:
-    assets = processed_assets(db, campaign["campaign_id"])
-    return status_payload(config["webhooks"]["campaign_status_update"]["payload_template"], {
-        "campaign_id": campaign["campaign_id"], "campaign_number": campaign.get("number"),
-        "campaign_name": campaign["name"], "old_status": "A1", "new_status": "A2",
-        "asset_count": len(assets), "processed_assets": assets,
-        "timestamp": change.get("changed_at") or datetime.now(timezone.utc).isoformat(),
-    })
-
-
-def a2_success_email(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
-                     box_folder_url: str | None) -> Email:
-    assets = processed_assets(db, campaign["campaign_id"])
-    return render_email("a1_to_a2_complete", config, {
-        "campaign_name": campaign["name"], "campaign_id": campaign["campaign_id"],
-        "campaign_number": campaign.get("number") or "", "asset_count": len(assets), "assets": assets,
-        "box_folder_url": box_folder_url,
-    })
+def a2_messages(config: dict[str, Any], campaign: dict[str, Any], box_folder_url: str | None, change: dict[str, Any],
+                masters: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """The A2 flip's status webhook and success email, rendered from the recorded change and its masters."""
+    campaign_id = campaign["campaign_id"]
+    keys = flip_keys(campaign_id, "A1", "A2", change["cycle"])
+    assets = [{"asset_id": m["dam_asset_id"], "asset_name": m["name"], "tracking_id": m["tracking_id"],
+               "box_file_id": m["box_file_id"]} for m in masters]
+    messages = []
+    hook = config["webhooks"]["campaign_status_update"]
+    if hook["enabled"]:
+        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook["payload_template"], {
+            "campaign_id": campaign_id, "campaign_number": campaign.get("number"), "campaign_name": campaign["name"],
+            "old_status": "A1", "new_status": "A2", "asset_count": len(assets), "processed_assets": assets,
+            "timestamp": change["changed_at"].isoformat(),
+        }), campaign_id))
+    if config["notifications"]["enabled"]:
+        messages.append(email_message(keys["email"], "a1_to_a2_complete", render_email("a1_to_a2_complete", config, {
+            "campaign_name": campaign["name"], "campaign_id": campaign_id,
+            "campaign_number": campaign.get("number") or "", "asset_count": len(assets), "assets": assets,
+            "box_folder_url": box_folder_url,
+        }), campaign_id))
+    return messages

@@ -12,25 +12,38 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from include.ferrero.derivative_db import DerivativeStore
 from include.ferrero.derivatives import (
     DerivativeError,
     campaign_complete,
     derivatives_folder_of,
+    versions_to_process,
 )
 from include.ferrero.media import read_media_metadata
 from include.ferrero.messages import Email, render_email, status_payload
 from include.ferrero.naming import parse_filename, safe_local_name
+from include.ferrero.outbox import (
+    ASSET_WEBHOOK,
+    STATUS_WEBHOOK,
+    derivative_key,
+    email_message,
+    flip_keys,
+    webhook_message,
+)
 from include.ferrero.representation import RepresentationError, build_asset_representation
 from include.ferrero.steps.a1_to_a2 import record
 from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
+    from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.tracking_db import TrackingDb
 
 
-def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_id: str) -> dict[str, Any]:
-    """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong."""
+def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_id: str,
+                     box_file_version_id: str | None = None) -> dict[str, Any]:
+    """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong. The
+    derivative is the version the run was started for (the current one when none was given)."""
     info = record(box.get_file_info(box_file_id))
     name = info["name"]
     folder = config["box"]["derivatives_folder_name"]
@@ -47,9 +60,9 @@ def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_
                               "sent to Box", file_name=name, tracking_id=parsed.tracking_id)
     campaign = db.get_campaign(master["campaign_id"]) or {}
     return {
-        "box_file_id": str(info["file_id"]), "box_file_version_id": info.get("version_id"), "file_name": name,
-        "clean_name": parsed.clean_name, "parsed": parsed.to_dict(), "tracking_id": parsed.tracking_id,
-        "master_name": master["name"], "campaign_id": master["campaign_id"],
+        "box_file_id": str(info["file_id"]), "box_file_version_id": box_file_version_id or info.get("version_id"),
+        "file_name": name, "clean_name": parsed.clean_name, "parsed": parsed.to_dict(),
+        "tracking_id": parsed.tracking_id, "master_name": master["name"], "campaign_id": master["campaign_id"],
         "campaign_name": campaign.get("name"), "campaign_number": campaign.get("campaign_number"),
         "final_assets_folder_id": master["upload_folder_id"],
     }
@@ -64,41 +77,89 @@ def lookup_domains(otmm: Any, mappings: dict[str, Any]) -> dict[str, Any] | None
 
 def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
                       derivative: dict[str, Any]) -> dict[str, Any]:
-    """Box → temp file → media metadata → asset representation → DAM Final Assets → tracking database.
+    """The run's Box version (and any older one not yet in the DAM, first) → DAM Final Assets, recorded.
 
-    A new Box version of a derivative already in the DAM becomes a new version of that DAM asset (same id), its
-    media fields updated; the same Box version again changes nothing."""
-    done = db.get_derivative(derivative["tracking_id"], derivative["file_name"])
-    if done and done["dam_asset_id"] and done["box_file_version_id"] == derivative["box_file_version_id"]:
-        return {"dam_asset_id": done["dam_asset_id"], "warnings": [], "already_done": True}
-    master = db.get_master(derivative["tracking_id"])
-    mappings = config["field_mappings"]
-    domains = lookup_domains(otmm, mappings)
-    temp_root = Path(config["temp"]["directory"])
-    temp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="derivative-", dir=temp_root) as tmp:
-        local = Path(tmp) / safe_local_name(derivative["clean_name"])
-        box.download_file(derivative["box_file_id"], local)
-        media = read_media_metadata(local)
-        try:
-            representation = build_asset_representation(master["dam_metadata"], derivative["parsed"], media,
-                                                        mappings, domains)
-        except RepresentationError as exc:
-            raise DerivativeError(f"{derivative['file_name']!r}: {exc}", file_name=derivative["file_name"],
-                                  tracking_id=derivative["tracking_id"]) from exc
-        dam_version = None
-        if done and done["dam_asset_id"]:
-            asset_id = done["dam_asset_id"]
-            dam_version = otmm.check_in_new_version(asset_id, local, file_name=derivative["clean_name"],
-                                                    metadata=media_elements(representation, mappings))
-        else:
-            asset_id = otmm.create_asset(derivative["final_assets_folder_id"], local,
-                                         representation.representation, file_name=derivative["clean_name"])
-    db.record_derivative(derivative["tracking_id"], derivative["file_name"], clean_name=derivative["clean_name"],
-                         box_file_id=derivative["box_file_id"],
-                         box_file_version_id=derivative["box_file_version_id"], dam_asset_id=asset_id)
-    return {"dam_asset_id": asset_id, "warnings": representation.warnings, "already_done": False,
-            "media": media, "dam_version": dam_version}
+    Under the DAM target's lock, so racing runs never both create the asset or check in one version twice. The
+    first version creates the asset; each later one becomes a new version of it, in upload order."""
+    store = DerivativeStore(db)
+    file_id, wanted = derivative["box_file_id"], derivative["box_file_version_id"]
+    with store.target_lock(derivative["final_assets_folder_id"], derivative["clean_name"]):
+        history = {v["version_id"]: v for v in map(record, box.file_versions(file_id))}
+        due = versions_to_process(list(history), wanted, set(store.processed_versions(file_id)))
+        if due is None:
+            raise DerivativeError(f"{derivative['file_name']!r}: Box no longer has version {wanted} of file {file_id}",
+                                  file_name=derivative["file_name"], tracking_id=derivative["tracking_id"])
+        if not due:
+            return {"dam_asset_id": store.dam_asset_of(derivative["tracking_id"], derivative["file_name"]),
+                    "warnings": [], "already_done": True, "versions": []}
+        context = _UploadContext(otmm, box, config, derivative, db.get_master(derivative["tracking_id"]))
+        result: dict[str, Any] = {}
+        for version_id in due:
+            try:
+                result = context.upload(history[version_id], store.dam_asset_of(derivative["tracking_id"],
+                                                                                 derivative["file_name"]))
+            except DerivativeError as exc:
+                if version_id == wanted:
+                    raise
+                record_upload_failure(db, config, derivative, str(exc), None, None, version_id=version_id)
+                continue
+            store.record_version(derivative, version_id=version_id, position=history[version_id]["position"],
+                                 dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
+                                 messages=asset_webhook_messages(config, derivative, version_id,
+                                                                 result["dam_asset_id"]))
+    return {**result, "already_done": False, "versions": due}
+
+
+class _UploadContext:
+    """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
+
+    def __init__(self, otmm: Any, box: Any, config: dict[str, Any], derivative: dict[str, Any],
+                 master: dict[str, Any]) -> None:
+        self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
+        self.mappings = config["field_mappings"]
+        self.domains = lookup_domains(otmm, self.mappings)
+        self.temp_root = Path(config["temp"]["directory"])
+
+    def upload(self, version: dict[str, Any], asset_id: str | None) -> dict[str, Any]:
+        """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it."""
+        d = self.derivative
+        self.temp_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="derivative-", dir=self.temp_root) as tmp:
+            local = Path(tmp) / safe_local_name(d["clean_name"])
+            self.box.download_file(d["box_file_id"], local, version_id=version["version_id"], sha1=version["sha1"],
+                                   size=version["size"])
+            media = read_media_metadata(local)
+            try:
+                representation = build_asset_representation(self.master["dam_metadata"], d["parsed"], media,
+                                                            self.mappings, self.domains)
+            except RepresentationError as exc:
+                raise DerivativeError(f"{d['file_name']!r}: {exc}", file_name=d["file_name"],
+                                      tracking_id=d["tracking_id"]) from exc
+            if asset_id:
+                dam_version = self.otmm.check_in_new_version(asset_id, local, file_name=d["clean_name"],
+                                                             metadata=media_elements(representation, self.mappings))
+            else:
+                asset_id = self.otmm.create_asset(d["final_assets_folder_id"], local, representation.representation,
+                                                  file_name=d["clean_name"])
+                dam_version = 1
+        return {"dam_asset_id": asset_id, "dam_version": dam_version, "warnings": representation.warnings,
+                "media": media}
+
+
+def asset_webhook_messages(config: dict[str, Any], derivative: dict[str, Any], version_id: str,
+                           dam_asset_id: str) -> list[OutboxMessage]:
+    """The ``asset_upload_complete`` webhook of one Box version that reached the DAM (when enabled)."""
+    settings = config["webhooks"].get(ASSET_WEBHOOK) or {}
+    if not settings.get("enabled"):
+        return []
+    payload = status_payload(settings["payload_template"], {
+        "tracking_id": derivative["tracking_id"], "dam_asset_id": dam_asset_id, "filename": derivative["file_name"],
+        "clean_name": derivative["clean_name"], "box_file_id": derivative["box_file_id"],
+        "box_file_version_id": version_id, "campaign_id": derivative["campaign_id"],
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+    })
+    return [webhook_message(derivative_key(derivative["box_file_id"], version_id, "asset-webhook"), ASSET_WEBHOOK,
+                            payload, derivative["campaign_id"])]
 
 
 def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,9 +169,11 @@ def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]
     return [element for element in elements if element["id"] in media_fields]
 
 
-def complete_campaign(otmm: Any, db: TrackingDb, derivative: dict[str, Any], run_id: str) -> dict[str, Any]:
+def complete_campaign(otmm: Any, db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any],
+                      run_id: str) -> dict[str, Any]:
     """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
-    derivatives land at the same moment: the decision is taken under the campaign's lock)."""
+    derivatives land at the same moment: the decision is taken under the campaign's lock), recorded together
+    with its status webhook and completion email."""
     campaign_id = derivative["campaign_id"]
     cycle = max(1, db.completed_cycles(campaign_id, "A1", "A2"))
     outcome: dict[str, Any] = {}
@@ -126,30 +189,34 @@ def complete_campaign(otmm: Any, db: TrackingDb, derivative: dict[str, Any], run
         otmm.set_campaign_status(campaign_id, "A3")
         return True
 
-    change = db.flip_once(campaign_id, "A2", "A3", cycle, run_id, apply)
+    change = db.flip_once(campaign_id, "A2", "A3", cycle, run_id, apply,
+                          lambda change, masters: a3_messages(config, derivative, change, masters))
     if change is None:
         return {"flipped": False, **outcome}
     return {"flipped": True, "change_id": change["id"], "created": change["created"],
-            "changed_at": change["changed_at"].isoformat(), **outcome}
+            "changed_at": change["changed_at"].isoformat(), "message_keys": flip_keys(campaign_id, "A2", "A3", cycle),
+            **outcome}
 
 
-def a3_status_payload(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any],
-                      change: dict[str, Any]) -> dict[str, Any]:
-    progress = db.campaign_progress(derivative["campaign_id"])
-    return status_payload(config["webhooks"]["campaign_status_update"]["payload_template"], {
-        "campaign_id": derivative["campaign_id"], "campaign_number": derivative.get("campaign_number"),
-        "campaign_name": derivative.get("campaign_name"), "old_status": "A2", "new_status": "A3",
-        "asset_count": len(progress["masters"]), "processed_assets": [],
-        "timestamp": change.get("changed_at") or datetime.now(timezone.utc).isoformat(),
-    })
-
-
-def a3_completion_email(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any]) -> Email:
-    progress = db.campaign_progress(derivative["campaign_id"])
-    return render_email("a2_to_a3_complete", config, {
-        "campaign_name": derivative.get("campaign_name") or "", "campaign_id": derivative["campaign_id"],
-        "campaign_number": derivative.get("campaign_number") or "", "asset_count": len(progress["masters"]),
-    })
+def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict[str, Any],
+                masters: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """The A3 flip's status webhook and completion email, rendered from the recorded change."""
+    campaign_id = derivative["campaign_id"]
+    keys = flip_keys(campaign_id, "A2", "A3", change["cycle"])
+    messages = []
+    hook = config["webhooks"]["campaign_status_update"]
+    if hook["enabled"]:
+        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook["payload_template"], {
+            "campaign_id": campaign_id, "campaign_number": derivative.get("campaign_number"),
+            "campaign_name": derivative.get("campaign_name"), "old_status": "A2", "new_status": "A3",
+            "asset_count": len(masters), "processed_assets": [], "timestamp": change["changed_at"].isoformat(),
+        }), campaign_id))
+    if config["notifications"]["enabled"]:
+        messages.append(email_message(keys["email"], "a2_to_a3_complete", render_email("a2_to_a3_complete", config, {
+            "campaign_name": derivative.get("campaign_name") or "", "campaign_id": campaign_id,
+            "campaign_number": derivative.get("campaign_number") or "", "asset_count": len(masters),
+        }), campaign_id))
+    return messages
 
 
 def upload_failed_email(config: dict[str, Any], file_name: str, box_file_id: str | None, error: str,
@@ -158,6 +225,26 @@ def upload_failed_email(config: dict[str, Any], file_name: str, box_file_id: str
         "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
         "airflow_url": airflow_url,
     })
+
+
+def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any], error: str,
+                          run_id: str | None, airflow_url: str | None, *, version_id: str | None = None) -> str | None:
+    """Record that a Box version did not reach the DAM, with its error email (once per version, whatever the
+    retries and clears); return the email's outbox key (None when emails are off)."""
+    file_id = derivative["box_file_id"]
+    version = version_id or derivative.get("box_file_version_id") or "current"
+    file_name = derivative.get("file_name") or f"Box file {file_id}"
+    key = derivative_key(file_id, version, "failed-email")
+    messages = []
+    if config["notifications"]["enabled"]:
+        messages.append(email_message(key, "upload_failed", upload_failed_email(
+            config, file_name, file_id, error, derivative.get("tracking_id"), airflow_url),
+            derivative.get("campaign_id")))
+    DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=derivative.get("file_name"),
+                                       tracking_id=derivative.get("tracking_id"),
+                                       campaign_id=derivative.get("campaign_id"), error=error, run_id=run_id,
+                                       messages=messages)
+    return key if messages else None
 
 
 def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:

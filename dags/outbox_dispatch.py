@@ -1,0 +1,45 @@
+"""
+### Outbox dispatch
+
+Every minute: sends the outgoing messages (status webhooks, emails, the per-derivative webhook) that
+are still waiting in the tracking database's outbox — a send that met a failing receiver and waits
+for its retry, or one whose process died before it was marked. The pipeline tasks send their own
+messages at once; this DAG is the safety net, so a message is never lost.
+
+Each message is claimed, sent and marked in one transaction, so this DAG, the pipeline tasks and
+any clear or re-run never send one message twice. A message refused for good (4xx) or out of
+attempts stays in the outbox as `failed`, with its error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+
+
+@dag(
+    schedule="* * * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["content-scaling", "notifications"],
+    default_args={"owner": "content-scaling", "retries": 2, "retry_delay": timedelta(seconds=30)},
+)
+def outbox_dispatch():
+    @task
+    def send_due_messages() -> None:
+        """Claim, send and mark every message that is due, one at a time."""
+        from workflow_services import Services
+
+        with Services() as services:
+            results = services.outbox.deliver_due(services.send)
+        for result in results:
+            print(f"{result.message.label}: {result.status}" + (f" ({result.last_error})" if result.last_error else ""))
+        print(f"{len(results)} message(s) handled")
+
+    send_due_messages()
+
+
+outbox_dispatch()

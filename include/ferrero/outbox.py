@@ -1,0 +1,134 @@
+"""Outgoing messages as data: what the transactional outbox stores, the keys that make each fact send once, and
+the retry policy of the sender. Pure Python: no Airflow, no I/O (storage is :mod:`include.ferrero.outbox_db`).
+
+A message is rendered when its fact is recorded (a status change, a derivative, a failure) and stored under a
+deterministic key in the same transaction, so however many runs, retries or clears record the fact, one message
+exists. Receivers get the key's stable forms to drop the one repeat the outbox cannot exclude (a send that
+succeeded but whose mark died with its process): ``Idempotency-Key`` on webhooks, ``Message-Id`` on emails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from include.ferrero.messages import Email
+
+EMAIL, WEBHOOK = "email", "webhook"
+STATUS_WEBHOOK = "campaign_status_update"
+ASSET_WEBHOOK = "asset_upload_complete"
+_NAMESPACE = uuid.UUID("6f1c3c5e-3d0b-4c8e-9a55-1f0e2b7c9d41")  # fixed: keys must stay stable forever
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One message to send: ``target`` is the email template or the webhook's name in ``webhooks.yaml``."""
+
+    key: str
+    channel: Literal["email", "webhook"]
+    target: str
+    body: dict[str, Any]
+    campaign_id: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries, processes and re-runs: the same fact always carries the same key."""
+        return str(uuid.uuid5(_NAMESPACE, self.key))
+
+    def message_id(self, domain: str) -> str:
+        """The email's ``Message-Id`` (RFC 5322 form), stable like :attr:`idempotency_key`."""
+        return f"<{self.idempotency_key}@{domain}>"
+
+    @property
+    def label(self) -> str:
+        """How an operator recognises the message in a log line."""
+        if self.channel == EMAIL:
+            return f"email {self.body.get('subject', '')!r} to {', '.join(self.body.get('recipients', []))}"
+        return f"{self.target} webhook {self.key}"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """An outbox row as the sender sees it."""
+
+    message: OutboxMessage
+    status: str
+    attempts: int
+    last_error: str | None = None
+
+
+def email_message(key: str, template: str, email: Email, campaign_id: str | None = None) -> OutboxMessage:
+    body = {"recipients": list(email.recipients), "subject": email.subject, "html": email.html}
+    if getattr(email, "text", None):
+        body["text"] = email.text  # type: ignore[attr-defined]
+    return OutboxMessage(key, EMAIL, template, body, campaign_id)
+
+
+def webhook_message(key: str, name: str, payload: dict[str, Any], campaign_id: str | None = None) -> OutboxMessage:
+    return OutboxMessage(key, WEBHOOK, name, {"payload": payload}, campaign_id)
+
+
+# -- deterministic keys: one per fact and kind of message ---------------------------------------------------------
+
+def flip_key(campaign_id: str, old_status: str, new_status: str, cycle: int, what: str) -> str:
+    """A status change's message (``what``: 'status-webhook' or 'email')."""
+    return f"flip/{campaign_id}/{old_status}-{new_status}/cycle-{cycle}/{what}"
+
+
+def derivative_key(box_file_id: str, box_file_version_id: str, what: str) -> str:
+    """A Box file version's message ('asset-webhook' when it reached the DAM, 'failed-email' when it did not)."""
+    return f"derivative/{box_file_id}/v{box_file_version_id}/{what}"
+
+
+def run_key(dag_id: str, run_id: str, what: str, *facts: str) -> str:
+    """A run's message; ``facts`` (e.g. the failed masters) are part of the fact: the same set, the same key."""
+    digest = hashlib.sha256("\n".join(sorted(facts)).encode()).hexdigest()[:16] if facts else "-"
+    return f"run/{dag_id}/{run_id}/{what}/{digest}"
+
+
+def flip_keys(campaign_id: str, old_status: str, new_status: str, cycle: int) -> dict[str, str]:
+    return {what: flip_key(campaign_id, old_status, new_status, cycle, what) for what in ("status-webhook", "email")}
+
+
+# -- the sender's retry policy --------------------------------------------------------------------------------------
+
+class DeliveryError(Exception):
+    """A send that did not go through; ``transient`` ones (429, 5xx, connection) are tried again later."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Exponential backoff between attempts; after ``max_attempts`` a transient failure is final too."""
+
+    max_attempts: int = 3
+    initial_delay_seconds: float = 5
+    max_delay_seconds: float = 60
+    overrides: dict[str, int] = field(default_factory=dict)  # per webhook name: its own attempt count
+
+    def attempts_for(self, message: OutboxMessage) -> int:
+        return max(1, self.overrides.get(message.target, self.max_attempts))
+
+    def delay_after(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed attempt."""
+        return min(self.max_delay_seconds, self.initial_delay_seconds * (2 ** max(0, attempts - 1)))
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DeliveryPolicy:
+        retry = config.get("retry") or {}
+        overrides = {}
+        for name, hook in (config.get("webhooks") or {}).items():
+            if isinstance(hook, dict):
+                overrides[name] = 1 + int(hook.get("max_retries", 3)) if hook.get("retry_on_failure", True) else 1
+        return cls(int(retry.get("max_attempts", 3)), float(retry.get("initial_delay_seconds", 5)),
+                   float(retry.get("max_delay_seconds", 60)), overrides)
+
+
+def as_row(message: OutboxMessage) -> dict[str, Any]:
+    return asdict(message)
