@@ -8,11 +8,17 @@ or by hand with a Box file id.
 1. **check_derivative**: the file is in a campaign's `Derivatives` folder, its name follows the
    V2 convention, its tracking ID belongs to a master. A bad file fails here, with one sentence,
    and the error email goes out; nothing is downloaded or uploaded.
-2. **upload_to_dam**: streams the file from Box, reads its media metadata, builds the asset
-   representation (master's MVP fields, file-name values, forced and default values, lookup-domain
-   checks) and uploads it under its clean name into the campaign's Final Assets folder.
+2. **upload_to_dam**: streams the run's Box version from Box, reads its media metadata, builds the
+   asset representation (master's MVP fields, file-name values, forced and default values,
+   lookup-domain checks) and uploads it under its clean name into the campaign's Final Assets
+   folder — a new asset for the file's first version, a new DAM version for each later one. Runs of
+   the same target take turns; an older Box version not yet in the DAM goes in first, so versions
+   land in upload order whichever run starts first. → **send_upload_webhook** (`asset_upload_complete`).
 3. **complete_campaign**: when every master has at least one derivative, A2 → A3, exactly once
    → **send_status_webhook** and **send_completion_email**.
+
+Messages are recorded with their fact in the tracking database's outbox and delivered once; one that
+waits for a retry is also sent by [`outbox_dispatch`](/dags/outbox_dispatch).
 """
 
 from __future__ import annotations
@@ -142,6 +148,18 @@ def a2_to_a3():
         return outcome
 
     @task(pool="dam_api")
+    def send_upload_webhook(uploaded: dict) -> None:
+        """The ``asset_upload_complete`` webhook of each Box version brought into the DAM: delivered once."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from workflow_services import deliver_or_raise
+
+        if not uploaded["message_keys"]:
+            raise AirflowSkipException("no new DAM version in this run, or the webhook is disabled")
+        with _services() as services:
+            print(deliver_or_raise(services, uploaded["message_keys"]))
+
+    @task(pool="dam_api")
     def send_status_webhook(outcome: dict) -> None:
         """The status webhook of the A3 flip: delivered once from the outbox."""
         _deliver(outcome, "status-webhook")
@@ -155,6 +173,7 @@ def a2_to_a3():
     uploaded = upload_to_dam(derivative)
     outcome = complete_campaign(derivative)
     uploaded >> outcome
+    send_upload_webhook(uploaded)
     send_status_webhook(outcome)
     send_completion_email(outcome)
 

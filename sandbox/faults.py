@@ -11,7 +11,9 @@ the next ``count`` matching requests:
   connection (RST) — the client sees a connection reset mid-body;
 - ``truncate``: run the app, keep the full ``Content-Length`` but send only ``after_bytes`` (default: half) of
   the body, then close the connection cleanly — the client sees a short read;
-- ``delay``: wait ``seconds`` before the app answers.
+- ``delay``: wait ``seconds`` before the app answers;
+- ``slow_answer``: run the app (it acts on the request), then wait ``seconds`` before the answer leaves — a
+  client that dies meanwhile did its request without learning so.
 
 ``reset`` needs the connection's transport; servers started by :mod:`sandbox.server` use
 :class:`FaultAwareH11Protocol`, which records it. Without it the connection is closed instead of reset.
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 ADMIN_PREFIX = "/__sandbox__"
 FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
-KINDS = ("status", "429", "reset", "truncate", "delay")
+KINDS = ("status", "429", "reset", "truncate", "delay", "slow_answer")
 
 #: Open connections by client address, filled by FaultAwareH11Protocol (used to reset a connection).
 _TRANSPORTS: dict[tuple[str, int], asyncio.Transport] = {}
@@ -217,6 +219,13 @@ class FaultInjector:
         elif rule.kind == "delay":
             await asyncio.sleep(rule.seconds)
             await self.app(scope, receive, send)
+        elif rule.kind == "slow_answer":
+            async def slow_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    await asyncio.sleep(rule.seconds)
+                await send(message)
+
+            await self.app(scope, receive, slow_send)
         else:
             await self._cut_body(rule, scope, receive, send)
 

@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS assets (
     version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS assets_parent ON assets(parent_id, seq);
+CREATE TABLE IF NOT EXISTS content_history (  -- every version's content, for tests that check what the DAM holds
+    asset_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content_id TEXT NOT NULL,
+    PRIMARY KEY (asset_id, version)
+);
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
     message_digest TEXT UNIQUE NOT NULL,
@@ -277,7 +283,15 @@ class OtmmStore:
                     "visible_after": visible_after,
                 },
             )
+            db.execute("INSERT INTO content_history VALUES (?, 1, ?)", (asset_id, content_id))
         return self.get(asset_id, include_pending=True)  # type: ignore[return-value]
+
+    def content_history(self, asset_id: str) -> list[bytes]:
+        """The asset's content of every version, oldest first."""
+        with self.connect() as db:
+            rows = db.execute("SELECT content_id FROM content_history WHERE asset_id = ? ORDER BY version",
+                              (asset_id,)).fetchall()
+        return [self.blob_path(r["content_id"]).read_bytes() for r in rows]
 
     def children(self, parent_id: str, *, containers_only: bool = False) -> list[dict[str, Any]]:
         query = "SELECT * FROM assets WHERE parent_id = ? AND visible_after <= ?"
@@ -375,6 +389,8 @@ class OtmmStore:
                     (staged["content_id"], staged["content_size"], staged["mime_type"],
                      content_type_for(staged["mime_type"]), import_job_id, now_iso(), asset_id),
                 )
+                db.execute("INSERT INTO content_history SELECT asset_id, version, content_id FROM assets"
+                           " WHERE asset_id = ?", (asset_id,))
             db.execute(
                 "INSERT INTO checkins (import_job_id, checkin_job_id, asset_ids) VALUES (?, ?, ?)",
                 (import_job_id, checkin_job_id, json.dumps([a for a, _ in files])),

@@ -91,9 +91,10 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
                                   file_name=derivative["file_name"], tracking_id=derivative["tracking_id"])
         if not due:
             return {"dam_asset_id": store.dam_asset_of(derivative["tracking_id"], derivative["file_name"]),
-                    "warnings": [], "already_done": True, "versions": []}
+                    "warnings": [], "already_done": True, "versions": [], "message_keys": []}
         context = _UploadContext(otmm, box, config, derivative, db.get_master(derivative["tracking_id"]))
         result: dict[str, Any] = {}
+        keys: list[str] = []
         for version_id in due:
             try:
                 result = context.upload(history[version_id], store.dam_asset_of(derivative["tracking_id"],
@@ -103,11 +104,12 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
                     raise
                 record_upload_failure(db, config, derivative, str(exc), None, None, version_id=version_id)
                 continue
+            messages = asset_webhook_messages(config, derivative, version_id, result["dam_asset_id"])
             store.record_version(derivative, version_id=version_id, position=history[version_id]["position"],
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
-                                 messages=asset_webhook_messages(config, derivative, version_id,
-                                                                 result["dam_asset_id"]))
-    return {**result, "already_done": False, "versions": due}
+                                 messages=messages)
+            keys += [m.key for m in messages]
+    return {**result, "already_done": False, "versions": due, "message_keys": keys}
 
 
 class _UploadContext:
