@@ -87,10 +87,13 @@ payloads = st.one_of(json_values, mutated_uploads(), st.builds(upload_event))
 @st.composite
 def bodies(draw: st.DrawFn) -> bytes:
     """Raw delivery bodies: JSON texts of the payloads above (ASCII-escaped or raw UTF-8, lone surrogates as
-    invalid UTF-8), deep nesting, and plain bytes."""
-    kind = draw(st.sampled_from(["json", "json", "json", "deep", "bytes"]))
+    invalid UTF-8), deep nesting, number literals and plain bytes."""
+    kind = draw(st.sampled_from(["json", "json", "json", "deep", "number", "bytes"]))
     if kind == "bytes":
         return draw(st.binary(max_size=300))
+    if kind == "number":  # long or huge number literals, as JSON text
+        number = draw(st.from_regex(r"\A-?[1-9][0-9]{0,1100}(\.[0-9]{1,5})?([eE][+-]?[0-9]{1,4})?\Z"))
+        return b'{"id": "n", "x": ' + number.encode() + b"}"
     payload = draw(payloads)
     if kind == "deep":
         depth = draw(st.integers(MAX_DEPTH - 3, 20_000))
@@ -126,7 +129,10 @@ def _check_event(event: WebhookEvent) -> None:
     (b'{"id": 1e400}', "a number too large to store"),
     (b'{"id": "1", "x": NaN}', "NaN, which is not a JSON number"),
     (b'{"id": "1", "x": -Infinity}', "-Infinity"),
-    (b'{"id": ' + b"9" * 1001 + b"}", "more than 1000 digits"),
+    (b'{"id": ' + b"9" * 1001 + b"}", "a number of more than 1000 digits"),
+    (b'{"id": "1", "x": 1' + b"0" * 400 + b'.5}', "a number too large to store"),
+    (b'{"id": "1", "x": 1' + b"0" * 300 + b'e10}', "a number too large to store"),
+    (b'{"id": 2.5}', "no id (its id is a non-integer number)"),
     (b'{"id": "caf\xe9"}', "not valid UTF-8"),
     (b'{"id": "\xed\xa0\x80"}', "not valid UTF-8"),  # an encoded surrogate
     (b'{"id": true}', "no id (its id is a boolean)"),
