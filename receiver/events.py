@@ -144,15 +144,15 @@ def _text(value: Any) -> str | None:
 def _id(value: Any) -> str | None:
     """A Box id: a non-blank string or an integer (not a bool), as a string; else None."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        return str(value) if value.bit_length() < 10_000 else None  # str() refuses over 4300 digits
     return _text(value)
 
 
 def _kind(value: Any) -> str:
     """The JSON type of ``value`` with its article, e.g. ``an array``."""
-    kinds = ((bool, "a boolean"), (int, "a number"), (float, "a non-integer number"), (str, "a string"), (list, "an array"),
-             (dict, "an object"))
-    return next((name for types, name in kinds if isinstance(value, types)), "null")
+    kinds = ((bool, "a boolean"), (int, "a number"), (float, "a non-integer number"), (str, "a string"),
+             (list, "an array"), (dict, "an object"))
+    return next((name for types, name in kinds if isinstance(value, types)), "null" if value is None else "no JSON")
 
 
 def _clip(text: str) -> str:

@@ -147,6 +147,15 @@ def test_refused_bodies(body: bytes, reason: str) -> None:
         _classify(parse_body(body))
 
 
+def test_values_json_cannot_carry_are_refused_too() -> None:
+    for payload in ({"id": 10**5000}, {"id": float("nan")}, {"id": b"bytes"}, ("id", "tuple")):
+        with pytest.raises(PayloadError):
+            _classify(payload)
+    event = upload_event()
+    event["source"]["id"] = 10**5000
+    assert _classify(event).ignore_reason == "the file has no id"
+
+
 def test_accepted_oddities() -> None:
     nul = _classify(parse_body(b'{"id": "a\\u0000b", "trigger": "FILE.UPLOADED\\ud800"}'))
     assert (nul.event_id, nul.trigger) == ("a\ufffdb", "FILE.UPLOADED\ufffd")
