@@ -467,9 +467,13 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
         """Every version of a file, oldest first, the current one last (Box lists past versions only for
         premium accounts; without them the list is the current version alone)."""
         info = self.get_file_info(file_id)
-        past = self._call(f"listing the versions of file {file_id}",
-                          lambda c: c.file_versions.get_file_versions(str(file_id), limit=1000))
-        entries = sorted((e for e in (past.entries or []) if str(e.id) != info.version_id),
+        try:
+            past = self._call(f"listing the versions of file {file_id}",
+                              lambda c: c.file_versions.get_file_versions(str(file_id), limit=1000)).entries or []
+        except (BoxAuthError, BoxNotFoundError) as exc:  # an account without version history
+            self.log.info("Box: no version history for file %s (%s); using its current version", file_id, exc)
+            past = []
+        entries = sorted((e for e in past if str(e.id) != info.version_id),
                          key=lambda e: (str(getattr(e, "created_at", "") or ""), int(e.id) if str(e.id).isdigit() else 0))
         versions = [(str(e.id), getattr(e, "sha_1", None), getattr(e, "size", None),
                      str(getattr(e, "created_at", "") or "") or None) for e in entries]
