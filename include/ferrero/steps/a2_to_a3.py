@@ -19,7 +19,7 @@ from include.ferrero.derivatives import (
 )
 from include.ferrero.media import read_media_metadata
 from include.ferrero.messages import Email, render_email, status_payload
-from include.ferrero.naming import parse_filename, safe_local_name
+from include.ferrero.naming import parse_filename, safe_local_name, tracking_id_in
 from include.ferrero.representation import RepresentationError, build_asset_representation
 from include.ferrero.steps.a1_to_a2 import record
 from include.ferrero.webhook_events import dag_run_id_for
@@ -152,8 +152,12 @@ def a3_completion_email(db: TrackingDb, config: dict[str, Any], derivative: dict
     })
 
 
-def upload_failed_email(config: dict[str, Any], file_name: str, box_file_id: str | None, error: str,
+def upload_failed_email(config: dict[str, Any], file_name: str | None, box_file_id: str | None, error: str,
                         tracking_id: str | None, airflow_url: str | None) -> Email:
+    """The error email of a derivative; names the file once (by its Box id when its name is unknown) and gives the
+    tracking ID its name leads with, also when the name is otherwise invalid."""
+    if not tracking_id and file_name:
+        tracking_id = tracking_id_in(file_name, config.get("naming"))
     return render_email("upload_failed", config, {
         "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
         "airflow_url": airflow_url,
