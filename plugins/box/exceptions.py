@@ -30,10 +30,9 @@ class BoxError(ServiceError):
         self.context_info = context_info or {}
 
     def reworded(self, message: str) -> BoxError:
-        """The same error (type, status, permanent or retryable) with another message."""
-        copy = type(self)(message, status=self.status, code=self.code, request_id=self.request_id,
-                          context_info=self.context_info)
-        copy.permanent, copy.retryable = self.permanent, self.retryable
+        """The same error (type, status, permanent, retryable, already retried...) with another message."""
+        copy = type(self)(message)
+        copy.__dict__.update(self.__dict__)
         return copy
 
 

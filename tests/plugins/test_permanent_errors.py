@@ -147,3 +147,11 @@ def test_box_honours_the_configured_retryable_codes(stored: str, box_api_faults:
     rule = box_upload_faults.arm(kind="status", status=503, method="GET", path="/d/1/*/download", count=1)
     assert box_hook(ONLY_503).download_file(stored, tmp_path / "copy.bin").size == 32 * 64
     assert box_upload_faults.hits(rule["id"]) == 1
+
+
+def test_box_download_url_503_is_retried_by_one_layer_only(stored: str, box_api_faults: Faults,
+                                                           tmp_path: Path) -> None:
+    rule = box_api_faults.arm(kind="status", status=503, method="GET", path=f"/2.0/files/{stored}/content", count=20)
+    with pytest.raises(BoxServerError, match="after 3 attempts"):
+        box_hook().download_file(stored, tmp_path / "copy.bin")
+    assert box_api_faults.hits(rule["id"]) == 3, "the SDK's retries, not multiplied by the download's own"
