@@ -35,8 +35,7 @@ import tenacity
 from airflow.sdk import BaseHook
 
 from hook_support.configured import ConfiguredHookMixin
-from hook_support.messages import one_line, scrub, server_message
-from hook_support.retry import RetryPolicy, parse_retry_after
+from hook_support.messages import one_line, scrub
 from hook_support.streams import (
     DownloadedFile,
     IncompleteTransferError,
@@ -54,14 +53,15 @@ from otmm.exceptions import (
     OtmmIntegrityError,
     OtmmJobError,
     OtmmNotFoundError,
-    OtmmRateLimitError,
-    OtmmServerError,
     OtmmTransportError,
+    http_error,
 )
 from otmm.models import Campaign, DamFolder, MasterAsset, is_container
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from hook_support.retry import RetryPolicy
 
 _T = TypeVar("_T")
 
@@ -105,31 +105,6 @@ class _DamSettings:
     final_assets_folder_name: str
     domain_cache_ttl_seconds: float
     domain_cache_file: Path | None
-
-
-def _http_error(operation: str, response: requests.Response) -> OtmmError:
-    """The exception for an HTTP error answer (the body read and trimmed)."""
-    status = response.status_code
-    try:
-        message = server_message(response.content)
-    except requests.RequestException:
-        message = ""
-    detail = f"HTTP {status} {response.reason or ''}".strip() + (f" ({message})" if message else "")
-    if status in (401, 403):
-        cls: type[OtmmError] = OtmmAuthError
-    elif status == 404:
-        cls = OtmmNotFoundError
-    elif status == 409:
-        cls = OtmmConflictError
-    elif status == 429:
-        cls = OtmmRateLimitError
-    elif status >= 500:
-        cls = OtmmServerError
-    else:
-        cls = OtmmBadRequestError
-    error = cls(f"DAM request failed while {operation}: {detail}", status=status, server_message=message)
-    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-    return error
 
 
 class OtmmHook(ConfiguredHookMixin, BaseHook):
@@ -427,7 +402,7 @@ class OtmmHook(ConfiguredHookMixin, BaseHook):
                             self._authenticate()
                         continue
                     if response.status_code >= 400:
-                        raise _http_error(operation, response)
+                        raise http_error(operation, response, policy)
                     try:
                         if handle is not None:
                             return handle(response)
@@ -885,13 +860,14 @@ def _transport(operation: str, what: str, cause: BaseException) -> OtmmTransport
 
 
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (OtmmRateLimitError, OtmmServerError, OtmmTransportError, OtmmIntegrityError))
+    return isinstance(exc, OtmmError) and exc.retryable
 
 
 def _final(exc: OtmmError, attempts: int, secrets: tuple[str | None, ...]) -> OtmmError:
-    """The exception to raise: same type, the message as one scrubbed sentence with the attempt count."""
+    """The exception to raise: same type and kind, the message as one scrubbed sentence with the attempt count."""
     message = str(exc).rstrip(".")
-    if attempts > 1 and _retryable(exc):
+    if attempts > 1 and exc.retryable:
         message += f", after {attempts} attempts"
     final = type(exc)(scrub(message + ".", secrets), status=exc.status, server_message=exc.server_message)
+    final.permanent, final.retryable = exc.permanent, exc.retryable
     return final

@@ -21,7 +21,7 @@ from include.ferrero.derivatives import (
 )
 from include.ferrero.media import read_media_metadata
 from include.ferrero.messages import Email, render_email, status_payload
-from include.ferrero.naming import parse_filename, safe_local_name
+from include.ferrero.naming import parse_filename, safe_local_name, tracking_id_in
 from include.ferrero.outbox import (
     ASSET_WEBHOOK,
     STATUS_WEBHOOK,
@@ -221,8 +221,12 @@ def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict
     return messages
 
 
-def upload_failed_email(config: dict[str, Any], file_name: str, box_file_id: str | None, error: str,
+def upload_failed_email(config: dict[str, Any], file_name: str | None, box_file_id: str | None, error: str,
                         tracking_id: str | None, airflow_url: str | None) -> Email:
+    """The error email of a derivative; names the file once (by its Box id when its name is unknown) and gives the
+    tracking ID its name leads with, also when the name is otherwise invalid."""
+    if not tracking_id and file_name:
+        tracking_id = tracking_id_in(file_name, config.get("naming"))
     return render_email("upload_failed", config, {
         "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
         "airflow_url": airflow_url,
@@ -235,12 +239,11 @@ def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: di
     retries and clears); return the email's outbox key (None when emails are off)."""
     file_id = derivative["box_file_id"]
     version = version_id or derivative.get("box_file_version_id") or "current"
-    file_name = derivative.get("file_name") or f"Box file {file_id}"
     key = derivative_key(file_id, version, "failed-email")
     messages = []
     if config["notifications"]["enabled"]:
         messages.append(email_message(key, "upload_failed", upload_failed_email(
-            config, file_name, file_id, error, derivative.get("tracking_id"), airflow_url),
+            config, derivative.get("file_name"), file_id, error, derivative.get("tracking_id"), airflow_url),
             derivative.get("campaign_id")))
     DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=derivative.get("file_name"),
                                        tracking_id=derivative.get("tracking_id"),
