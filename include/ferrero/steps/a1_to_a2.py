@@ -22,6 +22,7 @@ from include.ferrero.campaigns import (
 from include.ferrero.messages import render_email, status_payload
 from include.ferrero.naming import safe_local_name
 from include.ferrero.outbox import STATUS_WEBHOOK, email_message, flip_keys, run_key, webhook_message
+from include.ferrero.temp_files import prepare_temp_root, size_problem
 
 if TYPE_CHECKING:
     from include.ferrero.outbox import OutboxMessage
@@ -113,9 +114,10 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
         asset = record(otmm.get_asset(asset_id))
-        temp_root = Path(config["temp"]["directory"])
-        temp_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="master-", dir=temp_root) as tmp:
+        too_large = size_problem(asset.get("content_size"), config["temp"], f"master {name!r}")
+        if too_large:
+            raise CampaignError(too_large)
+        with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config["temp"])) as tmp:
             local = Path(tmp) / safe_local_name(name)
             otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,

@@ -32,6 +32,7 @@ from include.ferrero.outbox import (
 )
 from include.ferrero.representation import RepresentationError, build_asset_representation
 from include.ferrero.steps.a1_to_a2 import record
+from include.ferrero.temp_files import prepare_temp_root, size_problem
 from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
@@ -120,13 +121,15 @@ class _UploadContext:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
         self.mappings = config["field_mappings"]
         self.domains = lookup_domains(otmm, self.mappings)
-        self.temp_root = Path(config["temp"]["directory"])
+        self.temp = config["temp"]
 
     def upload(self, version: dict[str, Any], asset_id: str | None) -> dict[str, Any]:
         """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it."""
         d = self.derivative
-        self.temp_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="derivative-", dir=self.temp_root) as tmp:
+        too_large = size_problem(version["size"], self.temp, f"{d['file_name']!r} (Box version {version['version_id']})")
+        if too_large:
+            raise DerivativeError(too_large, file_name=d["file_name"], tracking_id=d["tracking_id"])
+        with tempfile.TemporaryDirectory(prefix="derivative-", dir=prepare_temp_root(self.temp)) as tmp:
             local = Path(tmp) / safe_local_name(d["clean_name"])
             self.box.download_file(d["box_file_id"], local, version_id=version["version_id"], sha1=version["sha1"],
                                    size=version["size"])
