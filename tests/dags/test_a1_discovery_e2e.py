@@ -78,3 +78,16 @@ def test_an_outage_sends_one_critical_email_when_it_starts_and_one_when_it_ends(
     mails = received(seeded_sandbox, "mail")
     assert [m["subject"] for m in mails if m["to"] == ["staging-oncall@ferrero.com"]] == [
         critical[0]["subject"], "Resolved: the DAM can be reached again"]
+
+
+def test_a_campaign_started_by_hand_gets_a_run_named_after_it(dags, seeded_sandbox, seed, product_env) -> None:
+    first = seed["campaigns"][0]
+    discovery = fast(dags.get_dag("a1_discovery"))
+    run = discovery.test(run_conf={"campaign": first["number"]},
+                         logical_date=datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc))
+    assert run.state == "success", ti_states(run)
+    assert set(_triggered_runs("a1_to_a2")) == {f"{first['number']}__{first['name'].replace(' ', '-')}__a1-cycle1"}
+
+    wrong = discovery.test(run_conf={"campaign": "CMP-1999-999"},
+                           logical_date=datetime(2026, 11, 24, 12, 5, tzinfo=timezone.utc))
+    assert wrong.state == "failed"

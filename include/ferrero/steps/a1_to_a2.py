@@ -25,6 +25,8 @@ from include.ferrero.outbox import STATUS_WEBHOOK, email_message, flip_keys, run
 from include.ferrero.temp_files import prepare_temp_root, size_problem
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
 
@@ -49,6 +51,21 @@ def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> lis
             "conf": {"campaign": campaign["campaign_id"], "force": False, "cycle": cycle},
         })
     return runs
+
+
+def run_by_hand(otmm: Any, db: TrackingDb, reference: str, force: bool, now: datetime) -> dict[str, Any]:
+    """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
+    its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own."""
+    campaign = resolve_campaign(otmm, reference)
+    check_startable(campaign, force)
+    campaign_id = campaign["campaign_id"]
+    db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
+    done = db.completed_cycles(campaign_id, "A1", "A2")
+    cycle = done + 1 if campaign["status"] == "A1" or done == 0 else done
+    run_id = campaign_run_id(campaign, cycle)
+    if campaign["status"] != "A1":
+        run_id += f"__forced-{now:%Y%m%dT%H%M%S}"
+    return {"trigger_run_id": run_id, "conf": {"campaign": campaign_id, "force": force, "cycle": cycle}}
 
 
 def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
