@@ -214,6 +214,19 @@ def test_pending_events_go_within_seconds_of_airflow_return(
     assert any(line.get("msg") == "Airflow answers again" for line in receiver.logs())
 
 
+def test_airflow_refusing_the_receiver_keeps_the_whole_back_off(
+    airflow_api: AirflowApi, receiver_factory: Callable[..., RunningReceiver], events_table
+) -> None:
+    """Airflow up but refusing (here: a wrong password) is no outage: its health check answering does not cut the
+    wait short, so a misconfigured receiver does not hammer Airflow."""
+    receiver = receiver_factory(airflow_api, AIRFLOW_WEBHOOK_PASSWORD="wrong", RECEIVER_RETRY_INITIAL_SECONDS="30")
+    assert receiver.post(upload_event()).status_code == 200
+    wait_until(lambda: events_table()[0]["attempts"] >= 1, what="the refused attempt")
+    time.sleep(5)
+    [row] = events_table()
+    assert row["status"] == "pending" and row["attempts"] == 1 and "box_webhook" in row["last_error"]
+
+
 def _upload(client: Any, folder_id: str, name: str, data: bytes) -> Any:
     return client.uploads.upload_file(
         UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=folder_id)),
