@@ -69,3 +69,16 @@ def test_docker_compose_carries_the_outage_settings_of_make_up() -> None:
     defaults = {key: re.fullmatch(r"\$\{\w+:-(.*)\}", str(value)).group(1) for key, value in environment.items()
                 if key in outage_settings({})}
     assert defaults == outage_settings({})
+
+
+def test_up_names_a_taken_port_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "STACK_DIR": str(tmp_path / "stack2"), "AIRFLOW_PORT": str(port)}
+        result = subprocess.run([sys.executable, "-m", "tools.stack", "up"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"AIRFLOW__API__PORT={port}" in result.stderr and "is taken" in result.stderr
+    assert not (tmp_path / "stack2" / "pgdata").exists()  # nothing was started

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from tools.airflow_env import outage_settings, ports_in_use
+from tools.airflow_env import COMPONENT_PORTS, outage_settings, ports_in_use
 from tools.processes import stop_groups
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +65,11 @@ def up() -> int:
         folder.mkdir(parents=True, exist_ok=True)
 
     env = _base_env()
+    busy = [port for name in COMPONENT_PORTS if not _alive(name) and (name != "sandbox" or _needs_sandbox(env))
+            for port in ports_in_use(name, env)]
+    if busy:  # before starting anything
+        print(f"make up: port {', '.join(busy)} is taken (another stack?); set another in .env", file=sys.stderr)
+        return 2
     databases = _start_postgres()
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
     env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
@@ -276,10 +281,6 @@ def _spawn(name: str, cmd: list[str], env: dict[str, str]) -> None:
     if _alive(name):
         print(f"{name:<15} already running (pid {_pid(name)})")
         return
-    busy = ports_in_use(name, env)
-    if busy:
-        raise SystemExit(f"make up: {name} cannot start, port {', '.join(busy)} is taken (another stack?);"
-                         " set another in .env")
     log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
