@@ -59,7 +59,10 @@ class Stack:
                      timeout: float = 240) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+            try:
+                state = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+            except requests.RequestException:  # a slow answer on a loaded machine: ask again
+                state = None
             if state in states:
                 return state
             time.sleep(1)
