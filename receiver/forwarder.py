@@ -3,10 +3,11 @@
 It wakes up when the webhook endpoint stores a new event, and every ``poll_seconds`` anyway (events stored by
 another process, a replay, or left pending by a previous run of the receiver are sent on start). When Airflow
 cannot take an event it waits ``retry_initial_seconds``, doubling up to ``retry_max_seconds``, and tries again; the
-events stay ``pending`` in the database meanwhile. When Airflow is down (no answer, 429/5xx) that wait ends as soon
-as its health endpoint answers again (probed every ``probe_seconds``), so an outage costs seconds after its end;
-when Airflow answers but refuses (auth, DAG missing) the whole wait is kept. Each event's run id comes from its Box file and version, so sending an
-event twice (a crash between trigger and mark, a replay) finds the run already there (409) and starts nothing.
+events stay ``pending`` in the database meanwhile. When Airflow is down (no answer, or 502/503/504) that wait ends
+as soon as its health endpoint answers again (probed every ``probe_seconds``): an outage costs seconds after its
+end. When Airflow answers but refuses (auth, DAG missing, 429, 500) the whole wait is kept. Each event's run id
+comes from its Box file and version, so sending an event twice (a crash between trigger and mark, a replay) finds
+the run already there (409) and starts nothing.
 """
 
 from __future__ import annotations
