@@ -4,7 +4,7 @@
 ``airflow`` and ``tracking`` databases, both migrated; the sandbox DAM/Box/mail servers when no real DAM or Box
 connection is configured (seeded on first start); Airflow (api-server, scheduler, dag-processor, triggerer;
 LocalExecutor); the Box webhook receiver. Every process runs in its own session and its PID is kept in
-``.local/run``; ``down`` stops exactly those, and the data in ``.local`` stays for the next ``up``.
+``.local/run`` (``$STACK_DIR/run``); ``down`` stops exactly those, and the data stays for the next ``up``.
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def _spawn(name: str, cmd: list[str], env: dict[str, str]) -> None:
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     (RUN / f"{name}.pid").write_text(str(proc.pid))
-    print(f"{name:<15} started (pid {proc.pid}, log .local/logs/{name}.log)")
+    print(f"{name:<15} started (pid {proc.pid}, log {LOGS / name}.log)")
 
 
 def _wait_http(url: str, what: str, timeout: float) -> None:
