@@ -7,6 +7,7 @@ nothing behind. Each step is safe to retry, clear and re-run.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +37,8 @@ from include.ferrero.temp_files import prepare_temp_root, size_problem
 from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.tracking_db import TrackingDb
@@ -255,13 +258,22 @@ def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: di
     return key if messages else None
 
 
-def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Files in A2 campaigns' Derivatives folders that never became a derivative: the runs to start for them
-    (the run id is the one a webhook would have started, so a pending run is never doubled)."""
+log = logging.getLogger(__name__)
+#: Campaign statuses the tracking database may hold for a campaign with a Box folder (the sweep reads them all).
+CAMPAIGN_STATUSES = ("A1", "A2", "A3")
+
+
+def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
+                      run_state: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
+    runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
+    none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
+    done, one queued or running is under way; a failed one is logged, not started again (its id is taken: clear it
+    once the cause is fixed)."""
     folder_name = config["box"]["derivatives_folder_name"].lower()
     runs = []
-    for campaign in db.campaigns_with_box_folder(("A2",)):
-        derivative_folders = [i for i in map(record, box.list_folder_items(campaign["box_folder_id"]))
+    for campaign_folder_id in _campaign_folders(box, db, config):
+        derivative_folders = [i for i in map(record, box.list_folder_items(campaign_folder_id))
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
         files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
         recorded = db.recorded_box_files([f["item_id"] for f in files])
@@ -269,12 +281,29 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[
             version = record(box.get_file_info(file["item_id"])).get("version_id")
             if (file["item_id"], version) in recorded:
                 continue
+            run_id = dag_run_id_for(file["item_id"], version)
+            state = run_state(run_id)
+            if state == "failed":
+                log.warning("%s (Box file %s): run %s failed; not started again, clear it once the cause is fixed",
+                            file["name"], file["item_id"], run_id)
+            if state is not None:
+                continue
             runs.append({
-                "trigger_run_id": dag_run_id_for(file["item_id"], version),
+                "trigger_run_id": run_id,
                 "conf": {"box_file_id": file["item_id"], "box_file_version_id": version,
                          "file_name": file["name"], "event_id": None},
             })
     return runs
+
+
+def _campaign_folders(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[str]:
+    """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
+    database knows."""
+    folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
+    root = str(config["box"].get("root_folder_id") or "0")
+    if root != "0":
+        folders.update(i["item_id"] for i in map(record, box.list_folder_items(root)) if i["item_type"] == "folder")
+    return sorted(folders)
 
 
 def _files_below(box: Any, folder_id: str) -> list[dict[str, Any]]:
