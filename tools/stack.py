@@ -381,16 +381,12 @@ def print_env() -> int:
     if external or socket:
         airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(socket, "airflow")
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_db.replace("postgresql://", "postgresql+psycopg2://", 1)
-    # The Fernet key is read from .local/secrets.json when the CLI needs it (Airflow's ``_CMD`` form), so the
-    # CLI can decrypt the stored connections while the key itself is never printed.
-    env["AIRFLOW__CORE__FERNET_KEY_CMD"] = (f"{sys.executable} -c \"import json,sys; "
-                                            f"print(json.load(open(sys.argv[1]))['fernet_key'])\" {SECRETS_FILE}")
-    keep = [k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))]
-    for key in sorted(keep):
-        if key == "AIRFLOW__CORE__FERNET_KEY" or key.startswith(("AIRFLOW__API_AUTH", "AIRFLOW_CONN",
-                                                                  "AIRFLOW_WEBHOOK_PASS")):
-            continue
-        print(f"export {key}={json.dumps(env[key])}")
+    # The CLI reads the Fernet key from the secrets file when it needs it (``_CMD``): never printed.
+    env["AIRFLOW__CORE__FERNET_KEY_CMD"] = f"{sys.executable} {ROOT}/tools/secret.py fernet_key {SECRETS_FILE}"
+    secret = ("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET_KEY=", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")
+    for key in sorted(k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))):
+        if not f"{key}=".startswith(secret):
+            print(f"export {key}={json.dumps(env[key])}")
     return 0
 
 
