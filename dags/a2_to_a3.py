@@ -2,7 +2,7 @@
 ### A2 → A3: one agency derivative into the DAM
 
 One run per Box file version, started by the Box webhook receiver through the REST API
-(run id `box_<file id>_v<version id>`), by the hourly [`derivatives_sweep`](/dags/derivatives_sweep),
+(run id `box_<file id>_v<version id>__<file name>`: search the runs by file name), by the hourly [`derivatives_sweep`](/dags/derivatives_sweep),
 or by hand with a Box file id.
 
 1. **check_derivative**: the file is in a campaign's `Derivatives` folder, its name follows the

@@ -4,7 +4,7 @@
 Hourly safety net for A2 → A3: lists the `Derivatives` folder of every campaign (whatever its
 status) and starts an [`a2_to_a3`](/dags/a2_to_a3) run for every file that has no derivative
 record and no run yet, so an upload whose webhook never arrived is not lost. The run id is the
-one the webhook would have used (`box_<file id>_v<version id>`): a run that succeeded is done,
+one the webhook would have used (`box_<file id>_v<version id>__<file name>`): a run that succeeded is done,
 one queued or running is under way, and a failed one is named in the log but not started again
 (clear it once the cause is fixed).
 """

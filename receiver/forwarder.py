@@ -45,7 +45,7 @@ def send(events: WebhookEvents, airflow: AirflowClient, dag_id: str, event: dict
 
     Raises :class:`AirflowUnavailable` (after counting the attempt) when Airflow cannot take it now.
     """
-    run_id = dag_run_id_for(event["box_file_id"], event["box_file_version_id"])
+    run_id = dag_run_id_for(event["box_file_id"], event["box_file_version_id"], event["file_name"])
     fields = {"event_id": event["event_id"], "file": event["file_name"], "box_file_id": event["box_file_id"],
               "dag_run_id": run_id}
     try:

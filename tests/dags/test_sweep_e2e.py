@@ -35,7 +35,7 @@ def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, se
     _agency(seeded_sandbox, campaign["number"])  # no receiver here: every webhook is lost
     box = BoxHook()
     files = [box.get_file_info(i.item_id) for i in box.list_folder_items(_derivatives_folder(box, seed, campaign))]
-    expected = {dag_run_id_for(f.file_id, f.version_id): f for f in files}
+    expected = {dag_run_id_for(f.file_id, f.version_id, f.name): f for f in files}
 
     # One derivative went through already (say, its webhook did arrive): the sweep leaves it alone.
     done = next(f for f in files if "_v01." in f.name)
@@ -45,7 +45,7 @@ def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, se
     run = sweep.test(logical_date=datetime(2026, 11, 24, 11, 0, tzinfo=timezone.utc))
     assert run.state == "success", ti_states(run)
     started = _sweep_runs(expected)
-    assert set(started) == set(expected) - {dag_run_id_for(done.file_id, done.version_id)}
+    assert set(started) == set(expected) - {dag_run_id_for(done.file_id, done.version_id, done.name)}
     for run_id, conf in started.items():
         assert conf["box_file_id"] == expected[run_id].file_id
         assert conf["box_file_version_id"] == expected[run_id].version_id
@@ -70,5 +70,5 @@ def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, se
     assert third.state == "success", ti_states(third)
     mapped = {index: s for (task, index), s in ti_states(third).items() if task == "start_derivative_runs"}
     assert list(mapped.values()) == ["success"]  # the late file only
-    assert set(_sweep_runs({**expected, dag_run_id_for(late.file_id, late.version_id): late})) == {
-        *started, dag_run_id_for(late.file_id, late.version_id)}
+    assert set(_sweep_runs({**expected, dag_run_id_for(late.file_id, late.version_id, late.name): late})) == {
+        *started, dag_run_id_for(late.file_id, late.version_id, late.name)}

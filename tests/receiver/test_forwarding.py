@@ -51,7 +51,7 @@ def runs_for(api: AirflowApi, run_ids: set[str]) -> list[dict[str, Any]]:
 
 
 def run_id_of(event: dict[str, Any]) -> str:
-    return dag_run_id_for(event["source"]["id"], event["source"]["file_version"]["id"])
+    return dag_run_id_for(event["source"]["id"], event["source"]["file_version"]["id"], event["source"]["name"])
 
 
 def all_triggered(events_table: Callable[[], list[dict[str, Any]]], count: int) -> list[dict[str, Any]] | None:
@@ -67,7 +67,7 @@ def test_event_becomes_one_queued_run_with_its_conf(
     assert receiver.post(event).status_code == 200
     row = wait_until(lambda: all_triggered(events_table, 1), what="event triggered")[0]
     run_id = run_id_of(event)
-    assert run_id == f"box_{event['source']['id']}_v{event['source']['file_version']['id']}"
+    assert run_id == f"box_{event['source']['id']}_v{event['source']['file_version']['id']}__{event['source']['name']}"
     assert row["dag_run_id"] == run_id and row["triggered_at"] and row["attempts"] == 1 and not row["last_error"]
     run = run_of(airflow_api, run_id)
     assert run is not None and run["state"] == "queued" and run["logical_date"] is None
@@ -268,7 +268,7 @@ def test_agency_upload_end_to_end(
         agency = ccg_client(settings, sandbox.endpoints, user_id=settings.box_agency_user_id)
         derivative = _upload(agency, derivatives, "K7M2QX_Nutella_Breakfast_video_IT_v01.mp4", b"derivative")
 
-        run_id = dag_run_id_for(derivative.id, derivative.file_version.id)
+        run_id = dag_run_id_for(derivative.id, derivative.file_version.id, derivative.name)
         run = wait_until(lambda: run_of(airflow_api, run_id), what=f"DAG run {run_id}")
         assert run["state"] == "queued"
         assert run["conf"]["box_file_id"] == derivative.id
@@ -279,7 +279,7 @@ def test_agency_upload_end_to_end(
         receiver.stop()
         late = _upload(agency, derivatives, "K7M2QX_Nutella_Breakfast_video_DE_CH_v01.mp4", b"derivative 2")
         receiver.start()
-        late_run_id = dag_run_id_for(late.id, late.file_version.id)
+        late_run_id = dag_run_id_for(late.id, late.file_version.id, late.name)
         wait_until(lambda: run_of(airflow_api, late_run_id), timeout=30, what=f"DAG run {late_run_id}")
 
         stored = wait_until(lambda: len(events_table()) == 3 and events_table(), what="three events stored")

@@ -70,6 +70,8 @@ def test_life_cycle(tracking_db) -> None:
 def test_dag_run_id_is_one_per_file_version() -> None:
     assert dag_run_id_for("123", "456") == "box_123_v456"
     assert dag_run_id_for("12 3", "4/5") == "box_12-3_v4-5"  # only characters Airflow accepts in a run id
+    assert dag_run_id_for("123", "456", "K7M2QX_Nutella Breakfast_v01.mp4") == (
+        "box_123_v456__K7M2QX_Nutella-Breakfast_v01.mp4"), "the file name, for the grid and the run search"
 
 
 def test_classification_and_bad_payloads() -> None:

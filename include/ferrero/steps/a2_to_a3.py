@@ -281,7 +281,7 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
             version = record(box.get_file_info(file["item_id"])).get("version_id")
             if (file["item_id"], version) in recorded:
                 continue
-            run_id = dag_run_id_for(file["item_id"], version)
+            run_id = dag_run_id_for(file["item_id"], version, file["name"])
             state = run_state(run_id)
             if state == "failed":
                 log.warning("%s (Box file %s): run %s failed; not started again, clear it once the cause is fixed",
