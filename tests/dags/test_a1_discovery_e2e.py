@@ -81,13 +81,20 @@ def test_an_outage_sends_one_critical_email_when_it_starts_and_one_when_it_ends(
 
 
 def test_a_campaign_started_by_hand_gets_a_run_named_after_it(dags, seeded_sandbox, seed, product_env) -> None:
-    first = seed["campaigns"][0]
+    from otmm.hooks import OtmmHook
+
+    otmm = OtmmHook()
     discovery = fast(dags.get_dag("a1_discovery"))
-    run = discovery.test(run_conf={"campaign": first["number"]},
-                         logical_date=datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc))
-    assert run.state == "success", ti_states(run)
-    assert set(_triggered_runs("a1_to_a2")) == {f"{first['number']}__{first['name'].replace(' ', '-')}__a1-cycle1"}
+    for minute, campaign in enumerate(seed["campaigns"]):
+        in_a1 = otmm.get_campaign(campaign["id"]).status == "A1"
+        run = discovery.test(run_conf={"campaign": campaign["number"], "force": not in_a1},
+                             logical_date=datetime(2026, 11, 24, 12, minute, tzinfo=timezone.utc))
+        assert run.state == "success", ti_states(run)
+        [named] = [ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "start_campaign_runs"]
+        assert named.startswith(f"{campaign['number']}__{campaign['name'].replace(' ', '-')}__a1-cycle")
+        assert ("__forced-" in named) == (not in_a1), "a forced re-send gets a run of its own"
+        assert named in _triggered_runs("a1_to_a2")
 
     wrong = discovery.test(run_conf={"campaign": "CMP-1999-999"},
-                           logical_date=datetime(2026, 11, 24, 12, 5, tzinfo=timezone.utc))
+                           logical_date=datetime(2026, 11, 24, 12, 30, tzinfo=timezone.utc))
     assert wrong.state == "failed"
