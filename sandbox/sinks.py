@@ -6,7 +6,9 @@
 - ``POST /status-webhook`` with ``Authorization: Bearer <status_webhook_token>``; 401 otherwise.
 
 What they receive is appended to JSON-lines files under ``<data_dir>/sinks/`` and listed by
-``GET /__sandbox__/mail`` and ``GET /__sandbox__/status-webhooks`` (``DELETE`` clears).
+``GET /__sandbox__/mail`` and ``GET /__sandbox__/status-webhooks`` (``DELETE`` clears). Each record keeps the
+sender's dedup key, when sent: the ``h:Message-Id`` form field (``message_id_header``) of an email, the
+``Idempotency-Key`` header (``idempotency_key``) of a status webhook.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
             "text": form.get("text"),
             "html": form.get("html"),
             "attachments": [getattr(v, "filename", None) for v in form.getlist("attachment")],
+            "message_id_header": form.get("h:Message-Id"),  # the sender's own id: duplicates show by it
             "received_at": _now(),
         }
         _append(mail_log, record)
@@ -112,6 +115,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
             "body": payload,
             "content_type": request.headers.get("content-type"),
             "headers": {k: v for k, v in request.headers.items() if k.lower() != "authorization"},
+            "idempotency_key": request.headers.get("idempotency-key"),
             "received_at": _now(),
         }
         _append(webhook_log, record)
