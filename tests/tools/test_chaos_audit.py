@@ -14,7 +14,7 @@ BAD = "K7M2QX_Nutella_Jar-Hero_image_IT.png"
 
 def _upload(name: str, version: str, *, bad: bool = False, master: str = "Nutella_Jar-Hero_image.png",
             campaign: str = "CMP-1", file_id: str = "f1") -> Upload:
-    return Upload(campaign, master, name, file_id, version, "sha", bad, 0.0)
+    return Upload(campaign, master, name, file_id, version, f"sha-{version}", bad, 0.0)
 
 
 def _ledger() -> Ledger:
@@ -23,11 +23,11 @@ def _ledger() -> Ledger:
     return Ledger(
         {"CMP-1": ["Nutella_Jar-Hero_image.png", "Nutella_Key-Visual_image.jpg"], "CMP-2": ["Kinder_Bar_image.png"]},
         [
-            _upload(GOOD, "v1"),
-            _upload(GOOD, "v2"),
-            _upload(GOOD_2, "v3", master="Nutella_Key-Visual_image.jpg", file_id="f2"),
-            _upload(BAD, "v4", bad=True, file_id="f3"),
-            _upload(BAD, "v5", bad=True, file_id="f3"),
+            _upload(GOOD, "1"),
+            _upload(GOOD, "2"),
+            _upload(GOOD_2, "3", master="Nutella_Key-Visual_image.jpg", file_id="f2"),
+            _upload(BAD, "4", bad=True, file_id="f3"),
+            _upload(BAD, "5", bad=True, file_id="f3"),
         ],
     )
 
@@ -71,7 +71,7 @@ def test_messages_by_fact_and_by_key() -> None:
     assert (hooks.raw, hooks.dup_by_key) == (3, 1)
     assert (emails.expected, emails.present, emails.lost, emails.duplicated, emails.unexpected) == (5, 5, 0, 1, 1)
     assert (emails.raw, emails.dup_by_key) == (7, 1)
-    assert audit.duplicates_by_key([None, None]) is None
+    assert audit.duplicates_by_key([None, None]) == "no keys"
 
 
 def test_masters_tracking_ids_dam_and_runs() -> None:
@@ -86,19 +86,20 @@ def test_masters_tracking_ids_dam_and_runs() -> None:
     assert (tracking.present, tracking.lost, tracking.duplicated) == (3, 0, 3)
     assert (files.present, files.lost, files.duplicated) == (3, 0, 2)
 
-    final_assets = [("CMP-1", "Nutella_Jar-Hero_image_IT_v01.png", 2),
-                    ("CMP-1", "Nutella_Key-Visual_image_DE_CH_v01.jpg", 1),
-                    ("CMP-1", "Nutella_Key-Visual_image_DE_CH_v01.jpg", 1)]
-    assets, versions = audit.dam_rows(ledger, final_assets)
+    final_assets = [("CMP-1", "Nutella_Jar-Hero_image_IT_v01.png", 2, "sha-1"),  # holds an older version
+                    ("CMP-1", "Nutella_Key-Visual_image_DE_CH_v01.jpg", 1, "sha-3"),
+                    ("CMP-1", "Nutella_Key-Visual_image_DE_CH_v01.jpg", 1, "sha-3")]
+    assets, versions, latest = audit.dam_rows(ledger, final_assets)
     assert (assets.expected, assets.present, assets.lost, assets.duplicated) == (2, 2, 0, 1)
     assert (versions.expected, versions.present, versions.lost, versions.duplicated) == (3, 3, 0, 1)
+    assert (latest.expected, latest.present, latest.lost, latest.duplicated, latest.unexpected) == (2, 1, 1, 1, 1)
 
     a1_to_a2, a2_to_a3 = audit.flip_rows(ledger, {"CMP-1": "A3", "CMP-2": "A1"})
     assert (a1_to_a2.expected, a1_to_a2.present, a1_to_a2.lost) == (2, 1, 1)
     assert (a2_to_a3.expected, a2_to_a3.present, a2_to_a3.lost) == (1, 1, 0)
 
     runs = [{"dag_run_id": f"box_{f}_v{v}", "conf": {"box_file_id": f, "box_file_version_id": v}}
-            for f, v in (("f1", "v1"), ("f1", "v2"), ("f1", "v2"), ("f2", "v3"), ("f3", "v4"))]
+            for f, v in (("f1", "1"), ("f1", "2"), ("f1", "2"), ("f2", "3"), ("f3", "4"))]
     a1_runs = [{"dag_run_id": "CMP-1__Nutella__a1-cycle1"}, {"dag_run_id": "CMP-2__Kinder__a1-cycle1"}]
     box_runs, campaign_runs = audit.run_rows(ledger, runs, a1_runs)
     assert (box_runs.expected, box_runs.present, box_runs.lost, box_runs.duplicated) == (5, 4, 1, 1)

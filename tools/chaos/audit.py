@@ -10,6 +10,7 @@ run per Box file version. Messages are also counted raw and by their sender's de
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -42,7 +43,7 @@ class Row:
     duplicated: int
     unexpected: int = 0
     raw: int | None = None
-    dup_by_key: int | None = None
+    dup_by_key: int | str | None = None  # "no keys" when no message carried one
     lost_keys: list[str] = field(default_factory=list)
     duplicated_keys: list[str] = field(default_factory=list)
     unexpected_keys: list[str] = field(default_factory=list)
@@ -68,10 +69,10 @@ def compare(name: str, expected: Counter[Hashable], observed: Counter[Hashable])
     return row
 
 
-def duplicates_by_key(keys: Iterable[str | None]) -> int | None:
-    """Records that repeat a dedup key already seen; None when no record carries a key."""
+def duplicates_by_key(keys: Iterable[str | None]) -> int | str:
+    """Records that repeat a dedup key already seen; "no keys" when no record carries one."""
     given = [k for k in keys if k]
-    return len(given) - len(set(given)) if given else None
+    return len(given) - len(set(given)) if given else "no keys"
 
 
 # -- expectations (from the ledger) ----------------------------------------------------------------------
@@ -158,21 +159,20 @@ def master_rows(ledger: Ledger, master_files: list[tuple[str, str, int]]) -> lis
     return [compare("tracking IDs", expected, tracking_count), compare("Box master files", expected, files)]
 
 
-def dam_rows(ledger: Ledger, final_assets: list[tuple[str, str, int]]) -> list[Row]:
-    """``final_assets``: (campaign, asset name, version) of each asset in a campaign's Final Assets folder."""
+def dam_rows(ledger: Ledger, final_assets: list[tuple[str, str, int, str]]) -> list[Row]:
+    """``final_assets``: (campaign, asset name, version, SHA-1 of its content) of each asset in a campaign's Final
+    Assets folder. One version per Box version; and whatever happened in between, the asset must end up with
+    the bytes of the file's last Box version ("DAM latest content")."""
     good = [u for u in ledger.uploads if not u.bad]
     assets = compare("DAM derivative assets", Counter({(u.campaign, clean_name(u)) for u in good}),
-                     Counter((c, name) for c, name, _ in final_assets))
-    versions = compare("DAM versions", Counter((u.campaign, clean_name(u)) for u in good),
-                       _sum_versions(final_assets))
-    return [assets, versions]
-
-
-def _sum_versions(final_assets: list[tuple[str, str, int]]) -> Counter[tuple[str, str]]:
-    total: Counter[tuple[str, str]] = Counter()
-    for campaign, name, version in final_assets:
-        total[(campaign, name)] += version
-    return total
+                     Counter((c, name) for c, name, _, _ in final_assets))
+    versions: Counter[tuple[str, str]] = Counter()
+    for campaign, name, version, _ in final_assets:
+        versions[(campaign, name)] += version
+    last = {(u.campaign, clean_name(u)): u.sha1 for u in sorted(good, key=lambda u: int(u.version_id))}
+    return [assets, compare("DAM versions", Counter((u.campaign, clean_name(u)) for u in good), versions),
+            compare("DAM latest content", Counter({(c, n, sha1) for (c, n), sha1 in last.items()}),
+                    Counter((c, n, sha1) for c, n, _, sha1 in final_assets))]
 
 
 def flip_rows(ledger: Ledger, statuses: dict[str, str]) -> list[Row]:
@@ -205,7 +205,7 @@ def run_rows(ledger: Ledger, a2_runs: list[dict[str, Any]], a1_runs: list[dict[s
 @dataclass
 class Observed:
     master_files: list[tuple[str, str, int]]
-    final_assets: list[tuple[str, str, int]]
+    final_assets: list[tuple[str, str, int, str]]
     statuses: dict[str, str]
     webhooks: list[dict[str, Any]]
     mails: list[dict[str, Any]]
@@ -219,8 +219,9 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
-def dam_campaigns(otmm_db: Path) -> tuple[dict[str, str], list[tuple[str, str, int]]]:
-    """The DAM's campaign statuses by number, and (campaign, name, version) of every Final Assets asset."""
+def dam_campaigns(otmm_db: Path) -> tuple[dict[str, str], list[tuple[str, str, int, str]]]:
+    """The DAM's campaign statuses by number, and (campaign, name, version, content SHA-1) of every Final Assets
+    asset."""
     db = _read_only(otmm_db)
     try:
         statuses, assets = {}, []
@@ -232,11 +233,19 @@ def dam_campaigns(otmm_db: Path) -> tuple[dict[str, str], list[tuple[str, str, i
             statuses[number] = (metadata.get(STATUS_FIELD) or {}).get("values", [None])[0]
             for final in db.execute("SELECT asset_id FROM assets WHERE parent_id = ? AND is_container = 1 "
                                     "AND lower(name) = 'final assets'", (folder["asset_id"],)):
-                assets += [(number, a["name"], a["version"]) for a in db.execute(
-                    "SELECT name, version FROM assets WHERE parent_id = ? AND is_container = 0", (final["asset_id"],))]
+                assets += [(number, a["name"], a["version"], _sha1(otmm_db.parent / "blobs" / a["content_id"]))
+                           for a in db.execute("SELECT name, version, content_id FROM assets WHERE parent_id = ? "
+                                               "AND is_container = 0", (final["asset_id"],))]
         return statuses, assets
     finally:
         db.close()
+
+
+def _sha1(path: Path) -> str:
+    try:
+        return hashlib.sha1(path.read_bytes()).hexdigest()  # noqa: S324 - Box's content hash
+    except OSError:
+        return "missing"
 
 
 def box_master_files(box_db: Path, root_folder_id: str, numbers: Iterable[str]) -> list[tuple[str, str, int]]:
@@ -285,8 +294,7 @@ def passed(rows: list[Row]) -> bool:
 def table(rows: list[Row]) -> str:
     heads = ("", "expected", "present", "lost", "duplicated", "unexpected", "raw", "dup by key")
     lines = [(r.name, r.expected, r.present, r.lost, r.duplicated, r.unexpected,
-              "" if r.raw is None else r.raw, "" if r.raw is None else ("no keys" if r.dup_by_key is None
-                                                                        else r.dup_by_key)) for r in rows]
+              "" if r.raw is None else r.raw, "" if r.dup_by_key is None else r.dup_by_key) for r in rows]
     widths = [max(len(str(x)) for x in column) for column in zip(heads, *lines, strict=False)]
     fmt = "  ".join([f"{{:<{widths[0]}}}", *(f"{{:>{w}}}" for w in widths[1:])])
     out = [fmt.format(*heads), fmt.format(*("-" * w for w in widths))]

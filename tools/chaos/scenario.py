@@ -46,13 +46,13 @@ A1_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("box_upload", {"kind": "429", "method": "POST", "path": "/api/2.0/files/content", "count": 3,
                     "retry_after": 2}),
     ("box_upload", {"kind": "reset", "method": "POST", "path": "/api/2.0/files/content", "count": 1}),
-    ("box_api", {"kind": "429", "method": "GET", "path": "/2.0/folders/*/items", "count": 3, "retry_after": 2}),
+    ("box_api", {"kind": "429", "method": "GET", "path": "/2.0/folders/*", "count": 3, "retry_after": 2}),
     ("sinks", {"kind": "reset", "method": "POST", "path": "/v3/*/messages", "count": 1}),
     ("sinks", {"kind": "status", "status": 503, "method": "POST", "path": "/status-webhook", "count": 1}),
 ]
 UPLOAD_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("otmm", {"kind": "status", "status": 503, "method": "*", "path": "/otmmapi/v6/*", "count": 6}),
-    ("otmm", {"kind": "reset", "method": "GET", "path": "/otmmapi/v6/folders/*/children", "count": 2}),
+    ("otmm", {"kind": "reset", "method": "GET", "path": "/otmmapi/v6/lookupdomains/*", "count": 2}),
     ("box_api", {"kind": "429", "method": "GET", "path": "/2.0/files/*", "count": 4, "retry_after": 2}),
     ("box_upload", {"kind": "429", "method": "POST", "path": "/api/2.0/files/*/content", "count": 3,
                     "retry_after": 1}),
@@ -88,9 +88,13 @@ class Scenario:
             f"{role} {r['kind']}{'/' + str(r['status']) if 'status' in r else ''} x{r['count']}" for role, r in faults))
 
     def disarm(self) -> None:
+        fired = []
         for role in ("otmm", "box_api", "box_upload", "sinks"):
-            self.fault_log += [{"server": role, **rule} for rule in self.sandbox.faults(role)]
+            rules = self.sandbox.faults(role)
+            self.fault_log += [{"server": role, **rule} for rule in rules]
+            fired += [f"{role} {r['method']} {r['path']} {r['kind']} {r['hits']}/{r['count']}" for r in rules]
         self.sandbox.clear_faults()
+        self.ledger.note("faults fired: " + "; ".join(fired))
 
     def kill_receiver(self, nth: int) -> None:
         pid = self.chaos.kill("receiver")
@@ -175,6 +179,7 @@ class Scenario:
             time.sleep(2)
         self.ledger.note(f"Airflow api-server back after {time.monotonic() - down_at:.0f} s")
 
+        self.disarm()
         self.arm(UPLOAD_FAULTS[:4])
         for master in masters[16:32]:  # round 3: a second derivative (another locale) per master
             agency.upload(master, agency.good_name(master, locale_shift=3), bad=False)
