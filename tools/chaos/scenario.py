@@ -96,6 +96,10 @@ class Scenario:
         self.sandbox.clear_faults()
         self.ledger.note("faults fired: " + "; ".join(fired))
 
+    def faults_left(self) -> int:
+        return sum(r["remaining"] for role in ("otmm", "box_api", "box_upload", "sinks")
+                   for r in self.sandbox.faults(role))
+
     def kill_receiver(self, nth: int) -> None:
         pid = self.chaos.kill("receiver")
         self.ledger.note(f"receiver killed with SIGKILL ({nth}/3, pid {pid})")
@@ -179,8 +183,7 @@ class Scenario:
             time.sleep(2)
         self.ledger.note(f"Airflow api-server back after {time.monotonic() - down_at:.0f} s")
 
-        self.disarm()
-        self.arm(UPLOAD_FAULTS[:4])
+        self.arm(UPLOAD_FAULTS[:4])  # beside what is left of the earlier rules
         for master in masters[16:32]:  # round 3: a second derivative (another locale) per master
             agency.upload(master, agency.good_name(master, locale_shift=3), bad=False)
             time.sleep(0.3)
@@ -192,12 +195,16 @@ class Scenario:
         self.ledger.save(self.chaos.local / "ledger.json")
 
     def quiesce(self) -> None:
-        """Until no run is queued or running, Box has nothing left to deliver and the sinks stay still for 60 s."""
-        self.disarm()
+        """Faults stay armed until they all fired or no run is active; then wait until no run is queued or
+        running, Box has nothing left to deliver and the sinks stay still for 60 s."""
         deadline = time.monotonic() + max(60.0, self.clock.left() - 90)
-        last, still_since = None, time.monotonic()
+        last, still_since, armed = None, time.monotonic(), True
         while time.monotonic() < deadline:
             try:
+                idle = last is not None and last[1] == 0
+                if armed and (idle or not self.faults_left()):
+                    self.disarm()
+                    armed, last = False, None
                 runs = self.rest.dag_runs("a2_to_a3") + self.rest.dag_runs("a1_to_a2")
                 busy = sum(r["state"] in ("queued", "running") for r in runs)
                 pending = sum(d.get("status") == "pending" for d in self.sandbox.deliveries())
@@ -211,10 +218,12 @@ class Scenario:
                 last, still_since = now, time.monotonic()
                 print(f"chaos {time.strftime('%H:%M:%S')}  runs {now[0]} (active {busy}), Box deliveries pending "
                       f"{pending}, mails {now[3]}, status webhooks {now[4]}", flush=True)
-            elif busy == 0 and pending == 0 and time.monotonic() - still_since >= 60:
+            elif not armed and busy == 0 and pending == 0 and time.monotonic() - still_since >= 60:
                 self.ledger.note("quiescent")
                 return
             time.sleep(5)
+        if armed:
+            self.disarm()
         self.ledger.note("not quiescent within the time budget; auditing what is there")
 
     def audit(self) -> bool:
