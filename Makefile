@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test lint bench install constraints env clean-data
+.PHONY: up down status logs test lint bench chaos install constraints env clean-data
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ lint: install
 # Throughput and memory of a 1 GiB DAM -> disk -> Box transfer through the hooks, beside curl (a few minutes).
 bench: install
 	@$(PY) bench/transfer_bench.py $(BENCH_ARGS)
+
+# The product under faults (DAM 503s, Box 429s, resets, receiver kills, api-server down) on its own ports and
+# data folder (.local-chaos), beside a `make up`; then an audit of lost/duplicated work. At most 25 minutes.
+chaos: install
+	@$(PY) -m tools.chaos.scenario $(CHAOS_ARGS)
 
 # Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
 constraints:

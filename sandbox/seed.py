@@ -102,6 +102,28 @@ CAMPAIGNS = (
     ),
 )
 
+#: Brands of generated campaigns (``SANDBOX_SEED_EXTRA_CAMPAIGNS``), in turn.
+_EXTRA_BRANDS = ("Ferrero-Rocher", "Raffaello", "Tic-Tac", "Kinder-Joy", "Pocket-Coffee", "Duplo")
+_EXTRA_KINDS = (("png", "image"), ("jpg", "image"), ("pdf", "document"))
+
+
+def extra_campaigns(count: int, masters: int) -> tuple[Campaign, ...]:
+    """``count`` generated campaigns ``CMP-2026-1NN`` of ``masters`` images and PDFs each (cheap to make)."""
+    result = []
+    for number in range(1, count + 1):
+        brand = _EXTRA_BRANDS[(number - 1) % len(_EXTRA_BRANDS)]
+        result.append(Campaign(
+            f"CMP-2026-{100 + number}", f"{brand.replace('-', ' ')} Wave {number}", brand, brand.replace("-", " "),
+            "Agency Studio", "Anna Verdi",
+            tuple(
+                Master(f"{brand}_Wave{number}-Visual-{m:02d}_{asset_type}.{kind}", kind, f"Wave {number} visual {m}")
+                for m in range(1, masters + 1)
+                for kind, asset_type in [_EXTRA_KINDS[m % len(_EXTRA_KINDS)]]
+            ),
+        ))
+    return tuple(result)
+
+
 _MIME = {"video": "video/mp4", "png": "image/png", "jpg": "image/jpeg", "pdf": "application/pdf"}
 _PATTERN = {0: "testsrc2", 1: "smptebars", 2: "rgbtestsrc", 3: "mandelbrot"}
 
@@ -207,7 +229,8 @@ def _domain_values(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
 
 def seed_otmm(settings: SandboxSettings) -> dict[str, Any]:
-    """The demo DAM: lookup domains, ``Campaigns`` with two A1 campaigns, their masters and Final Assets."""
+    """The demo DAM: lookup domains, ``Campaigns`` with two A1 campaigns (plus the generated extra ones), their
+    masters and Final Assets."""
     store = OtmmStore(settings.otmm_dir)
     for domain_id, pairs in (
         (ASSET_TYPE_DOMAIN, ASSET_TYPES),
@@ -226,7 +249,7 @@ def seed_otmm(settings: SandboxSettings) -> dict[str, Any]:
     work = settings.data_dir / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     media_index = 0
-    for campaign in CAMPAIGNS:
+    for campaign in CAMPAIGNS + extra_campaigns(settings.seed_extra_campaigns, settings.seed_extra_masters):
         folder = _child(store, campaigns_folder["asset_id"], campaign.name) or store.create_folder(
             campaigns_folder["asset_id"],
             campaign.name,

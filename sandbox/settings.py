@@ -85,6 +85,10 @@ class SandboxSettings:
     #: Refuse (409) a metadata PATCH unless the caller holds the asset's lock (strict, the default).
     otmm_require_lock: bool = True
     webhook_retry_delays: tuple[float, ...] = field(default=BOX_WEBHOOK_RETRY_DELAYS)
+    #: ``seed`` adds this many generated A1 campaigns (images and PDFs) after the two demo campaigns ...
+    seed_extra_campaigns: int = 0
+    #: ... with this many masters each.
+    seed_extra_masters: int = 8
 
     @property
     def otmm_dir(self) -> Path:
@@ -130,6 +134,8 @@ class SandboxSettings:
             box_jwt_public_key_pem=env.get("SANDBOX_BOX_JWT_PUBLIC_KEY_PEM") or None,
             otmm_import_delay_seconds=float(env.get("SANDBOX_OTMM_IMPORT_DELAY_SECONDS", 0.5)),
             otmm_require_lock=env.get("SANDBOX_OTMM_REQUIRE_LOCK", "true").lower() not in ("0", "false", "no"),
+            seed_extra_campaigns=int(env.get("SANDBOX_SEED_EXTRA_CAMPAIGNS", 0)),
+            seed_extra_masters=int(env.get("SANDBOX_SEED_EXTRA_MASTERS", 8)),
         )
         stored: dict[str, str] = {}
         if settings.credentials_path.exists():
@@ -166,6 +172,8 @@ class SandboxSettings:
             "SANDBOX_WEBHOOK_RETRY_SCALE": str(self.webhook_retry_scale),
             "SANDBOX_OTMM_IMPORT_DELAY_SECONDS": str(self.otmm_import_delay_seconds),
             "SANDBOX_OTMM_REQUIRE_LOCK": str(self.otmm_require_lock).lower(),
+            "SANDBOX_SEED_EXTRA_CAMPAIGNS": str(self.seed_extra_campaigns),
+            "SANDBOX_SEED_EXTRA_MASTERS": str(self.seed_extra_masters),
         }
         env.update({f"SANDBOX_{k.upper()}": v for k, v in self.credentials().items()})
         if self.box_jwt_public_key_pem:

@@ -8,7 +8,7 @@
 
 What they receive is appended to JSON-lines files under ``<data_dir>/sinks/`` and listed by
 ``GET /__sandbox__/mail``, ``/__sandbox__/status-webhooks`` and ``/__sandbox__/asset-webhooks`` (``DELETE`` clears).
-Every request is recorded as received, repeats included (``Idempotency-Key`` header, ``h:Message-Id`` field):
+Every request is recorded as received, repeats included (the sender's dedup key: an email's ``h:Message-Id`` field as ``message_id_header``, a webhook's ``Idempotency-Key`` header as ``idempotency_key``):
 the tests count what arrived, raw and by key.
 """
 
@@ -99,7 +99,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
             "text": form.get("text"),
             "html": form.get("html"),
             "attachments": [getattr(v, "filename", None) for v in form.getlist("attachment")],
-            "message_id_header": form.get("h:Message-Id"),
+            "message_id_header": form.get("h:Message-Id"),  # the sender's own id: duplicates show by it
             "received_at": _now(),
         }
         _append(mail_log, record)
@@ -123,6 +123,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
             "body": payload,
             "content_type": request.headers.get("content-type"),
             "headers": {k: v for k, v in request.headers.items() if k.lower() != "authorization"},
+            "idempotency_key": request.headers.get("idempotency-key"),
             "received_at": _now(),
         }
         _append(log, record)
