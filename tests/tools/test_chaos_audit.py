@@ -55,8 +55,10 @@ def test_messages_by_fact_and_by_key() -> None:
         return {"body": {"campaign_number": number, "old_status": old, "new_status": new},
                 "headers": {"Idempotency-Key": key} if key else {}}
 
-    # the A1->A2 flip of CMP-1 sent twice with one key (a retry), CMP-2's A1->A2 missing
-    webhooks = [hook("CMP-1", "A1", "A2", "k1"), hook("CMP-1", "A1", "A2", "k1"), hook("CMP-1", "A2", "A3", "k2")]
+    # the A1->A2 flip of CMP-1 sent twice with one key (a retry an idempotent receiver drops), its A2->A3 flip
+    # sent twice under two keys (a real second message), CMP-2's A1->A2 missing
+    webhooks = [hook("CMP-1", "A1", "A2", "k1"), hook("CMP-1", "A1", "A2", "k1"), hook("CMP-1", "A2", "A3", "k2"),
+                hook("CMP-1", "A2", "A3", "k3")]
     mails = [
         {"subject": "Campaign CMP-1 Nutella: all 2 masters are in Box (A2)", "message_id_header": "<m1>"},
         {"subject": "Campaign CMP-2 Kinder: all 1 masters are in Box (A2)", "message_id_header": "<m2>"},
@@ -65,12 +67,13 @@ def test_messages_by_fact_and_by_key() -> None:
         {"subject": f"Derivative {BAD} was not uploaded to the DAM", "message_id_header": "<m5>"},
         {"subject": f"Derivative {BAD} was not uploaded to the DAM", "message_id_header": "<m5>"},
         {"subject": "Campaign CMP-2 Kinder: 1 of 1 masters failed, status stays A1"},
+        {"subject": "Campaign CMP-1 Nutella: all 2 masters are in Box (A2)", "message_id_header": "<m6>"},
     ]
     hooks, emails = audit.message_rows(_ledger(), webhooks, mails)
     assert (hooks.expected, hooks.present, hooks.lost, hooks.duplicated) == (3, 2, 1, 1)
-    assert (hooks.raw, hooks.dup_by_key) == (3, 1)
+    assert (hooks.raw, hooks.dup_by_key) == (4, 1)
     assert (emails.expected, emails.present, emails.lost, emails.duplicated, emails.unexpected) == (5, 5, 0, 1, 1)
-    assert (emails.raw, emails.dup_by_key) == (7, 1)
+    assert (emails.raw, emails.dup_by_key) == (8, 1)
     assert audit.duplicates_by_key([None, None]) == "no keys"
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Iterable
+    from collections.abc import Callable, Hashable, Iterable
     from pathlib import Path
 
     from tools.chaos.agency import Ledger, Upload
@@ -131,10 +131,27 @@ def email_fact(record: dict[str, Any]) -> tuple[str, str]:
     return "other", subject
 
 
+def as_received(records: list[dict[str, Any]], key: Callable[[dict[str, Any]], str | None]) -> list[dict[str, Any]]:
+    """What an idempotent receiver keeps: the first record of each dedup key (records without a key all count).
+    The README's promise is one message per fact at such a receiver; ``raw`` shows what reached the wire."""
+    seen: set[str] = set()
+    kept = []
+    for record in records:
+        k = key(record)
+        if k and k in seen:
+            continue
+        if k:
+            seen.add(k)
+        kept.append(record)
+    return kept
+
+
 def message_rows(ledger: Ledger, webhooks: list[dict[str, Any]], mails: list[dict[str, Any]]) -> list[Row]:
-    hooks = compare("status webhooks", expected_flips(ledger), Counter(webhook_fact(r) for r in webhooks))
+    kept_hooks = as_received(webhooks, webhook_key)
+    hooks = compare("status webhooks", expected_flips(ledger), Counter(webhook_fact(r) for r in kept_hooks))
     hooks.raw, hooks.dup_by_key = len(webhooks), duplicates_by_key(webhook_key(r) for r in webhooks)
-    emails = compare("emails", expected_emails(ledger), Counter(email_fact(r) for r in mails))
+    kept_mails = as_received(mails, lambda r: r.get("message_id_header"))
+    emails = compare("emails", expected_emails(ledger), Counter(email_fact(r) for r in kept_mails))
     emails.raw, emails.dup_by_key = len(mails), duplicates_by_key(r.get("message_id_header") for r in mails)
     return [hooks, emails]
 
