@@ -138,6 +138,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,box_webhook:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(workdir / "passwords.json"),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # as `make up`: the UI's Test button
         "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn),
         "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
         "CONTENT_SCALING_CONFIG_DIR": str(config_dir),
