@@ -127,7 +127,6 @@ def _time(render: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 def _measure(dsn: str, repeat: int, label: str) -> None:
     from cockpit.cockpit_app import TaskLinks, render_campaign, render_floor, render_overview
-
     from include.ferrero.cockpit_db import CockpitDb
 
     db = CockpitDb.from_dsn(dsn)
