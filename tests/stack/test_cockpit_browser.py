@@ -58,8 +58,10 @@ def populated(stack: Stack) -> dict[str, Any]:
     """Both campaigns in A2, CMP-2026-001 then in A3 (its agency also uploads one badly named file); the DAM and
     Box connections stored in Airflow's database, where the UI lists them (as ``make up`` stores them)."""
     seed = _seed(stack)
-    for conn_id in ("otmm_default", "box_default"):
-        fields = json.loads(stack.api.env[f"AIRFLOW_CONN_{conn_id.upper()}"])
+    box = json.loads(stack.api.env["AIRFLOW_CONN_BOX_DEFAULT"])
+    connections = {"otmm_default": json.loads(stack.api.env["AIRFLOW_CONN_OTMM_DEFAULT"]), "box_default": box,
+                   "box_wrong_secret": {**box, "password": "not-the-secret"}}  # one that must fail, saying why
+    for conn_id, fields in connections.items():
         stack.call("POST", "connections", json={"connection_id": conn_id, **fields,
                                                 "extra": json.dumps(fields.get("extra", {}))})
     runs = [stack.trigger("a1_to_a2", {"campaign": c["id"]}) for c in seed["campaigns"]]
@@ -115,7 +117,9 @@ def _cell(frame: Any, campaign: str, field: str) -> str:
 
 def test_campaigns_view_after_a2_and_a3(page: Page, stack: Stack, populated: dict[str, Any]) -> None:
     first, second = sorted(populated["campaigns"], key=lambda c: c["number"])
-    page.goto(f"{stack.api.url}/plugin/campaigns")
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Campaigns").click()
+    page.wait_for_url("**/plugin/campaigns")
     frame = page.frame_locator("iframe")
     frame.locator("#campaigns").wait_for()
     assert _cell(frame, first["number"], "status") == "A3"
@@ -175,5 +179,12 @@ def test_connection_test_button_succeeds_for_dam_and_box(page: Page, stack: Stac
         toast = page.get_by_text("Test Connection Successful")
         toast.first.wait_for()
         _shot(page, f"04-test-{conn_id}")
-        page.keyboard.press("Escape")
         toast.first.wait_for(state="detached")
+
+    page.locator("tr", has_text="box_wrong_secret").get_by_role("button", name="Test Connection").click()
+    failed = page.locator("[data-part=root][data-type=error], [role=status], [role=alert]", has_text="Failed")
+    failed.first.wait_for()
+    why = failed.first.inner_text()
+    print("failed test says:", why.replace("\n", " | "))
+    assert "Test Connection Failed" in why and len(why.splitlines()) > 1  # with the hook's sentence
+    _shot(page, "05-test-box_wrong_secret")
