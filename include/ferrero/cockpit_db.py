@@ -85,6 +85,14 @@ SELECT c.campaign_id, c.campaign_number, c.name, c.status, c.box_folder_url, c.u
  ORDER BY c.campaign_number NULLS LAST, c.name
 """
 
+# Failed uploads no campaign could be named for (e.g. a file name without a tracking ID).
+_UNATTRIBUTED = f"""
+SELECT f.box_file_id, f.box_file_version_id, f.file_name, f.error, f.dag_run_id, f.failed_at
+  FROM derivative_failures f {_RESOLVED}
+ WHERE f.campaign_id IS NULL AND r.resolved IS NULL
+ ORDER BY f.failed_at DESC LIMIT 100
+"""
+
 _MASTERS = f"""
 WITH t AS ({_LATEST_TRANSFERS})
 SELECT ma.tracking_id, ma.name, ma.dam_asset_id, ma.box_file_id, ma.box_file_url,
@@ -161,7 +169,8 @@ class CockpitDb:
             return int(cur.fetchone()["one"])
 
     def overview(self) -> dict[str, Any]:
-        """The status counts and one row per campaign with its counts and status history."""
+        """The status counts, one row per campaign with its counts and status history, and the failed uploads
+        of no known campaign."""
         with self._cursor() as cur:
             # Masters joined to derivatives by tracking ID: merging the two unique indexes beats hashing 10^5
             # rows ~2x (bench/cockpit_bench.py); the setting ends with this page's own connection.
@@ -170,11 +179,13 @@ class CockpitDb:
             campaigns = [dict(r) for r in cur.fetchall()]
             cur.execute(_TOTALS)
             totals = dict(cur.fetchone())
+            cur.execute(_UNATTRIBUTED)
+            unattributed = [dict(r) for r in cur.fetchall()]
         summary = {"masters": sum(c["masters"] for c in campaigns),
                    "derivatives": sum(c["derivatives"] for c in campaigns),
                    "pending_a1": sum(c["status"] == "A1" for c in campaigns),
                    "pending_a2": sum(c["status"] == "A2" for c in campaigns), **totals}
-        return {"summary": summary, "campaigns": campaigns}
+        return {"summary": summary, "campaigns": campaigns, "unattributed_failures": unattributed}
 
     def campaign(self, campaign_id: str) -> dict[str, Any] | None:
         """One campaign: masters with their transfer state and derivatives, failures, messages, history."""

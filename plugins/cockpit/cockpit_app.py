@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 
 from include.ferrero.cockpit_db import CockpitDb
 
@@ -32,6 +33,7 @@ app = FastAPI(title="Campaigns cockpit", docs_url=None, redoc_url=None, openapi_
 
 @functools.cache
 def cockpit_db() -> CockpitDb:
+    """The ``tracking_db`` connection, resolved once per api-server process (restart it after a change)."""
     return CockpitDb.from_airflow()
 
 
@@ -68,13 +70,7 @@ async def _login_or_error(request: Request, exc: HTTPException) -> Response:
 
         login = get_auth_manager().get_url_login()
         return RedirectResponse(f"{login}?next={quote(str(request.url), safe='')}", status_code=303)
-    return HTMLResponse(f"<p>{exc.status_code}: {_escape(str(exc.detail))}</p>", status_code=exc.status_code)
-
-
-def _escape(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
+    return HTMLResponse(f"<p>{exc.status_code}: {escape(str(exc.detail))}</p>", status_code=exc.status_code)
 
 
 def airflow_root(request: Request) -> str:
@@ -83,8 +79,8 @@ def airflow_root(request: Request) -> str:
     return root[: -len(URL_PREFIX)] if root.endswith(URL_PREFIX) else root
 
 
-def render_overview(db: CockpitDb, root: str = "") -> str:
-    return env.get_template("overview.html").render(root=root, **db.overview())
+def render_overview(page: dict[str, Any], links: TaskLinks) -> str:
+    return env.get_template("overview.html").render(root=links.root, links=links, **page)
 
 
 def render_campaign(page: dict[str, Any], links: TaskLinks) -> str:
@@ -135,7 +131,9 @@ def failed_task_instances(run_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
 
 @app.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(request: Request, user: BaseUser = Depends(reader)) -> HTMLResponse:  # noqa: B008
-    return HTMLResponse(render_overview(cockpit_db(), airflow_root(request)))
+    page = cockpit_db().overview()
+    runs = {f["dag_run_id"] for f in page["unattributed_failures"] if f["dag_run_id"]}
+    return HTMLResponse(render_overview(page, TaskLinks(airflow_root(request), failed_task_instances(runs))))
 
 
 @app.get("/campaigns/{campaign_id}", response_class=HTMLResponse)

@@ -30,7 +30,8 @@ INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position,
 INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, campaign_id, error, dag_run_id,
                                  failed_at) VALUES
     ('d1', 'v0', 'AAAAA1_One_video_IT_v01.mp4', 'c1', 'Unknown language XX.', 'box_d1_v0', now() - interval '3 days'),
-    ('bad', 'v1', 'bad name.mp4', 'c1', 'bad name.mp4 does not start with a tracking ID.', 'box_bad_v1', now());
+    ('bad', 'v1', 'bad name.mp4', 'c1', 'bad name.mp4 does not start with a tracking ID.', 'box_bad_v1', now()),
+    ('lost', 'v1', 'x.mp4', NULL, 'x.mp4 does not start with a tracking ID.', 'box_lost_v1', now());
 INSERT INTO outbox_messages (message_key, channel, target, campaign_id, body, status) VALUES
     ('k1', 'webhook', 'campaign_status', 'c1', '{}', 'sent'), ('k2', 'email', 'success', 'c1', '{}', 'failed'),
     ('k3', 'webhook', 'asset_upload_complete', 'c1', '{}', 'pending');
@@ -48,7 +49,8 @@ def cockpit(tracking_dsn: str) -> CockpitDb:
 def test_overview_counts(cockpit: CockpitDb) -> None:
     page = cockpit.overview()
     assert page["summary"] == {"masters": 3, "derivatives": 1, "pending_a1": 1, "pending_a2": 1,
-                               "uploads_24h": 1, "failed_uploads": 1}
+                               "uploads_24h": 1, "failed_uploads": 2}
+    assert [f["box_file_id"] for f in page["unattributed_failures"]] == ["lost"]
     one, two = page["campaigns"]
     assert (one["campaign_number"], one["masters"], one["in_box"], one["derivatives"], one["waiting"]) == (
         "CMP-1", 2, 2, 1, 1)
