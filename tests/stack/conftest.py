@@ -153,6 +153,7 @@ def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[S
         # ports of their own, beside `make up` and other test stacks
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # as `make up`: the UI's Test button
         "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn),
         "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
         "CONTENT_SCALING_CONFIG_DIR": str(config_dir),

@@ -1,0 +1,1 @@
+"""The operator's cockpit: the Campaigns view inside Airflow's UI."""

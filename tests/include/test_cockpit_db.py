@@ -1,0 +1,80 @@
+"""The cockpit's read-only queries on a small tracking database: counts, latest transfer state, waiting
+tracking IDs, failures resolved by a later version, messages."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+from include.ferrero.cockpit_db import CockpitDb
+
+SEED = """
+INSERT INTO campaigns (campaign_id, campaign_number, name, status) VALUES
+    ('c1', 'CMP-1', 'One', 'A2'), ('c2', 'CMP-2', 'Two', 'A1');
+INSERT INTO campaign_status_changes (campaign_id, old_status, new_status, dag_run_id)
+    VALUES ('c1', 'A1', 'A2', 'run-a');
+INSERT INTO master_assets (tracking_id, dam_asset_id, campaign_id, name, box_file_id) VALUES
+    ('AAAAA1', 'm1', 'c1', 'one.mp4', 'b1'), ('AAAAA2', 'm2', 'c1', 'two.jpg', 'b2'),
+    ('AAAAA3', 'm3', 'c2', 'three.pdf', NULL);
+INSERT INTO master_transfers (dag_run_id, dam_asset_id, campaign_id, asset_name, status, error, updated_at) VALUES
+    ('run-x', 'm2', 'c1', 'two.jpg', 'failed', 'The DAM answered 503.', now() - interval '1 hour'),
+    ('run-a', 'm1', 'c1', 'one.mp4', 'succeeded', NULL, now()),
+    ('run-a', 'm2', 'c1', 'two.jpg', 'succeeded', NULL, now()),
+    ('run-b', 'm3', 'c2', 'three.pdf', 'failed', 'three.pdf is larger than 5 GB.', now());
+INSERT INTO derivative_assets (tracking_id, master_asset_id, file_name, box_file_id, dam_asset_id)
+    SELECT 'AAAAA1', id, 'AAAAA1_One_video_IT_v01.mp4', 'd1', 'dam-d1' FROM master_assets WHERE dam_asset_id = 'm1';
+INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position, tracking_id, file_name,
+                                 dam_asset_id, dam_version, processed_at) VALUES
+    ('d1', 'v1', 1, 'AAAAA1', 'AAAAA1_One_video_IT_v01.mp4', 'dam-d1', 1, now() - interval '2 days'),
+    ('d1', 'v2', 2, 'AAAAA1', 'AAAAA1_One_video_IT_v01.mp4', 'dam-d1', 2, now());
+INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, campaign_id, error, dag_run_id,
+                                 failed_at) VALUES
+    ('d1', 'v0', 'AAAAA1_One_video_IT_v01.mp4', 'c1', 'Unknown language XX.', 'box_d1_v0', now() - interval '3 days'),
+    ('bad', 'v1', 'bad name.mp4', 'c1', 'bad name.mp4 does not start with a tracking ID.', 'box_bad_v1', now()),
+    ('lost', 'v1', 'x.mp4', NULL, 'x.mp4 does not start with a tracking ID.', 'box_lost_v1', now());
+INSERT INTO outbox_messages (message_key, channel, target, campaign_id, body, status) VALUES
+    ('k1', 'webhook', 'campaign_status', 'c1', '{}', 'sent'), ('k2', 'email', 'success', 'c1', '{}', 'failed'),
+    ('k3', 'webhook', 'asset_upload_complete', 'c1', '{}', 'pending');
+"""
+
+
+@pytest.fixture
+def cockpit(tracking_dsn: str) -> CockpitDb:
+    with psycopg2.connect(tracking_dsn) as conn, conn.cursor() as cur:
+        cur.execute(SEED)
+    conn.close()
+    return CockpitDb.from_dsn(tracking_dsn)
+
+
+def test_overview_counts(cockpit: CockpitDb) -> None:
+    page = cockpit.overview()
+    assert page["summary"] == {"masters": 3, "derivatives": 1, "pending_a1": 1, "pending_a2": 1,
+                               "uploads_24h": 1, "failed_uploads": 2}
+    assert [f["box_file_id"] for f in page["unattributed_failures"]] == ["lost"]
+    one, two = page["campaigns"]
+    assert (one["campaign_number"], one["masters"], one["in_box"], one["derivatives"], one["waiting"]) == (
+        "CMP-1", 2, 2, 1, 1)
+    assert (one["failed_masters"], one["failed_derivatives"], one["outbox_pending"], one["outbox_failed"]) == (
+        0, 1, 1, 1)  # m2 failed, then succeeded; d1's failure was resolved by a later version
+    assert [(h["old"], h["new"], h["run"]) for h in one["history"]] == [("A1", "A2", "run-a")]
+    assert (two["masters"], two["in_box"], two["failed_masters"], two["history"]) == (1, 0, 1, [])
+
+
+def test_campaign_page(cockpit: CockpitDb) -> None:
+    page = cockpit.campaign("c1")
+    assert [(m["name"], m["transfer_status"]) for m in page["masters"]] == [
+        ("one.mp4", "succeeded"), ("two.jpg", "succeeded")]
+    [derivative] = page["masters"][0]["derivatives"]
+    assert (derivative["dam_asset_id"], derivative["dam_version"], derivative["versions"]) == ("dam-d1", 2, 2)
+    assert [m["tracking_id"] for m in page["waiting"]] == ["AAAAA2"]
+    assert [(f["box_file_id"], f["resolved"]) for f in page["failures"]] == [("bad", False), ("d1", True)]
+    assert [o["status"] for o in page["outbox"]] == ["sent", "failed", "pending"]
+    failed = cockpit.campaign("c2")["failed_masters"]
+    assert [(m["name"], m["transfer_error"], m["transfer_run"]) for m in failed] == [
+        ("three.pdf", "three.pdf is larger than 5 GB.", "run-b")]
+    assert cockpit.campaign("nope") is None
+
+
+def test_sessions_are_read_only(cockpit: CockpitDb) -> None:
+    with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction), cockpit._cursor() as cur:
+        cur.execute("DELETE FROM campaigns")
