@@ -52,7 +52,6 @@ def _serve(settings: ReceiverSettings, level: str) -> int:
     if not load_config()["webhook"].get("enabled", True):
         logging.getLogger("receiver").warning("webhook.enabled is false: the receiver does not start")
         return 0
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
                 log_level=level.lower(), access_log=False, timeout_graceful_shutdown=10)
     return 0

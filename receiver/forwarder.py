@@ -87,7 +87,6 @@ class Forwarder:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.airflow_reachable: bool | None = None  # last outcome, for /health
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="forwarder", daemon=True)
@@ -111,7 +110,6 @@ class Forwarder:
             try:
                 self._drain(events)
             except AirflowUnavailable as exc:
-                self.airflow_reachable = False
                 log.warning("Airflow unavailable; events stay pending",
                             extra={"fields": {"error": str(exc), "retry_in_seconds": delay}})
                 # a new event does not cut the wait short (Airflow is the problem); Airflow's return does
@@ -156,4 +154,3 @@ class Forwarder:
                 if self._stop.is_set():
                     return
                 send(events, self._airflow, self._dag_id, event)
-                self.airflow_reachable = True

@@ -4,8 +4,7 @@ secrets from the environment only.
 Environment: ``BOX_WEBHOOK_PRIMARY_KEY`` / ``BOX_WEBHOOK_SECONDARY_KEY`` (Box's two signature keys),
 ``BOX_SERVICE_ACCOUNT_USER_ID`` (its uploads are ignored), ``AIRFLOW_WEBHOOK_USER`` / ``AIRFLOW_WEBHOOK_PASSWORD``
 (the Airflow user that triggers runs), ``AIRFLOW_CONN_TRACKING_DB`` (the tracking DB, in Airflow's JSON or URI
-connection form), ``RECEIVER_DATA_DIR`` (working folder, default ``.local/receiver``), and two tuning knobs of the
-forwarder: ``RECEIVER_RETRY_INITIAL_SECONDS`` (1) and ``RECEIVER_RETRY_MAX_SECONDS`` (60), the first and the
+connection form), and two tuning knobs of the forwarder: ``RECEIVER_RETRY_INITIAL_SECONDS`` (1) and ``RECEIVER_RETRY_MAX_SECONDS`` (60), the first and the
 longest wait before Airflow is tried again while it is unreachable.
 """
 
@@ -14,10 +13,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from include.ferrero.config import PROJECT_ROOT, load_config
+from include.ferrero.config import load_config
 
 #: libpq options an Airflow postgres connection may carry in its extras.
 _LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "options", "application_name")
@@ -43,7 +41,6 @@ class ReceiverSettings:
     airflow_user: str | None
     airflow_password: str | None
     tracking_db: dict[str, Any]
-    data_dir: Path
     retry_initial_seconds: float = 1.0
     retry_max_seconds: float = 60.0
 
@@ -67,7 +64,6 @@ class ReceiverSettings:
             airflow_user=env.get("AIRFLOW_WEBHOOK_USER") or None,
             airflow_password=env.get("AIRFLOW_WEBHOOK_PASSWORD") or None,
             tracking_db=tracking_db_kwargs(env.get("AIRFLOW_CONN_TRACKING_DB", "")),
-            data_dir=Path(env.get("RECEIVER_DATA_DIR") or PROJECT_ROOT / ".local" / "receiver"),
             retry_initial_seconds=_positive(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0),
             retry_max_seconds=_positive(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0),
         )

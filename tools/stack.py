@@ -143,7 +143,6 @@ def _base_env() -> dict[str, str]:
             "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW_WEBHOOK_USER": WEBHOOK_USER,
             "AIRFLOW_WEBHOOK_PASSWORD": secret["airflow_passwords"][WEBHOOK_USER],
-            "RECEIVER_DATA_DIR": str(LOCAL / "receiver"),
         }
     )
     try:

@@ -117,16 +117,6 @@ class WebhookEvents:
             cur.execute("SELECT count(*) AS n FROM box_webhook_events WHERE status = 'pending'")
             return int(cur.fetchone()["n"])
 
-    def for_file(self, box_file_id: str, box_file_version_id: str | None = None) -> list[dict[str, Any]]:
-        """Every event of a Box file (one version when given), oldest first (e.g. for the sweep)."""
-        with self.db.transaction() as cur:
-            cur.execute(
-                "SELECT * FROM box_webhook_events WHERE box_file_id = %s"
-                " AND (%s::text IS NULL OR box_file_version_id = %s) ORDER BY id",
-                (box_file_id, box_file_version_id, box_file_version_id),
-            )
-            return [dict(row) for row in cur.fetchall()]
-
     def mark_triggered(self, event_id: str, dag_run_id: str) -> None:
         """The event's DAG run exists (created now, or found already there)."""
         with self.db.transaction() as cur:

@@ -187,7 +187,6 @@ def receiver_factory(tracking_dsn: str, tmp_path: Path) -> Iterator[Callable[...
                 "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
                 "RECEIVER_HOST": "127.0.0.1",
                 "RECEIVER_PORT": str(free_port()),
-                "RECEIVER_DATA_DIR": str(tmp_path / f"receiver-{len(started)}"),
                 "RECEIVER_RETRY_INITIAL_SECONDS": "0.2",
                 "RECEIVER_RETRY_MAX_SECONDS": "1",
                 "AIRFLOW_API_URL": airflow.url if airflow else f"http://127.0.0.1:{free_port()}",

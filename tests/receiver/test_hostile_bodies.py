@@ -295,7 +295,7 @@ def _post_in_process(tracking_db: dict[str, Any], tmp_path: Path, *payloads: dic
         host="127.0.0.1", port=0, validate_signatures=False, max_age_seconds=600, max_body_bytes=1 << 20,
         airflow_api_url=f"http://127.0.0.1:{free_port()}", dag_id="a2_to_a3", derivatives_folder_name="Derivatives",
         primary_key=None, secondary_key=None, service_account_user_id=SERVICE_ACCOUNT, airflow_user="u",
-        airflow_password="p", tracking_db=tracking_db, data_dir=tmp_path,
+        airflow_password="p", tracking_db=tracking_db,
     )
     app = create_app(settings, start_forwarder=False)
 

@@ -63,8 +63,6 @@ def test_life_cycle(tracking_db) -> None:
     assert not events.requeue(ignored["id"]) and not events.requeue("unknown")
     events.mark_triggered(ignored["id"], "box_x_vy")  # never for an ignored event
     assert events.get(ignored["id"])["status"] == "ignored"
-    assert [r["event_id"] for r in events.for_file(first["source"]["id"])] == [first["id"]]
-    assert events.for_file(first["source"]["id"], "other-version") == []
 
 
 def test_dag_run_id_is_one_per_file_version() -> None:
