@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import stack
+from tools import processes, stack
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS_LOCAL = ROOT / ".local-chaos"
@@ -102,7 +102,7 @@ class ChaosStack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and stack._group_alive(pid):
+        while time.monotonic() < deadline and processes.group_alive(pid):
             time.sleep(0.2)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)  # what ignored SIGTERM (api-server workers) must not hold the port
