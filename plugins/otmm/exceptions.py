@@ -3,7 +3,10 @@ the HTTP status and the DAM's own message (trimmed), never a credential."""
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+try:  # the client works without Airflow (tools, scripts); inside Airflow the errors are AirflowExceptions
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # pragma: no cover
+    AirflowException = Exception  # type: ignore[misc,assignment]
 
 
 class OtmmError(AirflowException):
