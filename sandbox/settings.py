@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox.otmm.variants import parse_variants
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -84,6 +86,8 @@ class SandboxSettings:
     otmm_import_delay_seconds: float = 0.5
     #: Refuse (409) a metadata PATCH unless the caller holds the asset's lock (strict, the default).
     otmm_require_lock: bool = True
+    #: Named DAM behaviour variants (``sandbox/otmm/variants.py``), from ``SANDBOX_OTMM_VARIANTS``.
+    otmm_variants: frozenset[str] = frozenset()
     webhook_retry_delays: tuple[float, ...] = field(default=BOX_WEBHOOK_RETRY_DELAYS)
 
     @property
@@ -130,6 +134,7 @@ class SandboxSettings:
             box_jwt_public_key_pem=env.get("SANDBOX_BOX_JWT_PUBLIC_KEY_PEM") or None,
             otmm_import_delay_seconds=float(env.get("SANDBOX_OTMM_IMPORT_DELAY_SECONDS", 0.5)),
             otmm_require_lock=env.get("SANDBOX_OTMM_REQUIRE_LOCK", "true").lower() not in ("0", "false", "no"),
+            otmm_variants=parse_variants(env.get("SANDBOX_OTMM_VARIANTS")),
         )
         stored: dict[str, str] = {}
         if settings.credentials_path.exists():
@@ -166,6 +171,7 @@ class SandboxSettings:
             "SANDBOX_WEBHOOK_RETRY_SCALE": str(self.webhook_retry_scale),
             "SANDBOX_OTMM_IMPORT_DELAY_SECONDS": str(self.otmm_import_delay_seconds),
             "SANDBOX_OTMM_REQUIRE_LOCK": str(self.otmm_require_lock).lower(),
+            "SANDBOX_OTMM_VARIANTS": ",".join(sorted(self.otmm_variants)),
         }
         env.update({f"SANDBOX_{k.upper()}": v for k, v in self.credentials().items()})
         if self.box_jwt_public_key_pem:
