@@ -56,3 +56,7 @@ class OtmmIntegrityError(OtmmError):
 
 class OtmmJobError(OtmmError):
     """A DAM import job failed or did not finish in time."""
+
+
+class OtmmStatusError(OtmmError):
+    """A campaign's status could not be read from the DAM, or a status write did not show when read back."""

@@ -29,7 +29,7 @@ from hook_support.configured import ConfiguredHookMixin
 from hook_support.messages import one_line, scrub
 from otmm.client.domains import _DOMAIN_CACHE, Domains
 from otmm.client.settings import AUTH_MODES, ConnSettings, DamSettings
-from otmm.client.versions import Versions
+from otmm.client.versions import CheckIn, Versions
 from otmm.exceptions import OtmmConfigError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["_DOMAIN_CACHE", "OtmmHook"]
+__all__ = ["_DOMAIN_CACHE", "CheckIn", "OtmmHook"]
 
 
 class OtmmHook(ConfiguredHookMixin, Versions, Domains, BaseHook):

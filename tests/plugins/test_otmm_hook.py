@@ -364,7 +364,7 @@ def test_set_campaign_status_refuses_an_unexpected_current_status_and_unlocks(ho
 
 def test_set_campaign_status_unlocks_even_when_the_patch_fails(hook: OtmmHook, dam: DamData, otmm_faults: Faults):
     campaign_id = dam.campaign("Patch fails", "A1")
-    otmm_faults.arm(kind="status", status=400, method="PATCH", path=f"{BASE}/assets/{campaign_id}", count=1)
+    otmm_faults.arm(kind="status", status=400, method="PATCH", path=f"{BASE}/folders/{campaign_id}", count=1)
 
     with pytest.raises(OtmmBadRequestError, match=f"setting the status of campaign {campaign_id} to A2"):
         hook.set_campaign_status(campaign_id, "A2")

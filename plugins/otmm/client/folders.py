@@ -1,24 +1,26 @@
-"""Campaign folders: search by status, read, masters and subfolders (all pages), and the status write."""
+"""Campaign folders: search by status, read (with a fallback chain for the metadata), masters and subfolders.
+
+Where the public evidence is thin (spec §17, L) the client works either way:
+
+- **Folder metadata.** A campaign's status is taken from the first of: the search hit's metadata → ``GET
+  /folders/{id}?load_type=custom`` (``load_metadata``) → ``GET /assets/{folderId}?load_type=metadata``. A folder
+  none of them gives metadata for is an :class:`OtmmStatusError`, never "not in that status".
+- **Paging.** Listings page with ``after``/``limit`` until a page is empty or brings no new item, so a server
+  that caps the page size below ``limit`` or ignores ``after`` (seen only with ``limit=0``) is read whole, once.
+"""
 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from otmm.client.transport import Transport
-from otmm.exceptions import (
-    OtmmBadRequestError,
-    OtmmConflictError,
-    OtmmError,
-    OtmmNotFoundError,
-)
+from otmm.exceptions import OtmmNotFoundError, OtmmStatusError
 from otmm.models import Campaign, DamFolder, MasterAsset, is_container
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-FIELD_TYPE = "com.artesia.metadata.MetadataField"
+#: ``GET /folders/{id}`` asking for metadata the way public callers do (spec §4: ``load_type=custom``).
+FOLDER_METADATA = {"load_type": "custom", "level_of_detail": "full", "data_load_request": json.dumps(
+    {"data_load_request": {"load_metadata": "true", "child_count_load_type": "both"}})}
 CONTAINS = "ARTESIA.OPERATOR.CHAR.CONTAINS"
 
 
@@ -52,6 +54,8 @@ class Folders(Transport):
                 if not is_container(item) or str(item.get("asset_id")) in seen:
                     continue
                 campaign = Campaign.from_folder(item, s.status_field, s.number_field)
+                if not campaign.metadata:  # this DAM's search hits carry no folder metadata: read the folder
+                    campaign = self.get_campaign(campaign.campaign_id)
                 if campaign.status == status:
                     seen.add(campaign.campaign_id)
                     campaigns.append(campaign)
@@ -64,30 +68,47 @@ class Folders(Transport):
         return campaigns
 
     def get_campaign(self, campaign_id: str) -> Campaign:
-        """The campaign folder ``campaign_id`` with its metadata, status and number."""
-        data = self._request("GET", f"/folders/{campaign_id}", f"reading campaign {campaign_id}",
-                             params={"load_type": "metadata", "level_of_detail": "full"})
+        """The campaign folder with its metadata, status and number (fallback chain in the module docstring).
+
+        :raises OtmmStatusError: no read path gives the folder's metadata.
+        """
+        operation = f"reading campaign {campaign_id}"
+        data = self._request("GET", f"/folders/{campaign_id}", operation, params=FOLDER_METADATA)
         folder = (data or {}).get("folder_resource", {}).get("folder")
         if not folder:
-            raise OtmmNotFoundError(f"DAM request failed while reading campaign {campaign_id}: no folder in the answer.")
+            raise OtmmNotFoundError(f"DAM request failed while {operation}: no folder in the answer.")
         s = self.dam_settings
-        return Campaign.from_folder(folder, s.status_field, s.number_field)
+        campaign = Campaign.from_folder(folder, s.status_field, s.number_field)
+        if campaign.metadata:
+            return campaign
+        data = self._request("GET", f"/assets/{campaign_id}", f"reading the metadata of campaign {campaign_id}",
+                             params={"load_type": "metadata", "level_of_detail": "full"})
+        asset = (data or {}).get("asset_resource", {}).get("asset") or {}
+        if asset.get("metadata"):
+            return Campaign.from_folder({**folder, "metadata": asset["metadata"]}, s.status_field, s.number_field)
+        raise OtmmStatusError(f"The DAM gives no metadata for campaign folder {campaign_id} (tried GET /folders/"
+                              f"{campaign_id}?load_type=custom and GET /assets/{campaign_id}?load_type=metadata), so "
+                              "its status cannot be read; run `make verify` to see which read path this DAM offers.")
 
     def _children(self, folder_id: str, operation: str, *, subfolders: bool = False, **params: Any) -> list[dict]:
-        """Every child of a folder (``/children``, or ``/folders`` for subfolders only), all pages."""
+        """Every child of a folder (``/children``, or ``/folders`` for subfolders only), all pages.
+
+        Pages until an empty page or one with nothing new: robust to a server-side cap on the page size and to
+        a server that ignores ``after`` (it answers everything every time)."""
         page_size = self.dam_settings.page_size
         endpoint, key, list_key = ("folders", "folders_resource", "folder_list") if subfolders else (
             "children", "folder_children", "asset_list")
-        out: list[dict] = []
+        out: dict[str, dict] = {}
         after = 0
         while True:
             data = self._request("GET", f"/folders/{folder_id}/{endpoint}", operation,
                                  params={**params, "after": after, "limit": page_size, "sort": "asc_NAME"})
             page = (data or {}).get(key, {}).get(list_key) or []
-            out.extend(page)
+            new = [item for item in page if str(item.get("asset_id")) not in out]
+            out.update((str(item.get("asset_id")), item) for item in new)
             after += len(page)
-            if len(page) < page_size:
-                return out
+            if not new:
+                return list(out.values())
 
     def list_master_assets(self, campaign_id: str) -> list[MasterAsset]:
         """The campaign's master assets: its non-folder children, with metadata (all pages)."""
@@ -105,72 +126,3 @@ class Folders(Transport):
                 return DamFolder(str(folder["asset_id"]), str(folder["name"]))
         raise OtmmNotFoundError(f"Campaign {campaign_id} has no subfolder named {wanted!r} in the DAM; create it or "
                                 "fix dam.campaign.final_assets_folder_name in config/config.yaml.", status=None)
-
-    # ---- campaign status ------------------------------------------------------------------------------------
-
-    def set_campaign_status(self, campaign_id: str, status: str, *, expected_status: str | None = None) -> bool:
-        """Set the campaign's status field: lock → PATCH → unlock (the unlock is always attempted).
-
-        Returns False when the status already was ``status`` (nothing changed). With ``expected_status``, a
-        campaign found in any other status is refused (:class:`OtmmConflictError`), so a flip happens once.
-        """
-        s = self.dam_settings
-        operation = f"setting the status of campaign {campaign_id} to {status}"
-        with self._locked(campaign_id, "campaign"):
-            current = self.get_campaign(campaign_id).status
-            if current == status:
-                self.log.info("DAM: campaign %s already has status %s", campaign_id, status)
-                return False
-            if expected_status is not None and current != expected_status:
-                raise OtmmConflictError(f"Campaign {campaign_id} has status {current!r} in the DAM, not "
-                                        f"{expected_status!r}; its status was not changed to {status}.")
-            self._patch_metadata(campaign_id, [
-                {"id": s.status_field, "type": FIELD_TYPE, "value": {"value": {"type": "string", "value": status}}}
-            ], operation, folder=True)
-            self.log.info("DAM: campaign %s status %s -> %s", campaign_id, current, status)
-            return True
-
-    @contextmanager
-    def _locked(self, asset_id: str, what: str, *, check_out: bool = False) -> Iterator[None]:
-        """Hold the DAM lock of an asset or folder (checked out first with ``check_out``) for the block; the
-        unlock is always attempted once anything was taken. ``what`` names the object in messages."""
-        actions = ("check_out", "lock") if check_out else ("lock",)
-        taken = False
-        failure: BaseException | None = None
-        try:
-            for action in actions:
-                verb = "checking out" if action == "check_out" else "locking"
-                self._request("PUT", f"/assets/{asset_id}/state", f"{verb} {what} {asset_id}",
-                              data={"action": action})
-                taken = True
-            yield
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            if taken:
-                self._unlock(asset_id, what, failure)
-
-    def _unlock(self, asset_id: str, what: str, failure: BaseException | None) -> None:
-        try:
-            self._request("PUT", f"/assets/{asset_id}/state", f"unlocking {what} {asset_id}",
-                          data={"action": "unlock"})
-        except OtmmError as exc:
-            if failure is not None:
-                self.log.error("DAM: unlocking %s %s failed too: %s", what, asset_id, exc)
-            else:
-                raise OtmmError(f"{what.capitalize()} {asset_id} was updated but stays locked in the DAM: {exc}",
-                                status=exc.status, server_message=exc.server_message) from exc
-
-    def _patch_metadata(self, asset_id: str, elements: list[dict[str, Any]], operation: str, *,
-                        folder: bool = False) -> None:
-        """``PATCH`` the ``edited_asset`` metadata (flat elements, as in a representation); the caller holds the
-        lock. ``folder``: a DAM that refuses the asset path for a folder is asked at ``/folders/{id}``."""
-        edit = {"edited_asset": {"data": {"metadata": elements}}}
-        try:
-            self._request("PATCH", f"/assets/{asset_id}", operation, json=edit)
-        except (OtmmNotFoundError, OtmmBadRequestError) as exc:
-            if not folder or exc.status not in (404, 405):
-                raise
-            self._request("PATCH", f"/folders/{asset_id}", operation, json=edit)
-

@@ -1,4 +1,9 @@
-"""DAM jobs: poll ``/jobs/{id}`` until finished."""
+"""DAM jobs: poll ``/jobs/{id}`` until finished.
+
+The job resource's shape is not public (spec §8, §17 L): the state is read from ``job_state``, ``status`` or
+``state``. A DAM that has no job resource (404) is polled through the object instead: the caller's ``result``
+looks for the created asset or the new version, and the client stops asking ``/jobs`` for the rest of its life.
+"""
 
 from __future__ import annotations
 
@@ -31,11 +36,14 @@ class Jobs(Transport):
         deadline = time.monotonic() + s.job_timeout_seconds
         delay = min(0.2, s.job_poll_seconds)
         while True:
-            try:
-                data = self._request("GET", f"/jobs/{job_id}", f"checking {kind} {job_id}")
-                job = (data or {}).get("job_resource", {}).get("job", {})
-            except OtmmNotFoundError:
-                job = {}
+            job: dict[str, Any] = {}
+            if not getattr(self, "_no_job_resource", False):
+                try:
+                    data = self._request("GET", f"/jobs/{job_id}", f"checking {kind} {job_id}")
+                    job = (data or {}).get("job_resource", {}).get("job", {})
+                except OtmmNotFoundError:
+                    self._no_job_resource = True
+                    self.log.info("DAM: no job resource for %s %s; polling the result instead", kind, job_id)
             state = str(job.get("job_state") or job.get("status") or job.get("state") or "").upper()
             if state in JOB_FAILED:
                 message = one_line(job.get("message") or job.get("error_message") or state)
