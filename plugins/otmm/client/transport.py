@@ -135,6 +135,18 @@ class Transport:
                 self._auth_expires_at = time.monotonic() + max(0.0, float(expires_in) - TOKEN_EXPIRY_MARGIN)
         except (TypeError, ValueError):
             self._auth_expires_at = None
+        self._requested_by_for_bearer(session)
+
+    def _requested_by_for_bearer(self, session: requests.Session) -> None:
+        """Whether Bearer writes need ``X-Requested-By`` is not public (spec §17, L); sending it does no harm. So
+        ask ``GET /sessions`` for the token's session id once and send it; a DAM that answers none is fine."""
+        try:
+            answer = session.get(f"{self.conn_settings.base_url}/sessions", timeout=self.retry_policy.timeout)
+            info = answer.json().get("session_resource", {}).get("session", {}) if answer.ok else {}
+        except (requests.RequestException, ValueError, AttributeError):
+            info = {}
+        if info.get("id"):
+            session.headers["X-Requested-By"] = str(info["id"])
 
     def close(self) -> None:
         """Log out (session auth) and drop the HTTP session; best effort, never raises."""
