@@ -10,6 +10,10 @@ password, extras ``auth_mode`` (``session`` | ``oauth`` | ``otds``), ``client_id
         "extra": {"auth_mode": "otds", "client_id": "scaling", "client_secret": "...",
                   "otds_token_url": "https://otds.example.com/otdsws/oauth2/token"}}'
 
+The hook is thin: identity, connection and config parsing, ``test_connection``. The work is done by the Airflow-free
+client package ``otmm.client`` it mixes in (``transport``, ``folders``, ``status``, ``assets``, ``jobs``,
+``versions``, ``domains``), each module documenting the fallbacks it takes where the public evidence is thin.
+
 Every call goes through :meth:`OtmmHook._request`: one lazily created ``requests.Session``, a timeout on every
 request, retries (tenacity) on 429 (honouring ``Retry-After``), the config's 5xx codes, connection errors,
 timeouts and truncated bodies, never on other 4xx; a 401 logs in again once. Settings come from the config

@@ -3,8 +3,9 @@
 Where the public evidence is thin (spec §17, L) the client works either way:
 
 - **Folder metadata.** A campaign's status is taken from the first of: the search hit's metadata → ``GET
-  /folders/{id}?load_type=custom`` (``load_metadata``) → ``GET /assets/{folderId}?load_type=metadata``. A folder
-  none of them gives metadata for is an :class:`OtmmStatusError`, never "not in that status".
+  /folders/{id}?load_type=custom`` (``load_metadata``) → ``GET /assets/{folderId}?load_type=metadata`` that holds
+  the status field. A folder none of them gives metadata for is an :class:`OtmmStatusError`, never "not in that
+  status"; metadata without the field means the status is not set (``None``).
 - **Paging.** Listings page with ``after``/``limit`` until a page is empty or brings no new item, so a server
   that caps the page size below ``limit`` or ignores ``after`` (seen only with ``limit=0``) is read whole, once.
 """
@@ -54,7 +55,7 @@ class Folders(Transport):
                 if not is_container(item) or str(item.get("asset_id")) in seen:
                     continue
                 campaign = Campaign.from_folder(item, s.status_field, s.number_field)
-                if not campaign.metadata:  # this DAM's search hits carry no folder metadata: read the folder
+                if s.status_field not in campaign.fields:  # the hit carries no (or partial) metadata: read it
                     campaign = self.get_campaign(campaign.campaign_id)
                 if campaign.status == status:
                     seen.add(campaign.campaign_id)
@@ -79,13 +80,15 @@ class Folders(Transport):
             raise OtmmNotFoundError(f"DAM request failed while {operation}: no folder in the answer.")
         s = self.dam_settings
         campaign = Campaign.from_folder(folder, s.status_field, s.number_field)
-        if campaign.metadata:
+        if s.status_field in campaign.fields:
             return campaign
         data = self._request("GET", f"/assets/{campaign_id}", f"reading the metadata of campaign {campaign_id}",
                              params={"load_type": "metadata", "level_of_detail": "full"})
         asset = (data or {}).get("asset_resource", {}).get("asset") or {}
         if asset.get("metadata"):
             return Campaign.from_folder({**folder, "metadata": asset["metadata"]}, s.status_field, s.number_field)
+        if campaign.metadata:  # metadata without the status field: the status is not set
+            return campaign
         raise OtmmStatusError(f"The DAM gives no metadata for campaign folder {campaign_id} (tried GET /folders/"
                               f"{campaign_id}?load_type=custom and GET /assets/{campaign_id}?load_type=metadata), so "
                               "its status cannot be read; run `make verify` to see which read path this DAM offers.")

@@ -37,7 +37,7 @@ class Jobs(Transport):
         delay = min(0.2, s.job_poll_seconds)
         while True:
             job: dict[str, Any] = {}
-            if not getattr(self, "_no_job_resource", False):
+            if not self._no_job_resource:
                 try:
                     data = self._request("GET", f"/jobs/{job_id}", f"checking {kind} {job_id}")
                     job = (data or {}).get("job_resource", {}).get("job", {})

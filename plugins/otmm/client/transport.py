@@ -76,6 +76,7 @@ class Transport:
         self._session: requests.Session | None = None
         self._auth_expires_at: float | None = None
         self._lock = threading.RLock()
+        self._no_job_resource = False  # set once the DAM answered 404 for a job (see jobs.py)
 
     # ---- session and authentication ---------------------------------------------------------------------
 
