@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from otmm.exceptions import OtmmStatusError
 from otmm.hooks import OtmmHook
 from sandbox.otmm.variants import VARIANTS
 from sandbox.testing import start_sandbox
-from tests.plugins.conftest import DamData, otmm_connection
+from tests.plugins.conftest import DamData, Faults, otmm_connection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -80,3 +81,18 @@ def test_check_in_without_a_job_resource_and_a_lock_kept_by_the_check_in(hook: O
     assert row["locked_by"] is None and row["metadata"]["FERRERO.FIELD.DURATION"]["values"] == [1.5]
     asset = hook.create_asset(folder, path, json.dumps({"asset_resource": {"asset": {}}}), file_name="new.mp4")
     assert dam.get(asset)["name"] == "new.mp4", "an import awaited without a job resource"
+
+
+def test_a_status_no_read_path_gives_is_an_error_never_another_status(hook: OtmmHook, dam: DamData,
+                                                                       variant_sandbox: RunningSandbox):
+    campaign_id = dam.campaign(f"Unreadable {dam.root[:6]}", "A1")
+    faults = Faults(variant_sandbox.endpoints["otmm_url"])
+    faults.arm(kind="ignore", method="GET", path=f"/otmmapi/v6/assets/{campaign_id}", count=2)
+    try:
+        with pytest.raises(OtmmStatusError, match=rf"no metadata for campaign folder {campaign_id} .* its status "
+                                                  "cannot be read"):
+            hook.get_campaign(campaign_id)
+        with pytest.raises(OtmmStatusError, match=campaign_id):
+            hook.search_campaigns("A1")
+    finally:
+        faults.clear()
