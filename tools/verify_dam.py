@@ -263,8 +263,9 @@ class DamVerifier:
         observed = (f"old id {result.previous_asset_id}, new id {result.asset_id}, logical id {result.logical_id}, "
                     f"version {result.version}, locked after check-in: {result.locked_after}")
         own_id = result.asset_id != result.previous_asset_id
+        left = f"test asset {name!r} stays in folder {folder_id}"
         self.findings.append(Finding("dam.write", "a checked-in version gets its own asset id", observed, own_id,
-                                     note="" if own_id else "the client also handles an id kept across versions"))
+                                     note=left if own_id else f"the client handles an id kept across versions; {left}"))
         if result.locked_after:
             return Finding("dam.write", "the check-in releases the lock", observed, False,
                            **_variant("checkin-keeps-lock", "the client unlocks the new version"))
