@@ -278,5 +278,10 @@ class DamVerifier:
         read_back = self.hook.get_campaign(folder_id).status
         if before is not None:
             self.hook.set_campaign_status(folder_id, before)
+        observed = f"{before} -> {target}, read back {read_back}, restored to {before}"
+        if read_back == target and self.hook._folder_edit_via_assets:
+            return Finding("dam.write", "a folder's status changes through PATCH /folders/{id} (edited_folder)",
+                           f"PATCH /folders/{{id}} refused; PATCH /assets/{{id}} (edited_asset) worked: {observed}",
+                           False, **_variant("folder-edit-via-assets", "the client falls back to it"))
         return Finding("dam.write", "a folder's status changes through PATCH /folders/{id} (edited_folder)",
-                       f"{before} -> {target}, read back {read_back}, restored to {before}", read_back == target)
+                       observed, read_back == target)

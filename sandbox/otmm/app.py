@@ -53,6 +53,7 @@ from sandbox.otmm.search import SearchError, keyword_matches, matches, parse_con
 from sandbox.otmm.store import PUBLIC_ROOT_ID, OtmmStore
 from sandbox.otmm.variants import (
     CHECKIN_KEEPS_LOCK,
+    FOLDER_EDIT_VIA_ASSETS,
     FOLDER_METADATA_VIA_ASSETS_ONLY,
     NO_JOB_RESOURCE,
     PAGE_CAP,
@@ -275,6 +276,8 @@ class OtmmApi:
     async def folder(self, request: Request, principal: Principal) -> Response:
         folder_id = request.path_params["folder_id"]
         if request.method == "PATCH":
+            if self.has(FOLDER_EDIT_VIA_ASSETS):
+                return otmm_error(405, "PATCH is not supported on /folders/{id}")
             return await self._patch(request, principal, folder_id, resource="folder_resource", key="folder")
         if request.method == "POST":
             return await self._create_folder(request, principal, folder_id)
@@ -593,7 +596,7 @@ class OtmmApi:
     async def _patch(self, request: Request, principal: Principal, asset_id: str, *, resource: str, key: str) -> Response:
         item = self._folder(asset_id) if resource == "folder_resource" else self._asset(asset_id)
         edit = "edited_folder" if resource == "folder_resource" else "edited_asset"
-        if edit == "edited_asset" and item["is_container"]:
+        if edit == "edited_asset" and item["is_container"] and not self.has(FOLDER_EDIT_VIA_ASSETS):
             raise MetadataError(f"{asset_id} is a folder; edit it through /folders/{asset_id} with edited_folder")
         try:
             body = await request.json()

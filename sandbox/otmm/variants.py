@@ -15,6 +15,9 @@ names the variant a real DAM matches, and the setting to use.
   Default: honoured.
 - ``checkin-keeps-lock``: after a check-in the new version stays locked by the caller until ``unlock``.
   Default: the check-in releases the lock (an ``unlock`` then answers 409 "not locked").
+- ``folder-edit-via-assets``: there is no folder update service (``PATCH /folders/{id}`` answers 405); a folder's
+  metadata is edited with ``PATCH /assets/{folderId}`` and ``edited_asset``. Default: ``PATCH /folders/{id}`` with
+  ``edited_folder`` (spec §17, L–M), ``edited_asset`` on a folder is a 400.
 - ``bearer-writes-need-requested-by``: Bearer-token writes (not GET) need ``X-Requested-By`` with the id
   ``GET /sessions`` answers for that token, else 403. Default: Bearer calls need no ``X-Requested-By``.
 """
@@ -27,6 +30,7 @@ NO_JOB_RESOURCE = "no-job-resource"
 PAGE_CAP_50 = "page-cap-50"
 SUBFOLDERS_UNPAGED = "subfolders-unpaged"
 CHECKIN_KEEPS_LOCK = "checkin-keeps-lock"
+FOLDER_EDIT_VIA_ASSETS = "folder-edit-via-assets"
 BEARER_WRITES_NEED_REQUESTED_BY = "bearer-writes-need-requested-by"
 
 VARIANTS: tuple[str, ...] = (
@@ -36,6 +40,7 @@ VARIANTS: tuple[str, ...] = (
     PAGE_CAP_50,
     SUBFOLDERS_UNPAGED,
     CHECKIN_KEEPS_LOCK,
+    FOLDER_EDIT_VIA_ASSETS,
     BEARER_WRITES_NEED_REQUESTED_BY,
 )
 PAGE_CAP = 50

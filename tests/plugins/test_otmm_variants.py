@@ -1,6 +1,7 @@
 """The DAM client against a sandbox with every low-confidence behaviour variant switched on at once (spec §17):
 folder metadata only through the asset service, none in search hits, no job resource, pages capped at 50,
-subfolders unpaged, the lock kept after a check-in, Bearer writes needing X-Requested-By."""
+subfolders unpaged, the lock kept after a check-in, folders edited through the asset service, Bearer writes
+needing X-Requested-By."""
 
 from __future__ import annotations
 

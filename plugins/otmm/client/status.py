@@ -115,7 +115,10 @@ class Status(Folders):
 
     def _patch_folder(self, folder_id: str, elements: list[dict[str, Any]], operation: str) -> None:
         """``PATCH /folders/{id}`` with ``edited_folder``; a DAM without that service (404/405) gets the asset
-        form. The caller holds the lock."""
+        form, from then on directly. The caller holds the lock."""
+        if self._folder_edit_via_assets:
+            self._patch_metadata(folder_id, elements, operation)
+            return
         try:
             self._request("PATCH", f"/folders/{folder_id}", operation,
                           json={"edited_folder": {"data": {"metadata": elements}}})
@@ -125,3 +128,4 @@ class Status(Folders):
             self.log.info("DAM: no folder update service (HTTP %s); editing folder %s as an asset", exc.status,
                           folder_id)
             self._patch_metadata(folder_id, elements, operation)
+            self._folder_edit_via_assets = True

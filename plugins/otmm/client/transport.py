@@ -77,6 +77,7 @@ class Transport:
         self._auth_expires_at: float | None = None
         self._lock = threading.RLock()
         self._no_job_resource = False  # set once the DAM answered 404 for a job (see jobs.py)
+        self._folder_edit_via_assets = False  # set once PATCH /folders/{id} answered 404/405 (see status.py)
 
     # ---- session and authentication ---------------------------------------------------------------------
 
