@@ -41,7 +41,8 @@ class BoxVerifier:
 
         def webhooks() -> str:
             hooks = client.webhooks.get_webhooks().entries or []
-            return f"{len(hooks)} webhook(s): " + ", ".join(f"{h.id} on {h.target.id}" for h in hooks if h.target)
+            targets = ", ".join(f"{h.id} on {h.target.id}" for h in hooks if h.target)
+            return f"{len(hooks)} webhook(s)" + (f": {targets}" if targets else "")
 
         self.check("the service account is readable", me)
         self.check("the configured root folder (box.root_folder_id) is reachable", root)

@@ -109,7 +109,8 @@ class DamVerifier:
         if campaigns and self.campaign_id is None:
             self.campaign_id = campaigns[0].campaign_id
         return Finding("dam.search", f"search/text finds campaign folders in status {status}",
-                       f"{len(campaigns)} campaign(s): {', '.join(c.number or c.campaign_id for c in campaigns[:5])}",
+                       f"{len(campaigns)} campaign(s)" + (": " + ", ".join(c.number or c.campaign_id
+                                                                            for c in campaigns[:5]) if campaigns else ""),
                        True)
 
     def search_metadata(self) -> Finding:
