@@ -1,11 +1,16 @@
 """
 ### A1 discovery
 
-Every five minutes, finds the DAM campaigns in status **A1** and starts one
+On the schedule of `polling` in `config.yaml` (every five minutes by default; none when
+`polling.enabled` is false), checks that the DAM and Box can be reached — one critical email
+when an outage starts and one when it ends — then finds the DAM campaigns in status **A1** and starts one
 [`a1_to_a2`](/dags/a1_to_a2) run per campaign. The run id names the campaign
 (`<number>__<name>__a1-cycle<n>`), so an operator finds it by name, and a campaign
 already being processed is never started twice (its run id already exists). A campaign
 that comes back to A1 after reaching A2 starts a new cycle, hence a new run.
+
+**To start one campaign by hand**, trigger this DAG with the campaign's number or DAM id (and
+*force* to re-send one that is past A1): its `a1_to_a2` run starts under the same kind of name.
 """
 
 from __future__ import annotations
@@ -13,27 +18,56 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
+
+from include.ferrero.campaigns import discovery_schedule
+from include.ferrero.config import load_config
 
 
 @dag(
-    schedule="*/5 * * * *",
+    schedule=discovery_schedule(load_config()["polling"]),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["content-scaling", "A1->A2"],
     default_args={"owner": "content-scaling", "retries": 2, "retry_delay": timedelta(seconds=30)},
+    params={
+        "campaign": Param(None, type=["null", "string"], title="Campaign (to start one by hand)",
+                          description="Leave empty for the usual search for A1 campaigns. Or enter one campaign's "
+                          "number (e.g. CMP-2026-001) or DAM id: its a1_to_a2 run starts, named after it."),
+        "force": Param(False, type="boolean", title="Force",
+                       description="With a campaign: send its masters to Box even when it is not in status A1."),
+    },
 )
 def a1_discovery():
     @task(pool="dam_api")
-    def find_a1_campaigns() -> list[dict]:
-        """Search the DAM for campaigns in A1; return the run id and conf of each campaign's run."""
-        from include.ferrero.steps.a1_to_a2 import discover_campaigns
-        from workflow_services import Services
+    def find_a1_campaigns(params: dict | None = None) -> list[dict]:
+        """Check the DAM and Box can be reached (critical email once per outage), then search the DAM for
+        campaigns in A1; return the run id and conf of each campaign's run."""
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from include.ferrero.campaigns import CampaignError
+        from include.ferrero.steps.a1_to_a2 import discover_campaigns, run_by_hand
+        from include.ferrero.steps.discovery import watch_services
+        from workflow_services import Services, dag_url
 
         with Services() as services:
-            runs = discover_campaigns(services.otmm, services.db, services.config)
+            down, keys = watch_services({"DAM": services.otmm, "Box": services.box}, services.db, services.config,
+                                        dag_url("a1_discovery"))
+            for state in services.deliver(keys).values():
+                print(f"{state.message.label}: {state.status}")
+            if down:
+                raise AirflowException("; ".join(f"the {name} cannot be reached: {why}" for name, why in down.items()))
+            if params and params.get("campaign"):
+                now = get_current_context()["dag_run"].run_after
+                try:
+                    runs = [run_by_hand(services.otmm, services.db, params["campaign"], params["force"], now)]
+                except CampaignError as exc:  # a wrong number or a campaign not in A1: no retry helps
+                    raise AirflowFailException(str(exc)) from None
+            else:
+                runs = discover_campaigns(services.otmm, services.db, services.config)
         print(f"{len(runs)} campaign(s) in A1: {', '.join(r['trigger_run_id'] for r in runs) or 'none'}")
         return runs
 

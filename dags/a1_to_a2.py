@@ -22,6 +22,7 @@ they succeed, the flip and its notifications follow.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
@@ -54,6 +55,20 @@ def _notify_plan_failure(context) -> None:
         message = email_message(run_key(DAG_ID, context["run_id"], "plan-failed"), "campaign_processing_failed", email)
         services.outbox.add([message])
         print(deliver_or_raise(services, [message.key]))
+
+
+def _fail_clearly(exc: Exception) -> NoReturn:
+    """A bad campaign or a permanent DAM/Box error (HTTP 4xx, a missing object) is not worth a retry: fail now,
+    with the sentence that says why (the failed master is recorded, so the partial-result email still lists it).
+    Anything else is raised as it is, for Airflow's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from hook_support.errors import ServiceError
+    from include.ferrero.campaigns import CampaignError
+
+    if isinstance(exc, CampaignError) or (isinstance(exc, ServiceError) and exc.permanent):
+        raise AirflowFailException(str(exc)) from None
+    raise exc
 
 
 @dag(
@@ -96,8 +111,11 @@ def a1_to_a2():
         from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
 
         with _services() as services:
-            return plan(services.otmm, services.box, services.db, services.config, params["campaign"],
-                        force=params["force"], cycle=params.get("cycle"))
+            try:
+                return plan(services.otmm, services.box, services.db, services.config, params["campaign"],
+                            force=params["force"], cycle=params.get("cycle"))
+            except Exception as exc:
+                _fail_clearly(exc)
 
     @task(map_index_template="{{ master_name }}", pool="box_api", max_active_tis_per_dagrun=4)
     def transfer_master(master: dict, campaign: dict) -> dict:
@@ -107,8 +125,11 @@ def a1_to_a2():
         context = get_current_context()
         context["master_name"] = master["name"]
         with _services() as services:
-            result = transfer(services.otmm, services.box, services.db, services.config, campaign, master,
-                              context["run_id"])
+            try:
+                result = transfer(services.otmm, services.box, services.db, services.config, campaign, master,
+                                  context["run_id"])
+            except Exception as exc:
+                _fail_clearly(exc)
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
         return result
 

@@ -24,6 +24,7 @@ waits for a retry is also sent by [`outbox_dispatch`](/dags/outbox_dispatch).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 
 from airflow.sdk import Param, dag, get_current_context, task
 
@@ -56,16 +57,18 @@ def _email_failure(context) -> None:
             print(deliver_or_raise(services, [key]))
 
 
-def _fail_clearly(exc: Exception) -> None:
-    """A bad file is not worth a retry: fail now, with the sentence that says why."""
+def _fail_clearly(exc: Exception) -> NoReturn:
+    """A bad file or a permanent DAM/Box error (HTTP 4xx, a missing file) is not worth a retry: fail now, with the
+    sentence that says why. Anything else is raised as it is, for Airflow's retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from hook_support.errors import ServiceError
     from include.ferrero.derivatives import DerivativeError
 
-    if isinstance(exc, DerivativeError):
-        if exc.file_name:  # for the error email, whose callback cannot see this exception's details
-            get_current_context()["ti"].xcom_push(key="refused", value={
-                "file_name": exc.file_name, "tracking_id": exc.tracking_id})
+    if isinstance(exc, DerivativeError) and exc.file_name:  # for the error email, which cannot see this exception
+        get_current_context()["ti"].xcom_push(key="refused", value={
+            "file_name": exc.file_name, "tracking_id": exc.tracking_id})
+    if isinstance(exc, DerivativeError) or (isinstance(exc, ServiceError) and exc.permanent):
         raise AirflowFailException(str(exc)) from None
     raise exc
 

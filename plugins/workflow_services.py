@@ -83,7 +83,8 @@ class Services:
         conn = BaseHook.get_connection(hook.mailgun_conn_id)
         domain = conn.extra_dejson.get("domain") or conn.schema or "localhost"
         body = message.body
-        hook.send(Email(recipients=body["recipients"], subject=body["subject"], html=body["html"]),
+        hook.send(Email(recipients=body["recipients"], subject=body["subject"], html=body["html"],
+                        text=body.get("text", "")),
                   self.config["notifications"]["from_address"], message_id=message.message_id(domain))
 
     def _post_webhook(self, message: OutboxMessage) -> None:
@@ -109,10 +110,14 @@ class Services:
         self.close()
 
 
+def dag_url(dag_id: str) -> str:
+    """Link to a DAG in the Airflow UI, for emails."""
+    return f"{os.environ.get('AIRFLOW_API_URL', 'http://127.0.0.1:8080').rstrip('/')}/dags/{dag_id}"
+
+
 def run_url(dag_id: str, run_id: str) -> str:
     """Link to a DAG run in the Airflow UI, for emails."""
-    base = os.environ.get("AIRFLOW_API_URL", "http://127.0.0.1:8080").rstrip("/")
-    return f"{base}/dags/{dag_id}/runs/{run_id}"
+    return f"{dag_url(dag_id)}/runs/{run_id}"
 
 
 def deliver_or_raise(services: Services, keys: list[str]) -> str:

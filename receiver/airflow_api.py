@@ -20,10 +20,20 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+GATEWAY_DOWN = {502, 503, 504}
 
 
 class AirflowUnavailable(Exception):  # noqa: N818 - a state, not an error of the event
-    """Airflow cannot take the run now (down, 5xx, auth or DAG missing): keep the event, try again later."""
+    """Airflow cannot take the run now (down, 5xx, auth or DAG missing): keep the event, try again later.
+
+    ``down`` is True when Airflow did not answer, or a proxy in front of it answered 502/503/504 (an outage);
+    False when Airflow answered and refused (auth, DAG missing, 429, 500): only an outage ends the caller's
+    back-off as soon as the health endpoint answers again.
+    """
+
+    def __init__(self, message: str, *, down: bool = False) -> None:
+        super().__init__(message)
+        self.down = down
 
 
 class TriggerRejected(Exception):  # noqa: N818
@@ -31,8 +41,9 @@ class TriggerRejected(Exception):  # noqa: N818
 
 
 class _Retryable(Exception):  # noqa: N818
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,7 @@ class AirflowClient:
     def _checked(response: httpx.Response) -> httpx.Response:
         if response.status_code in RETRYABLE_STATUS:
             raise _Retryable(f"{response.request.method} {response.request.url.path} answered "
-                             f"{response.status_code} {_detail(response)}")
+                             f"{response.status_code} {_detail(response)}", response.status_code)
         return response
 
     def _with_retries(self, call: Any) -> httpx.Response:
@@ -133,9 +144,10 @@ class AirflowClient:
         try:
             return retrying(call)
         except _Retryable as exc:
-            raise AirflowUnavailable(str(exc)) from None
+            raise AirflowUnavailable(str(exc), down=exc.status in GATEWAY_DOWN) from None
         except httpx.TransportError as exc:
-            raise AirflowUnavailable(f"Airflow at {self.base_url} unreachable ({type(exc).__name__})") from None
+            raise AirflowUnavailable(f"Airflow at {self.base_url} unreachable ({type(exc).__name__})",
+                                     down=True) from None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -5,10 +5,14 @@
 1. body larger than ``webhook.max_body_bytes`` -> 413 (read no further);
 2. signature check (see :mod:`receiver.signature`), when ``webhook.validate_signatures`` -> 401 on any failure,
    logged with the reason and the delivery id, never the body;
-3. not JSON, or no event id -> 400;
+3. a body we cannot use (not UTF-8 JSON, nested too deep, not an object, no usable event id: see
+   :mod:`receiver.events`) -> 400 with the reason;
 4. the event is stored (committed) with its classification: ``pending`` or ``ignored`` with the reason; a
    known event id (Box's redelivery, a replayed request) stores nothing new -> 200 either way. The tracking
-   database unreachable -> 503, so Box delivers it again later.
+   database unreachable -> 503, so Box delivers it again later; the database refusing the event's data
+   (which :mod:`receiver.events` should have made impossible) -> 422.
+
+Every refusal is one log line and one ``{"detail": <sentence>}`` answer, never a stack trace or the body.
 
 The forwarder (:mod:`receiver.forwarder`) sends pending events to Airflow in the background.
 """
@@ -16,12 +20,12 @@ The forwarder (:mod:`receiver.forwarder`) sends pending events to Airflow in the
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
 import psycopg2
+import psycopg2.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +34,7 @@ from include.ferrero.tracking_db import TrackingDb
 from include.ferrero.webhook_events import PENDING, WebhookEvents
 from receiver import signature
 from receiver.airflow_api import AirflowClient
-from receiver.events import PayloadError, classify
+from receiver.events import PayloadError, classify, parse_body
 from receiver.forwarder import Forwarder
 
 if TYPE_CHECKING:
@@ -118,24 +122,30 @@ def create_app(settings: ReceiverSettings, *, start_forwarder: bool = True) -> F
                             extra={"fields": {**context, "outcome": "unauthorized", "reason": reason, "status": 401}})
                 return _answer(401, "invalid signature")
         try:
-            payload = json.loads(body)
             event = classify(
-                payload, delivery_id=delivery_id, derivatives_folder_name=settings.derivatives_folder_name,
+                parse_body(body), delivery_id=delivery_id,
+                derivatives_folder_name=settings.derivatives_folder_name,
                 service_account_user_id=settings.service_account_user_id,
             )
-        except (ValueError, PayloadError) as exc:
-            reason = str(exc) if isinstance(exc, PayloadError) else "the body is not JSON"
+        except PayloadError as exc:
             log.warning("delivery refused",
-                        extra={"fields": {**context, "outcome": "bad-request", "reason": reason, "status": 400}})
-            return _answer(400, reason)
+                        extra={"fields": {**context, "outcome": "bad-request", "reason": str(exc), "status": 400}})
+            return _answer(400, str(exc))
         try:
             row, created = await run_in_threadpool(db_call, lambda own: own.record(event))
+        except (psycopg2.DataError, psycopg2.errors.ProgramLimitExceeded) as exc:
+            reason = f"the tracking database refuses this event's data ({exc.pgcode} {type(exc).__name__})"
+            log.error("delivery refused",
+                      extra={"fields": {**context, "event_id": event.event_id, "outcome": "unprocessable",
+                                        "reason": reason, "status": 422}})
+            return _answer(422, reason)
         except psycopg2.Error as exc:
             log.error("event not stored: tracking database unavailable",
                       extra={"fields": {**context, "event_id": event.event_id, "status": 503,
                                         "error": str(exc).strip()[:300]}})
             return _answer(503, "storage unavailable, deliver again later")
-        fields = {**context, "event_id": event.event_id, "file": event.file_name, "box_file_id": event.box_file_id}
+        fields = {**context, "event_id": event.event_id, "file": _clip(event.file_name),
+                  "box_file_id": _clip(event.box_file_id)}
         if not created:
             outcome = "duplicate"
         elif event.ignore_reason:
@@ -163,6 +173,11 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _clip(text: str | None, limit: int = 200) -> str | None:
+    """At most ``limit`` characters of a payload value, for a log line."""
+    return text if text is None or len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _answer(status: int, message: str) -> JSONResponse:

@@ -1,16 +1,20 @@
 """The forwarder: a background thread that sends pending events to Airflow, oldest first.
 
 It wakes up when the webhook endpoint stores a new event, and every ``poll_seconds`` anyway (events stored by
-another process, a replay, or left pending by a previous run of the receiver are sent on start). While Airflow is
-unreachable it waits ``retry_initial_seconds``, doubling up to ``retry_max_seconds``, and tries again; the events
-stay ``pending`` in the database meanwhile. Each event's run id comes from its Box file and version, so sending an
-event twice (a crash between trigger and mark, a replay) finds the run already there (409) and starts nothing.
+another process, a replay, or left pending by a previous run of the receiver are sent on start). When Airflow
+cannot take an event it waits ``retry_initial_seconds``, doubling up to ``retry_max_seconds``, and tries again; the
+events stay ``pending`` in the database meanwhile. When Airflow is down (no answer, or 502/503/504) that wait ends
+as soon as its health endpoint answers again (probed every ``probe_seconds``): an outage costs seconds after its
+end. When Airflow answers but refuses (auth, DAG missing, 429, 500) the whole wait is kept. Each event's run id
+comes from its Box file and version, so sending an event twice (a crash between trigger and mark, a replay) finds
+the run already there (409) and starts nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import psycopg2
@@ -69,6 +73,7 @@ class Forwarder:
         retry_initial_seconds: float = 1.0,
         retry_max_seconds: float = 60.0,
         poll_seconds: float = 30.0,
+        probe_seconds: float = 1.0,
         batch_size: int = 50,
     ) -> None:
         self._events_factory = events_factory
@@ -77,6 +82,7 @@ class Forwarder:
         self._initial = retry_initial_seconds
         self._max = retry_max_seconds
         self._poll = poll_seconds
+        self._probe = probe_seconds
         self._batch = batch_size
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -108,7 +114,8 @@ class Forwarder:
                 self.airflow_reachable = False
                 log.warning("Airflow unavailable; events stay pending",
                             extra={"fields": {"error": str(exc), "retry_in_seconds": delay}})
-                self._stop.wait(delay)  # a new event does not cut the wait short: Airflow is the problem
+                # a new event does not cut the wait short (Airflow is the problem); Airflow's return does
+                self._back_off(delay, until_healthy=exc.down)
                 delay = min(delay * 2, self._max)
                 continue
             except psycopg2.Error as exc:
@@ -125,6 +132,20 @@ class Forwarder:
             delay = self._initial
             self._wake.wait(self._poll)
         events.db.close()
+
+    def _back_off(self, delay: float, *, until_healthy: bool) -> None:
+        """Wait ``delay`` seconds; with ``until_healthy``, only until Airflow's health endpoint answers again."""
+        if not until_healthy:
+            self._stop.wait(delay)
+            return
+        start = time.monotonic()
+        while (left := start + delay - time.monotonic()) > 0:
+            if self._stop.wait(min(self._probe, left)):
+                return
+            if self._airflow.healthy():
+                waited = round(time.monotonic() - start, 1)
+                log.info("Airflow answers again", extra={"fields": {"waited_seconds": waited}})
+                return
 
     def _drain(self, events: WebhookEvents) -> None:
         while not self._stop.is_set():

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import TYPE_CHECKING
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import psycopg2
 from psycopg2 import sql
@@ -93,3 +93,17 @@ def drop_database(server_dsn: str, database: str) -> None:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     finally:
         conn.close()
+
+
+def conn_fields(dsn: str) -> dict[str, Any]:
+    """Airflow connection fields of a libpq URI (socket folders go in ``host``)."""
+    parts = urlsplit(dsn)
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or "localhost"])[0]
+    fields: dict[str, Any] = {"host": unquote(host), "login": unquote(parts.username or "postgres"),
+                              "schema": parts.path.lstrip("/")}
+    if parts.password:
+        fields["password"] = unquote(parts.password)
+    if parts.port:
+        fields["port"] = parts.port
+    return fields

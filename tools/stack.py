@@ -4,17 +4,15 @@
 ``airflow`` and ``tracking`` databases, both migrated; the sandbox DAM/Box/mail servers when no real DAM or Box
 connection is configured (seeded on first start); Airflow (api-server, scheduler, dag-processor, triggerer;
 LocalExecutor); the Box webhook receiver. Every process runs in its own session and its PID is kept in
-``.local/run``; ``down`` stops exactly those, and the data in ``.local`` stays for the next ``up``.
+``.local/run`` (``$STACK_DIR/run``); ``down`` stops exactly those, and the data stays for the next ``up``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -23,8 +21,11 @@ from typing import Any
 
 import requests
 
+from tools.airflow_env import COMPONENT_PORTS, outage_settings, ports_in_use
+from tools.processes import stop_groups
+
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = ROOT / ".local"
+LOCAL = Path(os.environ.get("STACK_DIR") or ROOT / ".local").resolve()  # another folder: a second stack
 RUN = LOCAL / "run"
 LOGS = LOCAL / "logs"
 PGDATA = LOCAL / "pgdata"
@@ -65,6 +66,11 @@ def up() -> int:
         folder.mkdir(parents=True, exist_ok=True)
 
     env = _base_env()
+    busy = [port for name in COMPONENT_PORTS if not _alive(name) and (name != "sandbox" or _needs_sandbox(env))
+            for port in ports_in_use(name, env)]
+    if busy:  # before starting anything
+        print(f"make up: port {', '.join(busy)} is taken (another stack?); set another in .env", file=sys.stderr)
+        return 2
     databases = _start_postgres()
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
     env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
@@ -140,6 +146,10 @@ def _base_env() -> dict[str, str]:
             "RECEIVER_DATA_DIR": str(LOCAL / "receiver"),
         }
     )
+    try:
+        env.update(outage_settings(env))
+    except ValueError as exc:
+        raise SystemExit(f"make up: {exc}") from None
     return env
 
 
@@ -185,24 +195,8 @@ def _start_postgres() -> dict[str, str]:
     tracking = dsns["tracking"]
     return {
         "airflow_sqlalchemy": dsns["airflow"].replace("postgresql://", "postgresql+psycopg2://", 1),
-        "tracking_conn": json.dumps({"conn_type": "postgres", **_conn_fields(tracking)}),
+        "tracking_conn": json.dumps({"conn_type": "postgres", **localpg.conn_fields(tracking)}),
     }
-
-
-def _conn_fields(dsn: str) -> dict[str, Any]:
-    """Airflow connection fields of a libpq URI (socket folders go in ``host``)."""
-    from urllib.parse import parse_qs, unquote, urlsplit
-
-    parts = urlsplit(dsn)
-    query = parse_qs(parts.query)
-    host = query.get("host", [parts.hostname or "localhost"])[0]
-    fields: dict[str, Any] = {"host": unquote(host), "login": unquote(parts.username or "postgres"),
-                              "schema": parts.path.lstrip("/")}
-    if parts.password:
-        fields["password"] = unquote(parts.password)
-    if parts.port:
-        fields["port"] = parts.port
-    return fields
 
 
 def _migrate_tracking(conn_json: str) -> None:
@@ -292,7 +286,7 @@ def _spawn(name: str, cmd: list[str], env: dict[str, str]) -> None:
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     (RUN / f"{name}.pid").write_text(str(proc.pid))
-    print(f"{name:<15} started (pid {proc.pid}, log .local/logs/{name}.log)")
+    print(f"{name:<15} started (pid {proc.pid}, log {LOGS / name}.log)")
 
 
 def _wait_http(url: str, what: str, timeout: float) -> None:
@@ -337,7 +331,7 @@ def down() -> int:
     consumers = [n for n in order if n != "sandbox"]
     for group in (consumers, [n for n in order if n == "sandbox"]):
         pids = {name: _pid(name) for name in group if _alive(name)}
-        _stop_groups(list(pids.values()))
+        stop_groups(list(pids.values()))
         for name, pid in pids.items():
             print(f"{name:<15} stopped (pid {pid})")
         for name in group:
@@ -346,39 +340,6 @@ def down() -> int:
         print("PostgreSQL      stopped")
     print(f"Data kept in {LOCAL}; `make up` resumes.")
     return 0
-
-
-def _stop_groups(pids: list[int], timeout: float = 30) -> None:
-    """SIGTERM each process group (a component and its children), wait, then SIGKILL what is left."""
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    remaining = list(pids)
-    while remaining and time.monotonic() < deadline:
-        remaining = [pid for pid in remaining if _group_alive(pid)]
-        time.sleep(0.3)
-    for pid in remaining:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    # A group whose only members are zombies counts as stopped.
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 def status() -> int:
@@ -420,11 +381,12 @@ def print_env() -> int:
     if external or socket:
         airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(socket, "airflow")
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_db.replace("postgresql://", "postgresql+psycopg2://", 1)
-    keep = [k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))]
-    for key in sorted(keep):
-        if key.startswith(("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")):
-            continue
-        print(f"export {key}={json.dumps(env[key])}")
+    # The CLI reads the Fernet key from the secrets file when it needs it (``_CMD``): never printed.
+    env["AIRFLOW__CORE__FERNET_KEY_CMD"] = f"{sys.executable} {ROOT}/tools/secret.py fernet_key {SECRETS_FILE}"
+    secret = ("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET_KEY=", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")
+    for key in sorted(k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))):
+        if not f"{key}=".startswith(secret):
+            print(f"export {key}={json.dumps(env[key])}")
     return 0
 
 

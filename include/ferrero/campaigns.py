@@ -6,6 +6,7 @@ Pure Python: no Airflow, no I/O.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 #: Airflow's default ``max_map_length`` is 1024; each shard stays below it, and a campaign's masters are
@@ -76,3 +77,15 @@ def transfer_report(masters: list[dict[str, Any]], transfers: list[dict[str, Any
             failed.append({**entry, "error": error})
     return {"total_assets": len(masters), "successful": len(succeeded), "failed": len(failed),
             "processed_assets": succeeded, "failed_assets": failed}
+
+
+def discovery_schedule(polling: dict[str, Any]) -> str | timedelta | None:
+    """``a1_discovery``'s schedule from ``polling``: none when disabled; a cron expression when the interval is a
+    whole number of minutes dividing the hour (``*/5 * * * *`` for 300 s), else a plain interval."""
+    if not polling["enabled"]:
+        return None
+    seconds = int(polling["interval_seconds"])
+    minutes, rest = divmod(seconds, 60)
+    if rest == 0 and minutes and 60 % minutes == 0:
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    return timedelta(seconds=seconds)

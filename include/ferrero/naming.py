@@ -25,6 +25,7 @@ __all__ = [
     "compile_convention",
     "parse_filename",
     "safe_local_name",
+    "tracking_id_in",
 ]
 
 # Parsed values a segment may fill (the ParsedName attributes of the same name).
@@ -273,15 +274,15 @@ def _segment_value(seg: Segment, raw: str) -> str | int:
     return raw
 
 
-def _align(parts: list[str], convention: Convention) -> tuple[list[tuple[Segment, str]], list[Segment], list[str]]:
-    """Assign name parts to segments by counting only.
+_Pairs = list[tuple[Segment, str]]
 
-    The optional segment is present exactly when there are more parts than required segments. Returns the
-    assigned pairs, the segments left without a part, and the parts left without a segment.
-    """
-    required = sum(not s.optional for s in convention.segments)
-    with_optional = len(parts) > required
-    pairs: list[tuple[Segment, str]] = []
+
+def _align(parts: list[str], convention: Convention, optional: bool | None = None) -> tuple[_Pairs, list[Segment], list[str]]:
+    """Assign name parts to segments by counting only: the optional segment is present exactly when there are
+    more parts than required segments (or as ``optional`` says). Returns the assigned pairs, the segments left
+    without a part, and the parts left without a segment."""
+    with_optional = len(parts) > sum(not s.optional for s in convention.segments) if optional is None else optional
+    pairs: _Pairs = []
     missing: list[Segment] = []
     remaining = list(parts)
     for seg in convention.segments:
@@ -292,6 +293,17 @@ def _align(parts: list[str], convention: Convention) -> tuple[list[tuple[Segment
         else:
             missing.append(seg)
     return pairs, missing, remaining
+
+
+def _missing_reading(parts: list[str], conv: Convention, pairs: _Pairs) -> _Pairs:
+    """The parts read with the optional segment present and the last one missing, when only that reading fits
+    (``…_EN_GB.jpg``: VERSION is missing after MARKET "GB", rather than a bad VERSION "GB"); else empty."""
+    at = next((i for i, s in enumerate(conv.segments) if s.optional), None)
+    if at is None or len(parts) != len(conv.segments) - 1:
+        return []
+    other = _align(parts, conv, optional=True)[0]
+    fits = not any(_segment_problems(seg, raw) for seg, raw in other[at:])
+    return other if fits and any(_segment_problems(seg, raw) for seg, raw in pairs[at:]) else []
 
 
 def parse_filename(name: str, convention: Mapping[str, Any] | Convention | None = None) -> ParsedName:
@@ -324,10 +336,12 @@ def parse_filename(name: str, convention: Mapping[str, Any] | Convention | None 
             f"in the form {conv.grammar}."
         )
     pairs, missing, extra = _align(parts, conv)
+    if other := _missing_reading(parts, conv, pairs):
+        pairs, missing = other, [conv.segments[-1]]
     for seg, raw in pairs:
         errors.extend(_segment_problems(seg, raw))
     if missing:
-        where = f" after {pairs[-1][0].label}" if pairs else ""
+        where = f" after {pairs[-1][0].label} {_show(pairs[-1][1])}" if pairs else ""
         if len(missing) == 1:
             errors.append(f"The {missing[0].label} segment is missing{where}; expected {missing[0].expect}.")
         else:
@@ -347,6 +361,18 @@ def parse_filename(name: str, convention: Mapping[str, Any] | Convention | None 
     kept = [raw for seg, raw in pairs if seg.field not in conv.upload_components]
     clean_name = f"{conv.separator.join(kept)}.{ext.lower()}"
     return ParsedName(original_name=name, is_valid=True, extension=ext.lower(), clean_name=clean_name, **values)
+
+
+def tracking_id_in(name: str, convention: Mapping[str, Any] | Convention | None = None) -> str | None:
+    """The valid tracking ID a name leads with, even when the rest of the name is invalid (best effort, for
+    messages about a name that did not parse); None otherwise."""
+    conv = compile_convention(convention)
+    index = next(i for i, s in enumerate(conv.segments) if s.field == "tracking_id")
+    if not isinstance(name, str) or any(s.optional for s in conv.segments[:index]):
+        return None
+    parts = name.split(conv.separator) if conv.separator in name else [name.rpartition(".")[0] or name]
+    valid = len(parts) > index and not _segment_problems(conv.segments[index], parts[index])
+    return parts[index] if valid else None
 
 
 _UNSAFE_LOCAL = re.compile(r"[^A-Za-z0-9._-]+")

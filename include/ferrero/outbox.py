@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -61,9 +61,7 @@ class StoredMessage:
 
 
 def email_message(key: str, template: str, email: Email, campaign_id: str | None = None) -> OutboxMessage:
-    body = {"recipients": list(email.recipients), "subject": email.subject, "html": email.html}
-    if getattr(email, "text", None):
-        body["text"] = email.text  # type: ignore[attr-defined]
+    body = {"recipients": list(email.recipients), "subject": email.subject, "html": email.html, "text": email.text}
     return OutboxMessage(key, EMAIL, template, body, campaign_id)
 
 
@@ -128,7 +126,3 @@ class DeliveryPolicy:
                 overrides[name] = 1 + int(hook.get("max_retries", 3)) if hook.get("retry_on_failure", True) else 1
         return cls(int(retry.get("max_attempts", 3)), float(retry.get("initial_delay_seconds", 5)),
                    float(retry.get("max_delay_seconds", 60)), overrides)
-
-
-def as_row(message: OutboxMessage) -> dict[str, Any]:
-    return asdict(message)

@@ -6,6 +6,10 @@ once. Life cycle: ``pending`` (to be sent to Airflow) -> ``triggered`` (a DAG ru
 ``failed`` (Airflow refused the run for good; ``last_error`` says why); ``ignored`` events (``ignore_reason``)
 are kept for the record and never sent. The DAG run id comes from :func:`dag_run_id_for`, one per Box file
 version, so every path that starts the A2->A3 DAG for a file (webhook, replay, sweep) lands on the same run.
+
+PostgreSQL refuses two things JSON and Python strings can hold: NUL (``\\u0000``, in TEXT and JSONB alike) and
+lone UTF-16 surrogates (``\\ud800``). :func:`storable` replaces each with U+FFFD (the Unicode replacement
+character) in keys and values, so every event can be stored; :meth:`WebhookEvents.record` applies it.
 """
 
 from __future__ import annotations
@@ -21,11 +25,26 @@ if TYPE_CHECKING:
 
 PENDING, TRIGGERED, IGNORED, FAILED = "pending", "triggered", "ignored", "failed"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
 def dag_run_id_for(box_file_id: str, box_file_version_id: str) -> str:
     """The A2->A3 run of one Box file version: ``box_<file id>_v<version id>``."""
     return f"box_{_UNSAFE.sub('-', str(box_file_id))}_v{_UNSAFE.sub('-', str(box_file_version_id))}"
+
+
+def storable(value: Any) -> Any:
+    """``value`` (JSON: dict, list, str, number, bool, None) with NUL and lone surrogates replaced by U+FFFD.
+
+    Recursive: callers bound the nesting depth (the receiver refuses deep bodies before parsing them)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(REPLACEMENT, value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 @dataclass
@@ -66,14 +85,15 @@ class WebhookEvents:
                 ON CONFLICT (event_id) DO NOTHING
                 RETURNING *
                 """,
-                (event.event_id, event.delivery_id, event.trigger, event.box_file_id, event.box_file_version_id,
-                 event.file_name, event.parent_folder_id, event.created_by_id,
-                 psycopg2.extras.Json(event.payload), event.status, event.ignore_reason),
+                [*map(storable, (event.event_id, event.delivery_id, event.trigger, event.box_file_id,
+                                 event.box_file_version_id, event.file_name, event.parent_folder_id,
+                                 event.created_by_id)),
+                 psycopg2.extras.Json(storable(event.payload)), event.status, storable(event.ignore_reason)],
             )
             row = cur.fetchone()
             if row is not None:
                 return dict(row), True
-            cur.execute("SELECT * FROM box_webhook_events WHERE event_id = %s", (event.event_id,))
+            cur.execute("SELECT * FROM box_webhook_events WHERE event_id = %s", (storable(event.event_id),))
             return dict(cur.fetchone()), False
 
     def get(self, event_id: str) -> dict[str, Any] | None:

@@ -3,12 +3,20 @@ the HTTP status, Box's error code and message (trimmed) and the request id, neve
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException
+from hook_support.errors import ServiceError
+from hook_support.messages import one_line, server_message
+from hook_support.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
+    from box_sdk_gen import BoxAPIError
+
+    from hook_support.retry import RetryPolicy
 
 
-class BoxError(AirflowException):
+class BoxError(ServiceError):
     """A Box call failed."""
 
     def __init__(
@@ -21,17 +29,29 @@ class BoxError(AirflowException):
         self.request_id = request_id
         self.context_info = context_info or {}
 
+    def reworded(self, message: str) -> BoxError:
+        """The same error (type, status, permanent, retryable, already retried...) with another message."""
+        copy = type(self)(message)
+        copy.__dict__.update(self.__dict__)
+        return copy
+
 
 class BoxConfigError(BoxError):
     """The Airflow connection is incomplete or invalid (a field is missing or malformed)."""
+
+    permanent = True
 
 
 class BoxAuthError(BoxError):
     """Box refused the app's credentials or the permission (token endpoint errors, HTTP 401/403)."""
 
+    permanent = True
+
 
 class BoxNotFoundError(BoxError):
     """The file or folder does not exist in Box, or the service account cannot see it (HTTP 404)."""
+
+    permanent = True
 
 
 class BoxConflictError(BoxError):
@@ -41,18 +61,78 @@ class BoxConflictError(BoxError):
 class BoxBadRequestError(BoxError):
     """Box refused the request as invalid (HTTP 400 or another 4xx); retrying will not help."""
 
+    permanent = True
+
 
 class BoxRateLimitError(BoxError):
     """Box kept answering HTTP 429 (too many requests) until the retries ran out."""
+
+    retryable = True
 
 
 class BoxServerError(BoxError):
     """Box kept failing with a server error (HTTP 5xx) until the retries ran out."""
 
+    retryable = True
+
 
 class BoxTransportError(BoxError):
     """Box could not be reached, timed out or cut a response short until the retries ran out."""
 
+    retryable = True
+
 
 class BoxIntegrityError(BoxError):
     """A transferred file's size or SHA-1 does not match what Box reports."""
+
+    retryable = True
+
+
+def _class_for(status: int) -> type[BoxError]:
+    if status in (401, 403):
+        return BoxAuthError
+    if status == 404:
+        return BoxNotFoundError
+    if status in (409, 412):
+        return BoxConflictError
+    if status == 429:
+        return BoxRateLimitError
+    return BoxServerError if status >= 500 else BoxBadRequestError
+
+
+def _kind(error: BoxError, policy: RetryPolicy) -> BoxError:
+    """Retryable exactly when ``policy`` lists the status (429 always); a status it lists is never permanent."""
+    error.retryable = error.status is not None and policy.is_retryable_status(error.status)
+    error.permanent = error.permanent and not error.retryable
+    return error
+
+
+def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:
+    """The exception for an SDK error answer: a token endpoint refusing (4xx) is an auth error."""
+    info = exc.response_info
+    status = info.status_code
+    body = info.body or {}
+    code = info.code or (body.get("error") if isinstance(body, dict) else None)
+    message = server_message(body) if body else one_line(info.raw_body)
+    token_call = str(getattr(exc.request_info, "url", "")).endswith("/oauth2/token")
+    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f" ({message})" if message and message != code else "")
+    if info.request_id:
+        detail += f", request id {info.request_id}"
+    cls = _class_for(status)
+    if token_call and status < 500 and status != 429:
+        cls = BoxAuthError
+    if token_call:
+        operation = f"{operation} (getting an access token)"
+    context = info.context_info if isinstance(info.context_info, dict) else {}
+    return _kind(cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
+                     request_id=info.request_id, context_info=context), policy)
+
+
+def download_error(operation: str, response: requests.Response, policy: RetryPolicy) -> BoxError:
+    """The exception for an error answer of a download URL."""
+    status = response.status_code
+    message = server_message(response.content)
+    detail = f"HTTP {status}" + (f" ({message})" if message else "")
+    error = _kind(_class_for(status)(f"Box request failed while {operation}: {detail}", status=status), policy)
+    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
+    return error

@@ -55,21 +55,20 @@ from box_sdk_gen.internal.utils import PrivateKeyDecryptor
 
 from box.exceptions import (
     BoxAuthError,
-    BoxBadRequestError,
     BoxConfigError,
     BoxConflictError,
     BoxError,
     BoxIntegrityError,
     BoxNotFoundError,
-    BoxRateLimitError,
     BoxServerError,
     BoxTransportError,
+    api_error,
+    download_error,
 )
 from box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
 from box.retry import PolicyRetryStrategy
 from hook_support.configured import ConfiguredHookMixin
-from hook_support.messages import one_line, scrub, server_message
-from hook_support.retry import RetryPolicy, parse_retry_after
+from hook_support.messages import one_line, scrub
 from hook_support.streams import (
     DownloadedFile,
     IncompleteTransferError,
@@ -82,6 +81,8 @@ from hook_support.streams import (
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable
+
+    from hook_support.retry import RetryPolicy
 
 AUTH_MODES = ("jwt", "ccg")
 DEFAULT_BASE_URL = "https://api.box.com"
@@ -145,37 +146,9 @@ def box_item_name(name: str) -> str:
     return cleaned.rstrip() or "_"
 
 
-def _error_for(operation: str, exc: BoxAPIError) -> BoxError:
-    info = exc.response_info
-    status = info.status_code
-    body = info.body or {}
-    code = info.code or (body.get("error") if isinstance(body, dict) else None)
-    message = server_message(body) if body else one_line(info.raw_body)
-    token_call = str(getattr(exc.request_info, "url", "")).endswith("/oauth2/token")
-    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f" ({message})" if message and message != code else "")
-    if info.request_id:
-        detail += f", request id {info.request_id}"
-    if token_call or status in (401, 403):
-        cls: type[BoxError] = BoxAuthError
-        operation = f"{operation} (getting an access token)" if token_call else operation
-    elif status == 404:
-        cls = BoxNotFoundError
-    elif status in (409, 412):
-        cls = BoxConflictError
-    elif status == 429:
-        cls = BoxRateLimitError
-    elif status >= 500:
-        cls = BoxServerError
-    else:
-        cls = BoxBadRequestError
-    return cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
-               request_id=info.request_id, context_info=info.context_info if isinstance(info.context_info, dict) else {})
-
-
 def _retryable(exc: BaseException) -> bool:
     """Worth another attempt: transient, and not already retried by the SDK's own strategy."""
-    return isinstance(exc, (BoxTransportError, BoxIntegrityError, BoxRateLimitError, BoxServerError)) and not getattr(
-        exc, "final", False)
+    return isinstance(exc, BoxError) and exc.retryable and not getattr(exc, "final", False)
 
 
 class BoxHook(ConfiguredHookMixin, BaseHook):
@@ -364,11 +337,10 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
             try:
                 return fn(client)
             except BoxAPIError as exc:
-                error = _error_for(operation, exc)
-                if isinstance(error, (BoxServerError, BoxRateLimitError)):
-                    error = type(error)(str(error) + f", after {self.retry_policy.max_attempts} attempts",
-                                        status=error.status, code=error.code, request_id=error.request_id)
-                    error.final = True  # type: ignore[attr-defined]  # the SDK already retried it
+                error = api_error(operation, exc, self.retry_policy)
+                if error.retryable:  # the SDK already retried it
+                    error = error.reworded(f"{error}, after {self.retry_policy.max_attempts} attempts")
+                    error.final = True  # type: ignore[attr-defined]
                 raise error from None
             except BoxSDKError as exc:
                 cause = exc.error if isinstance(getattr(exc, "error", None), BaseException) else None
@@ -395,8 +367,7 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
             message = str(exc).rstrip(".")
             if attempts["n"] > 1:
                 message += f", after {attempts['n']} attempts"
-            raise type(exc)(scrub(message, self.conn_settings.secrets) + ".", status=exc.status, code=exc.code,
-                            request_id=exc.request_id, context_info=exc.context_info) from None
+            raise exc.reworded(scrub(message, self.conn_settings.secrets) + ".") from None
 
     # ---- folders ------------------------------------------------------------------------------------------------
 
@@ -467,9 +438,13 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
         """Every version of a file, oldest first, the current one last (Box lists past versions only for
         premium accounts; without them the list is the current version alone)."""
         info = self.get_file_info(file_id)
-        past = self._call(f"listing the versions of file {file_id}",
-                          lambda c: c.file_versions.get_file_versions(str(file_id), limit=1000))
-        entries = sorted((e for e in (past.entries or []) if str(e.id) != info.version_id),
+        try:
+            past = self._call(f"listing the versions of file {file_id}",
+                              lambda c: c.file_versions.get_file_versions(str(file_id), limit=1000)).entries or []
+        except (BoxAuthError, BoxNotFoundError) as exc:  # an account without version history
+            self.log.info("Box: no version history for file %s (%s); using its current version", file_id, exc)
+            past = []
+        entries = sorted((e for e in past if str(e.id) != info.version_id),
                          key=lambda e: (str(getattr(e, "created_at", "") or ""), int(e.id) if str(e.id).isdigit() else 0))
         versions = [(str(e.id), getattr(e, "sha_1", None), getattr(e, "size", None),
                      str(getattr(e, "created_at", "") or "") or None) for e in entries]
@@ -653,7 +628,7 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
                 with http.get(url, stream=True, timeout=policy.timeout,
                               headers={"Accept-Encoding": "identity"}) as response:
                     if response.status_code >= 400:
-                        raise self._download_error(operation, response)
+                        raise download_error(operation, response, policy)
                     result = response_to_file(response, target, expected_size=info.size)
             except IncompleteTransferError as exc:
                 raise BoxIntegrityError(f"Box request failed while {operation}: the body was cut short ({exc})") from None
@@ -680,22 +655,9 @@ class BoxHook(ConfiguredHookMixin, BaseHook):
             message = str(exc).rstrip(".")
             if attempts["n"] > 1 and _retryable(exc):
                 message += f", after {attempts['n']} attempts"
-            raise type(exc)(scrub(message, self.conn_settings.secrets) + ".", status=exc.status, code=exc.code,
-                            request_id=exc.request_id) from None
+            raise exc.reworded(scrub(message, self.conn_settings.secrets) + ".") from None
         self.log.info("Box: downloaded file %s (%d bytes) to %s", file_id, result.size, result.path)
         return result
-
-    @staticmethod
-    def _download_error(operation: str, response: requests.Response) -> BoxError:
-        status = response.status_code
-        message = server_message(response.content)
-        detail = f"HTTP {status}" + (f" ({message})" if message else "")
-        cls: type[BoxError] = (BoxRateLimitError if status == 429 else BoxServerError if status >= 500
-                               else BoxNotFoundError if status == 404 else BoxAuthError if status in (401, 403)
-                               else BoxBadRequestError)
-        error = cls(f"Box request failed while {operation}: {detail}", status=status)
-        error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-        return error
 
     # ---- connection test ------------------------------------------------------------------------------------------
 

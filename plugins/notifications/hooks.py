@@ -68,8 +68,8 @@ class MailgunHook(HttpHook):
             raise NotificationError(f"connection {self.mailgun_conn_id} names no Mailgun domain (extra 'domain')")
         what = f"the email {email.subject!r} to {', '.join(email.recipients)}"
         data = {"from": from_address, "to": email.recipients, "subject": email.subject, "html": email.html}
-        if getattr(email, "text", None):
-            data["text"] = email.text  # type: ignore[attr-defined]
+        if email.text:
+            data["text"] = email.text
         if message_id:
             data["h:Message-Id"] = message_id
 

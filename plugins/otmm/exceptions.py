@@ -3,13 +3,19 @@ the HTTP status and the DAM's own message (trimmed), never a credential."""
 
 from __future__ import annotations
 
-try:  # the client works without Airflow (tools, scripts); inside Airflow the errors are AirflowExceptions
-    from airflow.sdk.exceptions import AirflowException
-except ImportError:  # pragma: no cover
-    AirflowException = Exception  # type: ignore[misc,assignment]
+from typing import TYPE_CHECKING
+
+import requests
+
+from hook_support.errors import ServiceError
+from hook_support.messages import server_message
+from hook_support.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    from hook_support.retry import RetryPolicy
 
 
-class OtmmError(AirflowException):
+class OtmmError(ServiceError):
     """A DAM (OTMM) call failed."""
 
     def __init__(self, message: str, *, status: int | None = None, server_message: str = "") -> None:
@@ -21,13 +27,19 @@ class OtmmError(AirflowException):
 class OtmmConfigError(OtmmError):
     """The Airflow connection is incomplete or invalid (a field is missing or malformed)."""
 
+    permanent = True
+
 
 class OtmmAuthError(OtmmError):
     """The DAM refused the credentials or the permission (HTTP 401/403), also after logging in again."""
 
+    permanent = True
+
 
 class OtmmNotFoundError(OtmmError):
     """The object does not exist in the DAM (HTTP 404), or a folder expected by the workflow is missing."""
+
+    permanent = True
 
 
 class OtmmConflictError(OtmmError):
@@ -37,25 +49,63 @@ class OtmmConflictError(OtmmError):
 class OtmmBadRequestError(OtmmError):
     """The DAM refused the request as invalid (HTTP 400 or another 4xx); retrying will not help."""
 
+    permanent = True
+
 
 class OtmmRateLimitError(OtmmError):
     """The DAM kept answering HTTP 429 (too many requests) until the retries ran out."""
+
+    retryable = True
 
 
 class OtmmServerError(OtmmError):
     """The DAM kept failing with a server error (HTTP 5xx) until the retries ran out."""
 
+    retryable = True
+
 
 class OtmmTransportError(OtmmError):
     """The DAM could not be reached, timed out or cut a response short until the retries ran out."""
+
+    retryable = True
 
 
 class OtmmIntegrityError(OtmmError):
     """A transferred file does not have the size the DAM announced."""
 
+    retryable = True
+
 
 class OtmmJobError(OtmmError):
     """A DAM import job failed or did not finish in time."""
+
+
+def http_error(operation: str, response: requests.Response, policy: RetryPolicy) -> OtmmError:
+    """The exception for an HTTP error answer (the body read and trimmed). Retryable exactly when ``policy``
+    lists the status (429 always); a status it lists is never permanent."""
+    status = response.status_code
+    try:
+        message = server_message(response.content)
+    except requests.RequestException:
+        message = ""
+    detail = f"HTTP {status} {response.reason or ''}".strip() + (f" ({message})" if message else "")
+    if status in (401, 403):
+        cls: type[OtmmError] = OtmmAuthError
+    elif status == 404:
+        cls = OtmmNotFoundError
+    elif status == 409:
+        cls = OtmmConflictError
+    elif status == 429:
+        cls = OtmmRateLimitError
+    elif status >= 500:
+        cls = OtmmServerError
+    else:
+        cls = OtmmBadRequestError
+    error = cls(f"DAM request failed while {operation}: {detail}", status=status, server_message=message)
+    error.retryable = policy.is_retryable_status(status)
+    error.permanent = error.permanent and not error.retryable
+    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
+    return error
 
 
 class OtmmStatusError(OtmmError):

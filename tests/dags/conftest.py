@@ -46,10 +46,10 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
                 airflow_db) -> Iterator[dict[str, str]]:
     """Environment of a deployment on the sandbox: connections, root folder, a test config with fast retries."""
     from include.ferrero.config import clear_cache
-    from tools.stack import _conn_fields
+    from tools.localpg import conn_fields
 
     env = product_connections(seeded_sandbox.data_dir)
-    env["AIRFLOW_CONN_TRACKING_DB"] = json.dumps({"conn_type": "postgres", **_conn_fields(tracking_dsn)})
+    env["AIRFLOW_CONN_TRACKING_DB"] = json.dumps({"conn_type": "postgres", **conn_fields(tracking_dsn)})
     config_dir = tmp_path / "config"
     shutil.copytree(ROOT / "config", config_dir)
     path = config_dir / "config.yaml"

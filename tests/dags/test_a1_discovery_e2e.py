@@ -53,3 +53,41 @@ def test_two_campaigns_discovered_one_fails_the_other_flips(dags, seeded_sandbox
     assert again.state == "success"
     assert [s for (task, _), s in states.items() if task == "start_campaign_runs"] == ["skipped"]
     assert set(_triggered_runs("a1_to_a2")) == expected
+
+
+def test_an_outage_sends_one_critical_email_when_it_starts_and_one_when_it_ends(dags, seeded_sandbox, seed,
+                                                                                product_env) -> None:
+    """Discovery meets a DAM answering 503 three times in a row (15 minutes of schedule): one critical email;
+    the DAM comes back: one recovery email."""
+    otmm_url = seeded_sandbox.endpoints["otmm_url"]
+    discovery = fast(dags.get_dag("a1_discovery"))
+    requests.post(f"{otmm_url}/__sandbox__/faults", timeout=5, json={
+        "path": "/otmmapi/v6/*", "kind": "status", "status": 503, "count": 10_000})
+    for minute in (0, 5, 10):
+        run = discovery.test(logical_date=datetime(2026, 11, 24, 11, minute, tzinfo=timezone.utc))
+        assert run.state == "failed"
+    critical = [m for m in received(seeded_sandbox, "mail") if m["subject"].startswith("CRITICAL")]
+    assert len(critical) == 1
+    assert critical[0]["to"] == ["staging-oncall@ferrero.com"], "notifications.recipients.critical"
+    assert "the DAM cannot be reached" in critical[0]["subject"] and "503" in critical[0]["text"]
+
+    requests.delete(f"{otmm_url}/__sandbox__/faults", timeout=5)
+    for minute in (15, 20):
+        run = discovery.test(logical_date=datetime(2026, 11, 24, 11, minute, tzinfo=timezone.utc))
+        assert run.state == "success", ti_states(run)
+    mails = received(seeded_sandbox, "mail")
+    assert [m["subject"] for m in mails if m["to"] == ["staging-oncall@ferrero.com"]] == [
+        critical[0]["subject"], "Resolved: the DAM can be reached again"]
+
+
+def test_a_campaign_started_by_hand_gets_a_run_named_after_it(dags, seeded_sandbox, seed, product_env) -> None:
+    first = seed["campaigns"][0]
+    discovery = fast(dags.get_dag("a1_discovery"))
+    run = discovery.test(run_conf={"campaign": first["number"]},
+                         logical_date=datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc))
+    assert run.state == "success", ti_states(run)
+    assert set(_triggered_runs("a1_to_a2")) == {f"{first['number']}__{first['name'].replace(' ', '-')}__a1-cycle1"}
+
+    wrong = discovery.test(run_conf={"campaign": "CMP-1999-999"},
+                           logical_date=datetime(2026, 11, 24, 12, 5, tzinfo=timezone.utc))
+    assert wrong.state == "failed"

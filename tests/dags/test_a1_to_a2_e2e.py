@@ -4,7 +4,7 @@ in-process, through the hooks, over sockets)."""
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import requests
 
@@ -127,3 +127,30 @@ def test_unknown_campaign_fails_with_one_sentence(dags, product_env, seeded_sand
     [mail] = received(seeded_sandbox, "mail")
     assert "no campaign with id or number 'CMP-1999-404' was found in the DAM" in html.unescape(mail["html"])
 
+
+
+def test_a_master_missing_in_the_dam_fails_at_once_and_is_reported(dags, seeded_sandbox, seed, product_env) -> None:
+    """A 404 for one master's content is permanent: its task instance fails on its first try although it has
+    retries left, the others succeed, and the partial-result email names it with the reason."""
+    campaign = _campaign(seed, "CMP-2026-001")
+    gone = campaign["masters"][0]
+    requests.post(f"{seeded_sandbox.endpoints['otmm_url']}/__sandbox__/faults", timeout=5, json={
+        "method": "GET", "path": f"/otmmapi/v6/assets/{gone['asset_id']}/contents", "kind": "status", "status": 404,
+        "count": 1000})
+    dag = fast(dags.get_dag("a1_to_a2"))
+    transfer = dag.get_task("transfer_masters_0")
+    transfer.retries, transfer.retry_delay = 2, timedelta(0)
+    try:
+        run = dag.test(run_conf={"campaign": campaign["id"], "force": True, "cycle": None})
+    finally:
+        transfer.retries = 0
+
+    assert run.state == "failed"
+    transfers = [ti for ti in run.get_task_instances() if ti.task_id == "transfer_masters_0"]
+    failed = [(ti.state, ti.try_number) for ti in transfers if ti.state != "success"]
+    assert failed == [("failed", 1)], "failed at once, never up_for_retry"
+    assert len(transfers) == len(campaign["masters"])
+    assert ti_states(run)[("report_partial_result", -1)] == "success"
+    [partial] = [m for m in received(seeded_sandbox, "mail") if "masters failed" in m["subject"]]
+    text = html.unescape(partial["html"])
+    assert f"{gone['name']} ({gone['asset_id']}): DAM request failed while downloading" in text and "HTTP 404" in text

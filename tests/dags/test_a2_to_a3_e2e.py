@@ -8,6 +8,7 @@ import html
 import io
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -126,3 +127,25 @@ def test_unknown_tracking_id_and_strict_domain_upload_nothing(dags, seeded_sandb
     assert len(errors) == 2
     assert any("ZZ99XY, which belongs to no master asset" in e for e in errors)
     assert any("hologram" in e for e in errors)
+
+
+def test_unknown_box_file_fails_at_once_with_one_email(dags, seeded_sandbox, product_env) -> None:
+    """A mistyped Box file id is a permanent error: one try of check_derivative although it has retries left,
+    and one error email naming the file once."""
+    a2_to_a3 = dags.get_dag("a2_to_a3")
+    check = a2_to_a3.get_task("check_derivative")
+    saved = check.retries, check.retry_delay
+    check.retries, check.retry_delay = 2, timedelta(0)
+    try:
+        run = a2_to_a3.test(run_conf={"box_file_id": "999999999999"})
+    finally:
+        check.retries, check.retry_delay = saved
+
+    assert run.state == "failed"
+    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "check_derivative"]
+    assert (ti.state, ti.try_number) == ("failed", 1), "failed at once, never up_for_retry"
+    [mail] = [m for m in received(seeded_sandbox, "mail") if "was not uploaded" in m["subject"]]
+    text = html.unescape(mail["html"])
+    assert "Box file 999999999999" in mail["subject"]
+    assert text.count("Box file 999999999999") == 1, text
+    assert "reading file 999999999999: HTTP 404" in text, "the hook's sentence, as the cause"

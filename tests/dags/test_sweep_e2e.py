@@ -1,4 +1,5 @@
-"""The hourly sweep finds agency uploads whose webhook never arrived, and starts each one's run once."""
+"""The hourly sweep finds agency uploads whose webhook never arrived, in any campaign, and starts each one's run
+once: never again once it exists, whatever its state."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ from datetime import datetime, timezone
 
 from include.ferrero.webhook_events import dag_run_id_for
 from tests.dags.conftest import fast, ti_states
-from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _to_a2
+from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _to_a2, _upload_as_agency
+
+
+def _set_run_state(run_id: str, state: str) -> None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagRun).where(DagRun.dag_id == "a2_to_a3", DagRun.run_id == run_id).values(state=state))
 
 
 def _sweep_runs(files: dict) -> dict[str, dict]:
@@ -45,3 +55,20 @@ def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, se
     states = [s for (task, _), s in ti_states(again).items() if task == "start_derivative_runs"]
     assert states and set(states) == {"skipped"}
     assert set(_sweep_runs(expected)) == set(started)
+
+    # Later the campaign is in A3 (not only A2 campaigns are swept) and a new upload's webhook is lost too; of the
+    # runs started, one failed and one succeeded without a record: neither is started again, nor a queued one.
+    failed_run, succeeded_run = sorted(started)[:2]
+    _set_run_state(failed_run, "failed")
+    _set_run_state(succeeded_run, "success")
+    with tracking_db.transaction() as cur:
+        cur.execute("UPDATE campaigns SET status = 'A3' WHERE campaign_id = %s", (campaign["id"],))
+    folder = _derivatives_folder(box, seed, campaign)
+    late_id = _upload_as_agency(seeded_sandbox, folder, done.name.replace("_v01.", "_v02."), b"late derivative")
+    late = box.get_file_info(late_id)
+    third = sweep.test(logical_date=datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc))
+    assert third.state == "success", ti_states(third)
+    mapped = {index: s for (task, index), s in ti_states(third).items() if task == "start_derivative_runs"}
+    assert list(mapped.values()) == ["success"]  # the late file only
+    assert set(_sweep_runs({**expected, dag_run_id_for(late.file_id, late.version_id): late})) == {
+        *started, dag_run_id_for(late.file_id, late.version_id)}

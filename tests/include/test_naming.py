@@ -16,6 +16,7 @@ from include.ferrero.naming import (
     default_convention,
     parse_filename,
     safe_local_name,
+    tracking_id_in,
 )
 
 PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -96,7 +97,7 @@ def test_every_problem_is_reported_each_as_one_sentence():
         ("K7M2QX_Nutella_Extra_Breakfast_video_IT_v02.mp4", "LANG", '"video"'),
         # 6 parts -> no MARKET; the LANG slot holds the 3-letter value and is refused, never read as a market.
         ("K7M2QX_Nutella_Breakfast_video_IT_CHE_v02.mp4", "MARKET", '"CHE"'),
-        # Market given but version missing: 6 parts are read without MARKET, so VERSION is "CH".
+        # Market given but version missing: read as MARKET "CH" with VERSION missing (see below).
         ("K7M2QX_Nutella_Breakfast_video_IT_CH.mp4", "VERSION", '"CH"'),
         # Missing LANG: 5 parts.
         ("K7M2QX_Nutella_Breakfast_video_v02.mp4", "LANG", '"v02"'),
@@ -122,6 +123,58 @@ def test_wrong_segment_count_says_so_and_names_the_grammar():
     many = parse_filename("K7M2QX_A_B_video_IT_CH_v02_extra.mp4")
     assert any("8 segments" in e for e in many.errors)
     assert any("extra segments" in e and '"extra"' in e for e in many.errors)
+
+
+@pytest.mark.parametrize("name", ["AP9WJT_Nutella_Breakfast_image_EN_GB.jpg", "AP9WJT_N_S_image_en_gb.JPG"])
+def test_a_missing_version_after_a_market_is_reported_missing(name):
+    parsed = parse_filename(name)
+    assert parsed.is_valid is False
+    summary = parsed.error_summary()
+    assert 'the VERSION segment is missing after MARKET "' in summary, summary
+    assert "not in the expected form" not in summary and len(parsed.errors) == 1
+    _assert_sentences(parsed.errors)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "K7M2QX_Nutella_Breakfast_video_IT_v2.mp4",  # "v2" is no MARKET either: a bad VERSION, not a missing one
+        "K7M2QX_Nutella_Breakfast_video_IT_x02.mp4",
+    ],
+)
+def test_a_bad_version_that_is_no_market_stays_a_bad_version(name):
+    summary = parse_filename(name).error_summary()
+    assert "VERSION segment" in summary and "not in the expected form" in summary and "missing" not in summary
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("AP9WJT_Nutella_Breakfast_image_EN_GB.jpg", "AP9WJT"),  # invalid name, valid tracking ID
+        ("K7M2QX_Nutella_Breakfast_video_IT.mp4", "K7M2QX"),
+        ("K7M2QX_Nutella_Breakfast-Moments_video_IT_v02.mp4", "K7M2QX"),
+        ("K7M2QX.mp4", "K7M2QX"),
+        ("K7M2QX", "K7M2QX"),
+        ("K7M2QI_Nutella_Breakfast_video_IT_v02.mp4", None),  # I is no Crockford character
+        ("k7m2qx_Nutella_Breakfast_video_IT_v02.mp4", None),  # lower case
+        ("K7M2Q_Nutella.mp4", None),
+        ("K7M2QXY_Nutella.mp4", None),
+        ("../K7M2QX_Nutella_Breakfast_video_IT_v02.mp4", None),  # not leading
+        (" K7M2QX_Nutella.mp4", None),
+        ("Nutella_Breakfast_video_IT_v02.mp4", None),
+        ("", None),
+    ],
+)
+def test_tracking_id_in_finds_a_leading_tracking_id(name, expected):
+    assert tracking_id_in(name) == expected
+
+
+def test_tracking_id_in_follows_the_convention():
+    convention = default_convention()
+    convention["separator"] = "-"
+    assert tracking_id_in("K7M2QX-Nutella.mp4", convention) == "K7M2QX"
+    assert tracking_id_in("K7M2QX_Nutella.mp4", convention) is None
+    assert tracking_id_in(None) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

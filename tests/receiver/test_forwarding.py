@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -187,6 +188,43 @@ def test_events_wait_while_airflow_is_down(
     runs = runs_for(airflow_api, {run_id_of(e) for e in events})
     assert sorted(run["dag_run_id"] for run in runs) == sorted(run_id_of(e) for e in events)
     assert {run["conf"]["event_id"] for run in runs} == {e["id"] for e in events}
+
+
+@pytest.mark.timeout(300)
+def test_pending_events_go_within_seconds_of_airflow_return(
+    airflow_api: AirflowApi, receiver_factory: Callable[..., RunningReceiver], events_table
+) -> None:
+    """A 5-minute back-off does not outlast the outage: the forwarder probes Airflow's health endpoint while it
+    waits, and sends what is pending within seconds of Airflow answering again."""
+    receiver = receiver_factory(airflow_api, RECEIVER_RETRY_INITIAL_SECONDS="300", RECEIVER_RETRY_MAX_SECONDS="300")
+    airflow_api.stop()
+    try:
+        events = [upload_event() for _ in range(3)]
+        for event in events:
+            assert receiver.post(event).status_code == 200
+        wait_until(lambda: events_table()[0]["attempts"] >= 1, what="a failed attempt: the back-off has begun")
+    finally:
+        airflow_api.start()
+    back = time.monotonic()
+    rows = wait_until(lambda: all_triggered(events_table, 3), timeout=60, interval=0.2, what="events sent")
+    elapsed = time.monotonic() - back
+    print(f"pending events sent {elapsed:.1f} s after Airflow's health endpoint answered again")
+    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert sorted(row["dag_run_id"] for row in rows) == sorted(run_id_of(e) for e in events)
+    assert any(line.get("msg") == "Airflow answers again" for line in receiver.logs())
+
+
+def test_airflow_refusing_the_receiver_keeps_the_whole_back_off(
+    airflow_api: AirflowApi, receiver_factory: Callable[..., RunningReceiver], events_table
+) -> None:
+    """Airflow up but refusing (here: a wrong password) is no outage: its health check answering does not cut the
+    wait short, so a misconfigured receiver does not hammer Airflow."""
+    receiver = receiver_factory(airflow_api, AIRFLOW_WEBHOOK_PASSWORD="wrong", RECEIVER_RETRY_INITIAL_SECONDS="30")
+    assert receiver.post(upload_event()).status_code == 200
+    wait_until(lambda: events_table()[0]["attempts"] >= 1, what="the refused attempt")
+    time.sleep(5)
+    [row] = events_table()
+    assert row["status"] == "pending" and row["attempts"] == 1 and "box_webhook" in row["last_error"]
 
 
 def _upload(client: Any, folder_id: str, name: str, data: bytes) -> Any:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from include.ferrero.webhook_events import WebhookEvent, WebhookEvents, dag_run_id_for
+from include.ferrero.webhook_events import WebhookEvent, WebhookEvents, dag_run_id_for, storable
 from receiver.events import PayloadError, classify
 from receiver.settings import SettingsError, tracking_db_kwargs
 from tests.receiver.conftest import SERVICE_ACCOUNT, upload_event
@@ -26,6 +26,15 @@ def test_record_is_idempotent_by_event_id(tracking_db) -> None:
     again, created_again = events.record(_event({**payload, "created_at": "later"}))
     assert not created_again and again["id"] == row["id"] and again["payload"] == payload
     assert events.count_pending() == 1 and [r["event_id"] for r in events.pending()] == [payload["id"]]
+
+
+def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(tracking_db) -> None:
+    payload = upload_event(name="a\x00b.mp4")
+    payload["additional_info"] = [{"k\x00": "\ud800"}, "\udfff\U0001f600", 1.5, None, True]
+    row, created = WebhookEvents(tracking_db).record(_event(payload))  # PostgreSQL refuses both as they are
+    assert created and row["file_name"] == "a\ufffdb.mp4"
+    assert row["payload"]["additional_info"] == [{"k\ufffd": "\ufffd"}, "\ufffd\U0001f600", 1.5, None, True]
+    assert row["payload"] == storable(payload) and storable(row["payload"]) == row["payload"]
 
 
 def test_life_cycle(tracking_db) -> None:

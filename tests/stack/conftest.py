@@ -6,6 +6,7 @@ real scheduler: the one place where clearing a task instance with its downstream
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -27,6 +28,7 @@ from sandbox.testing import start_sandbox
 from tests.airflow_api import AirflowApi, free_port
 from tests.receiver.conftest import RunningReceiver, tracking_conn_json
 from tools import localpg
+from tools.airflow_env import outage_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,7 +59,10 @@ class Stack:
                      timeout: float = 240) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+            try:
+                state = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+            except requests.RequestException:  # a slow answer on a loaded machine: ask again
+                state = None
             if state in states:
                 return state
             time.sleep(1)
@@ -92,7 +97,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("stack")
+    with running_stack(tmp_path_factory.mktemp("stack"), pg_socket) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[Stack]:
+    """The product on fresh databases and a seeded sandbox; ``overrides`` go to every component's environment
+    (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``, ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``)."""
     server = localpg.dsn(pg_socket, "postgres")
     names = {kind: f"stack_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("airflow", "tracking")}
     for name in names.values():
@@ -138,13 +150,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,box_webhook:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(workdir / "passwords.json"),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        # ports of their own, beside `make up` and other test stacks
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
         "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn),
         "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
         "CONTENT_SCALING_CONFIG_DIR": str(config_dir),
         "CONTENT_SCALING_TEMP_DIR": str(workdir / "transfers"),
         "CONTENT_SCALING_TASK_RETRIES": "1",
         "CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS": "1",
+        **overrides,
     })
+    env.update(outage_settings(env))
     subprocess.run([str(VENV_BIN / "airflow"), "db", "migrate"], env=env, cwd=ROOT, check=True,
                    capture_output=True)
     for pool in ("dam_api", "box_api"):
@@ -157,6 +174,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[
                     "RECEIVER_DATA_DIR": str(workdir / "receiver"), "RECEIVER_RETRY_INITIAL_SECONDS": "0.2",
                     "RECEIVER_RETRY_MAX_SECONDS": "1", "AIRFLOW_WEBHOOK_USER": "box_webhook",
                     "AIRFLOW_WEBHOOK_PASSWORD": passwords["box_webhook"]}
+    receiver_env.update({k: v for k, v in overrides.items() if k.startswith("RECEIVER_")})
     receiver = RunningReceiver(receiver_env, workdir / "receiver.log").start()
     running = Stack(api, sandbox, receiver, tracking_dsn, processes)
     try:

@@ -22,8 +22,11 @@ from include.ferrero.campaigns import (
 from include.ferrero.messages import render_email, status_payload
 from include.ferrero.naming import safe_local_name
 from include.ferrero.outbox import STATUS_WEBHOOK, email_message, flip_keys, run_key, webhook_message
+from include.ferrero.temp_files import prepare_temp_root, size_problem
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
 
@@ -48,6 +51,21 @@ def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> lis
             "conf": {"campaign": campaign["campaign_id"], "force": False, "cycle": cycle},
         })
     return runs
+
+
+def run_by_hand(otmm: Any, db: TrackingDb, reference: str, force: bool, now: datetime) -> dict[str, Any]:
+    """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
+    its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own."""
+    campaign = resolve_campaign(otmm, reference)
+    check_startable(campaign, force)
+    campaign_id = campaign["campaign_id"]
+    db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
+    done = db.completed_cycles(campaign_id, "A1", "A2")
+    cycle = done + 1 if campaign["status"] == "A1" or done == 0 else done
+    run_id = campaign_run_id(campaign, cycle)
+    if campaign["status"] != "A1":
+        run_id += f"__forced-{now:%Y%m%dT%H%M%S}"
+    return {"trigger_run_id": run_id, "conf": {"campaign": campaign_id, "force": force, "cycle": cycle}}
 
 
 def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
@@ -113,9 +131,10 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
         asset = record(otmm.get_asset(asset_id))
-        temp_root = Path(config["temp"]["directory"])
-        temp_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="master-", dir=temp_root) as tmp:
+        too_large = size_problem(asset.get("content_size"), config["temp"], f"master {name!r}")
+        if too_large:
+            raise CampaignError(too_large)
+        with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config["temp"])) as tmp:
             local = Path(tmp) / safe_local_name(name)
             otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,

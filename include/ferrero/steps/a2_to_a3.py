@@ -7,6 +7,7 @@ nothing behind. Each step is safe to retry, clear and re-run.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from include.ferrero.derivatives import (
 )
 from include.ferrero.media import read_media_metadata
 from include.ferrero.messages import Email, render_email, status_payload
-from include.ferrero.naming import parse_filename, safe_local_name
+from include.ferrero.naming import parse_filename, safe_local_name, tracking_id_in
 from include.ferrero.outbox import (
     ASSET_WEBHOOK,
     STATUS_WEBHOOK,
@@ -32,9 +33,12 @@ from include.ferrero.outbox import (
 )
 from include.ferrero.representation import RepresentationError, build_asset_representation
 from include.ferrero.steps.a1_to_a2 import record
+from include.ferrero.temp_files import prepare_temp_root, size_problem
 from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.tracking_db import TrackingDb
@@ -120,14 +124,16 @@ class _UploadContext:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
         self.mappings = config["field_mappings"]
         self.domains = lookup_domains(otmm, self.mappings)
-        self.temp_root = Path(config["temp"]["directory"])
+        self.temp = config["temp"]
 
     def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> dict[str, Any]:
         """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it
         (checked in on its latest version; ``dam_ids`` = (logical id, latest version's id))."""
         d = self.derivative
-        self.temp_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="derivative-", dir=self.temp_root) as tmp:
+        too_large = size_problem(version["size"], self.temp, f"{d['file_name']!r} (Box version {version['version_id']})")
+        if too_large:
+            raise DerivativeError(too_large, file_name=d["file_name"], tracking_id=d["tracking_id"])
+        with tempfile.TemporaryDirectory(prefix="derivative-", dir=prepare_temp_root(self.temp)) as tmp:
             local = Path(tmp) / safe_local_name(d["clean_name"])
             self.box.download_file(d["box_file_id"], local, version_id=version["version_id"], sha1=version["sha1"],
                                    size=version["size"])
@@ -223,8 +229,12 @@ def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict
     return messages
 
 
-def upload_failed_email(config: dict[str, Any], file_name: str, box_file_id: str | None, error: str,
+def upload_failed_email(config: dict[str, Any], file_name: str | None, box_file_id: str | None, error: str,
                         tracking_id: str | None, airflow_url: str | None) -> Email:
+    """The error email of a derivative; names the file once (by its Box id when its name is unknown) and gives the
+    tracking ID its name leads with, also when the name is otherwise invalid."""
+    if not tracking_id and file_name:
+        tracking_id = tracking_id_in(file_name, config.get("naming"))
     return render_email("upload_failed", config, {
         "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
         "airflow_url": airflow_url,
@@ -237,12 +247,11 @@ def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: di
     retries and clears); return the email's outbox key (None when emails are off)."""
     file_id = derivative["box_file_id"]
     version = version_id or derivative.get("box_file_version_id") or "current"
-    file_name = derivative.get("file_name") or f"Box file {file_id}"
     key = derivative_key(file_id, version, "failed-email")
     messages = []
     if config["notifications"]["enabled"]:
         messages.append(email_message(key, "upload_failed", upload_failed_email(
-            config, file_name, file_id, error, derivative.get("tracking_id"), airflow_url),
+            config, derivative.get("file_name"), file_id, error, derivative.get("tracking_id"), airflow_url),
             derivative.get("campaign_id")))
     DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=derivative.get("file_name"),
                                        tracking_id=derivative.get("tracking_id"),
@@ -251,13 +260,22 @@ def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: di
     return key if messages else None
 
 
-def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Files in A2 campaigns' Derivatives folders that never became a derivative: the runs to start for them
-    (the run id is the one a webhook would have started, so a pending run is never doubled)."""
+log = logging.getLogger(__name__)
+#: Campaign statuses the tracking database may hold for a campaign with a Box folder (the sweep reads them all).
+CAMPAIGN_STATUSES = ("A1", "A2", "A3")
+
+
+def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
+                      run_state: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
+    runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
+    none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
+    done, one queued or running is under way; a failed one is logged, not started again (its id is taken: clear it
+    once the cause is fixed)."""
     folder_name = config["box"]["derivatives_folder_name"].lower()
     runs = []
-    for campaign in db.campaigns_with_box_folder(("A2",)):
-        derivative_folders = [i for i in map(record, box.list_folder_items(campaign["box_folder_id"]))
+    for campaign_folder_id in _campaign_folders(box, db, config):
+        derivative_folders = [i for i in map(record, box.list_folder_items(campaign_folder_id))
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
         files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
         recorded = db.recorded_box_files([f["item_id"] for f in files])
@@ -265,12 +283,29 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[
             version = record(box.get_file_info(file["item_id"])).get("version_id")
             if (file["item_id"], version) in recorded:
                 continue
+            run_id = dag_run_id_for(file["item_id"], version)
+            state = run_state(run_id)
+            if state == "failed":
+                log.warning("%s (Box file %s): run %s failed; not started again, clear it once the cause is fixed",
+                            file["name"], file["item_id"], run_id)
+            if state is not None:
+                continue
             runs.append({
-                "trigger_run_id": dag_run_id_for(file["item_id"], version),
+                "trigger_run_id": run_id,
                 "conf": {"box_file_id": file["item_id"], "box_file_version_id": version,
                          "file_name": file["name"], "event_id": None},
             })
     return runs
+
+
+def _campaign_folders(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[str]:
+    """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
+    database knows."""
+    folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
+    root = str(config["box"].get("root_folder_id") or "0")
+    if root != "0":
+        folders.update(i["item_id"] for i in map(record, box.list_folder_items(root)) if i["item_type"] == "folder")
+    return sorted(folders)
 
 
 def _files_below(box: Any, folder_id: str) -> list[dict[str, Any]]:

@@ -13,54 +13,25 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tenacity
 
-from hook_support.messages import scrub, server_message
-from hook_support.retry import RetryPolicy, parse_retry_after
+from hook_support.messages import scrub
 from hook_support.streams import IncompleteTransferError, TransferAdapter
 from otmm.exceptions import (
     OtmmAuthError,
-    OtmmBadRequestError,
-    OtmmConflictError,
     OtmmError,
     OtmmIntegrityError,
-    OtmmNotFoundError,
-    OtmmRateLimitError,
-    OtmmServerError,
     OtmmTransportError,
+    http_error,
 )
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
+    from hook_support.retry import RetryPolicy
     from otmm.client.settings import ConnSettings, DamSettings
 
 #: Renew a token this many seconds before the expiry the DAM announced.
 TOKEN_EXPIRY_MARGIN = 30.0
-
-
-def _http_error(operation: str, response: requests.Response) -> OtmmError:
-    """The exception for an HTTP error answer (the body read and trimmed)."""
-    status = response.status_code
-    try:
-        message = server_message(response.content)
-    except requests.RequestException:
-        message = ""
-    detail = f"HTTP {status} {response.reason or ''}".strip() + (f" ({message})" if message else "")
-    if status in (401, 403):
-        cls: type[OtmmError] = OtmmAuthError
-    elif status == 404:
-        cls = OtmmNotFoundError
-    elif status == 409:
-        cls = OtmmConflictError
-    elif status == 429:
-        cls = OtmmRateLimitError
-    elif status >= 500:
-        cls = OtmmServerError
-    else:
-        cls = OtmmBadRequestError
-    error = cls(f"DAM request failed while {operation}: {detail}", status=status, server_message=message)
-    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-    return error
 
 
 
@@ -250,7 +221,7 @@ class Transport:
                             self._authenticate()
                         continue
                     if response.status_code >= 400:
-                        raise _http_error(operation, response)
+                        raise http_error(operation, response, policy)
                     try:
                         if handle is not None:
                             return handle(response)
@@ -278,13 +249,14 @@ def _transport(operation: str, what: str, cause: BaseException) -> OtmmTransport
 
 
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (OtmmRateLimitError, OtmmServerError, OtmmTransportError, OtmmIntegrityError))
+    return isinstance(exc, OtmmError) and exc.retryable
 
 
 def _final(exc: OtmmError, attempts: int, secrets: tuple[str | None, ...]) -> OtmmError:
-    """The exception to raise: same type, the message as one scrubbed sentence with the attempt count."""
+    """The exception to raise: same type and kind, the message as one scrubbed sentence with the attempt count."""
     message = str(exc).rstrip(".")
-    if attempts > 1 and _retryable(exc):
+    if attempts > 1 and exc.retryable:
         message += f", after {attempts} attempts"
     final = type(exc)(scrub(message + ".", secrets), status=exc.status, server_message=exc.server_message)
+    final.permanent, final.retryable = exc.permanent, exc.retryable
     return final

@@ -1,0 +1,48 @@
+"""Discovery's watch over the services it depends on: the DAM and Box are probed every run, and an outage
+sends one critical email when it starts and one when it ends (not one every five minutes).
+
+No Airflow import: the DAG builds the hooks and calls :func:`watch_services`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from include.ferrero.messages import render_email
+from include.ferrero.outage_db import DOWN, OutageStore
+from include.ferrero.outbox import email_message
+
+if TYPE_CHECKING:
+    from include.ferrero.outbox import OutboxMessage
+    from include.ferrero.tracking_db import TrackingDb
+
+
+class Probe(Protocol):
+    def test_connection(self) -> tuple[bool, str]: ...
+
+
+def outage_messages(config: dict[str, Any], service: str, state: str, outage: dict[str, Any],
+                    airflow_url: str | None) -> list[OutboxMessage]:
+    """The critical email of an outage's start (``DOWN``) or end, keyed by the outage."""
+    if not config["notifications"]["enabled"]:
+        return []
+    template = "service_unreachable" if state == DOWN else "service_recovered"
+    email = render_email(template, config, {
+        "service": service, "error": outage["error"], "airflow_url": airflow_url,
+        "since": f"{outage['started_at']:%Y-%m-%d %H:%M UTC}",
+        "until": f"{outage['ended_at']:%Y-%m-%d %H:%M UTC}" if outage.get("ended_at") else "",
+    })
+    return [email_message(f"outage/{service}/{outage['id']}/{state}", template, email)]
+
+
+def watch_services(probes: dict[str, Probe], db: TrackingDb, config: dict[str, Any],
+                   airflow_url: str | None) -> tuple[dict[str, str], list[str]]:
+    """Probe each service; return (service -> why it cannot be reached, outbox keys of critical emails due)."""
+    store, down, keys = OutageStore(db), {}, []
+    for service, probe in probes.items():
+        ok, detail = probe.test_connection()
+        if not ok:
+            down[service] = detail
+        keys += store.observe(service, None if ok else detail,
+                              lambda state, outage, s=service: outage_messages(config, s, state, outage, airflow_url))
+    return down, keys
