@@ -404,16 +404,18 @@ class OtmmApi:
         delay = self.settings.otmm_import_delay_seconds
         job_id = self.store.create_job("Import", "IMPORT", principal.login_name, delay)
         created = []
+        visible = time.time() + delay
         for name, mime, upload in plan:
             await upload.seek(0)
             content_id, size = self.store.store_blob(upload.file)
+            visible = time.time() + delay
             asset_row = self.store.create_asset(
                 parent_id, name, mime, content_id, size, metadata=metadata, model_id=model_id,
                 security_policy_ids=policies, import_job_id=job_id, user=principal.login_name,
-                visible_after=time.time() + delay,
+                visible_after=visible,
             )
             created.append(asset_row["asset_id"])
-        self.store.finish_job(job_id, created)
+        self.store.finish_job(job_id, created, completes_at=visible)  # never COMPLETED before its assets show
         return JSONResponse({"job_handle": {"job_id": str(job_id)}}, status_code=202)
 
     @staticmethod
