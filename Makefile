@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test lint bench chaos install constraints env clean-data
+.PHONY: up down status logs test lint bench chaos install constraints env clean-data verify
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: install
 
 lint: install
 	@$(PY) -m ruff check .
+
+# Before go-live: check the configured DAM and Box against the workflow's assumptions (read-only unless
+# VERIFY_ARGS="--write --dam-test-folder ID ..."); prints a table and writes .local/verify.json.
+verify: install
+	@$(PY) -m tools.verify $(VERIFY_ARGS)
 
 # Throughput and memory of a 1 GiB DAM -> disk -> Box transfer through the hooks, beside curl (a few minutes).
 bench: install

@@ -7,6 +7,7 @@ the next ``count`` matching requests:
 
 - ``status``: answer ``status`` (any 4xx/5xx) with a small JSON body, without calling the app;
 - ``429``: answer 429 with ``Retry-After: <retry_after>``;
+- ``ignore``: answer 200 ``{}`` without calling the app — a write the server accepts but never applies;
 - ``reset``: run the app, send the headers and ``after_bytes`` of the body (default: half), then abort the TCP
   connection (RST) — the client sees a connection reset mid-body;
 - ``truncate``: run the app, keep the full ``Content-Length`` but send only ``after_bytes`` (default: half) of
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 ADMIN_PREFIX = "/__sandbox__"
 FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
-KINDS = ("status", "429", "reset", "truncate", "delay", "slow_answer")
+KINDS = ("status", "429", "ignore", "reset", "truncate", "delay", "slow_answer")
 
 #: Open connections by client address, filled by FaultAwareH11Protocol (used to reset a connection).
 _TRANSPORTS: dict[tuple[str, int], asyncio.Transport] = {}
@@ -216,6 +217,8 @@ class FaultInjector:
                 {"type": "error", "status": 429, "code": "rate_limit_exceeded", "message": "Request rate limit exceeded"},
                 [(b"retry-after", str(rule.retry_after).encode())],
             )
+        elif rule.kind == "ignore":
+            await _send_json(send, 200, {})
         elif rule.kind == "delay":
             await asyncio.sleep(rule.seconds)
             await self.app(scope, receive, send)

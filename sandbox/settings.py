@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox.otmm.variants import parse_variants
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -84,6 +86,8 @@ class SandboxSettings:
     otmm_import_delay_seconds: float = 0.5
     #: Refuse (409) a metadata PATCH unless the caller holds the asset's lock (strict, the default).
     otmm_require_lock: bool = True
+    #: Named DAM behaviour variants (``sandbox/otmm/variants.py``), from ``SANDBOX_OTMM_VARIANTS``.
+    otmm_variants: frozenset[str] = frozenset()
     webhook_retry_delays: tuple[float, ...] = field(default=BOX_WEBHOOK_RETRY_DELAYS)
     #: ``seed`` adds this many generated A1 campaigns (images and PDFs) after the two demo campaigns ...
     seed_extra_campaigns: int = 0
@@ -136,6 +140,7 @@ class SandboxSettings:
             otmm_require_lock=env.get("SANDBOX_OTMM_REQUIRE_LOCK", "true").lower() not in ("0", "false", "no"),
             seed_extra_campaigns=int(env.get("SANDBOX_SEED_EXTRA_CAMPAIGNS", 0)),
             seed_extra_masters=int(env.get("SANDBOX_SEED_EXTRA_MASTERS", 8)),
+            otmm_variants=parse_variants(env.get("SANDBOX_OTMM_VARIANTS")),
         )
         stored: dict[str, str] = {}
         if settings.credentials_path.exists():
@@ -174,6 +179,7 @@ class SandboxSettings:
             "SANDBOX_OTMM_REQUIRE_LOCK": str(self.otmm_require_lock).lower(),
             "SANDBOX_SEED_EXTRA_CAMPAIGNS": str(self.seed_extra_campaigns),
             "SANDBOX_SEED_EXTRA_MASTERS": str(self.seed_extra_masters),
+            "SANDBOX_OTMM_VARIANTS": ",".join(sorted(self.otmm_variants)),
         }
         env.update({f"SANDBOX_{k.upper()}": v for k, v in self.credentials().items()})
         if self.box_jwt_public_key_pem:

@@ -47,38 +47,45 @@ class DerivativeStore:
             return {row["box_file_version_id"]: row["box_position"] for row in cur.fetchall()}
 
     def dam_asset_of(self, tracking_id: str, file_name: str) -> str | None:
-        """The DAM asset already made for this derivative (by its file name), if any."""
+        """The DAM asset (logical id) already made for this derivative (by its file name), if any."""
+        return (self.dam_ids_of(tracking_id, file_name) or (None, None))[0]
+
+    def dam_ids_of(self, tracking_id: str, file_name: str) -> tuple[str, str] | None:
+        """(logical id, latest version's own id) of the derivative's DAM asset, if any."""
         with self.db.transaction() as cur:
-            cur.execute("SELECT dam_asset_id FROM derivative_assets WHERE tracking_id = %s AND file_name = %s",
-                        (tracking_id, file_name))
+            cur.execute("SELECT dam_asset_id, COALESCE(dam_latest_asset_id, dam_asset_id) AS latest"
+                        " FROM derivative_assets WHERE tracking_id = %s AND file_name = %s", (tracking_id, file_name))
             row = cur.fetchone()
-        return row["dam_asset_id"] if row else None
+        return (row["dam_asset_id"], row["latest"]) if row else None
 
     def record_version(self, derivative: dict[str, Any], *, version_id: str, position: int, dam_asset_id: str,
-                       dam_version: int | None, messages: Iterable[OutboxMessage] = ()) -> dict[str, Any]:
+                       dam_version: int | None, messages: Iterable[OutboxMessage] = (),
+                       dam_version_asset_id: str | None = None) -> dict[str, Any]:
         """A Box version is in the DAM: its version row, the derivative's row (now at this version) and its
-        messages, in one transaction."""
+        messages, in one transaction. ``dam_asset_id`` is the logical id, ``dam_version_asset_id`` the DAM
+        version's own id (the latest from now on)."""
+        latest = dam_version_asset_id or dam_asset_id
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position, tracking_id,"
-                " file_name, dam_asset_id, dam_version) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " file_name, dam_asset_id, dam_version, dam_version_asset_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (box_file_id, box_file_version_id) DO NOTHING",
                 (derivative["box_file_id"], version_id, position, derivative["tracking_id"], derivative["file_name"],
-                 dam_asset_id, dam_version),
+                 dam_asset_id, dam_version, latest),
             )
             cur.execute(
                 """
                 INSERT INTO derivative_assets (tracking_id, master_asset_id, file_name, clean_name, box_file_id,
-                                               box_file_version_id, dam_asset_id)
-                SELECT %s, id, %s, %s, %s, %s, %s FROM master_assets WHERE tracking_id = %s
+                                               box_file_version_id, dam_asset_id, dam_latest_asset_id)
+                SELECT %s, id, %s, %s, %s, %s, %s, %s FROM master_assets WHERE tracking_id = %s
                 ON CONFLICT (tracking_id, file_name) DO UPDATE
                    SET clean_name = EXCLUDED.clean_name, box_file_id = EXCLUDED.box_file_id,
                        box_file_version_id = EXCLUDED.box_file_version_id, dam_asset_id = EXCLUDED.dam_asset_id,
-                       upload_status = 'completed', last_error = NULL, uploaded_at = now()
+                       dam_latest_asset_id = EXCLUDED.dam_latest_asset_id, upload_status = 'completed', last_error = NULL, uploaded_at = now()
                 RETURNING *
                 """,
                 (derivative["tracking_id"], derivative["file_name"], derivative["clean_name"],
-                 derivative["box_file_id"], version_id, dam_asset_id, derivative["tracking_id"]),
+                 derivative["box_file_id"], version_id, dam_asset_id, latest, derivative["tracking_id"]),
             )
             row = cur.fetchone()
             if row is None:

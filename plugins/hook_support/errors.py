@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+try:  # the DAM client works without Airflow (tools, scripts); inside Airflow the errors are AirflowExceptions
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # pragma: no cover
+    AirflowException = Exception  # type: ignore[misc,assignment]
 
 
 class ServiceError(AirflowException):

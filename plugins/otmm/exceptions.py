@@ -106,3 +106,7 @@ def http_error(operation: str, response: requests.Response, policy: RetryPolicy)
     error.permanent = error.permanent and not error.retryable
     error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
     return error
+
+
+class OtmmStatusError(OtmmError):
+    """A campaign's status could not be read from the DAM, or a status write did not show when read back."""

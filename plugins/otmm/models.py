@@ -57,6 +57,9 @@ class MasterAsset:
     metadata_model_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
     fields: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The logical id shared by every version (``original_asset_id``); ``asset_id`` is this version's own.
+    logical_id: str | None = None
+    version: int | None = None
 
     @classmethod
     def from_asset(cls, asset: dict[str, Any]) -> MasterAsset:
@@ -70,6 +73,8 @@ class MasterAsset:
             metadata_model_id=asset.get("metadata_model_id"),
             metadata=asset.get("metadata") or {},
             fields=flatten_metadata(asset) if asset.get("metadata") else {},
+            logical_id=str(asset.get("original_asset_id") or asset["asset_id"]),
+            version=None if asset.get("version") is None else int(asset["version"]),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -8,15 +8,20 @@ Rows marked H/M in the spec are implemented as documented. Documented assumption
 - ``PUT /assets/{id}/state`` answers ``asset_resource`` with ``asset_state`` LOCKED/NORMAL and ``locked``;
   it locks containers too. Locks belong to the OTMM user; another user's lock, or none, makes a metadata
   ``PATCH`` fail with 409 (strict mode, ``otmm_require_lock``).
-- ``PATCH /assets/{id}`` and ``PATCH /folders/{id}`` both edit a folder's metadata; they answer 200 with
-  ``asset_resource`` / ``folder_resource``.
+- Metadata edits (spec §17): ``PATCH /assets/{id}`` with ``edited_asset`` edits an asset; on a folder it is a
+  400. ``PATCH /folders/{id}`` with ``edited_folder`` edits a folder (M). Both answer 200 with ``asset_resource`` /
+  ``folder_resource``. A PATCH, lock or check-out of a version that is not the latest is a 409.
 - New version of an asset (spec §7 "three-step variant", M): ``PUT /assets/{id}/state`` ``check_out`` (which
   locks it too; a later ``lock`` by the same user keeps the check-out) → ``POST /jobs/imports`` (form
   ``file_name``) → ``{"job_handle": {"job_id"}}`` → ``POST /renditions`` (multipart ``import_job_id``, ``file``,
   ``file_name``; answers ``{"rendition_resource": {"rendition": {...}}}``, A) → ``PUT /jobs/checkins/{job_id}``
-  (``manifest`` ``upload_manifest.master_files[].{file.file_name, uoi_id}``) → 202 ``job_handle`` of a check-in job
-  (``GET /jobs/{id}``, as above). The asset keeps its id and gets the new content and ``version`` + 1; the
-  check-in ends the check-out, the lock stays until ``unlock``. An asset not checked out by the caller is a 409.
+  (multipart ``import_job_id``, ``file_name`` and ``manifest`` ``upload_manifest.master_files[].{file.file_name,
+  uoi_id}``; a missing part is a 400) → 202 ``job_handle`` of a check-in job (``GET /jobs/{id}``, as above). The
+  new version gets its own asset id (``original_asset_id`` = the logical id, ``latest_version`` true; the old one
+  false). ``uoi_id`` must be the latest version, checked out by the caller (else 409). The check-in ends the
+  check-out and the lock (variant ``checkin-keeps-lock``: the new version stays locked); unlocking an asset that
+  is not locked is a 409 "not locked".
+- Low-confidence behaviours come as named variants: see ``sandbox/otmm/variants.py``.
   Checking in the same import job again changes nothing and answers the first check-in's job handle (A).
 - Errors carry ``exception_body``; a missing/expired credential is 401, an unknown id 404, a bad body 400.
 - Without ``load_type`` (or with ``system``) asset objects carry no metadata; ``metadata``/``full``, or
@@ -46,6 +51,16 @@ from sandbox.otmm.metadata import (
 )
 from sandbox.otmm.search import SearchError, keyword_matches, matches, parse_conditions
 from sandbox.otmm.store import PUBLIC_ROOT_ID, OtmmStore
+from sandbox.otmm.variants import (
+    CHECKIN_KEEPS_LOCK,
+    FOLDER_EDIT_VIA_ASSETS,
+    FOLDER_METADATA_VIA_ASSETS_ONLY,
+    NO_JOB_RESOURCE,
+    PAGE_CAP,
+    PAGE_CAP_50,
+    SEARCH_WITHOUT_FOLDER_METADATA,
+    SUBFOLDERS_UNPAGED,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -110,16 +125,26 @@ class OtmmApi:
                 return value.get("display_value")
         return None
 
-    def render(self, item: dict[str, Any], params: Any = None, *, only: set[str] | None = None) -> dict[str, Any]:
-        """An asset or folder object as OTMM returns it (spec §5)."""
+    def has(self, variant: str) -> bool:
+        return variant in self.settings.otmm_variants
+
+    def _limit(self, params: Any, default: int) -> int:
+        limit = _int(params, "limit", default)
+        if self.has(PAGE_CAP_50):
+            return PAGE_CAP if limit <= 0 else min(limit, PAGE_CAP)
+        return limit
+
+    def render(self, item: dict[str, Any], params: Any = None, *, only: set[str] | None = None,
+               metadata: bool = True) -> dict[str, Any]:
+        """An asset or folder object as OTMM returns it (spec §5); ``metadata=False`` leaves metadata out."""
         params = params or {}
         locked = item["locked_by"] is not None
         out: dict[str, Any] = {
             "asset_id": item["asset_id"],
-            "original_asset_id": item["asset_id"],
+            "original_asset_id": item.get("original_asset_id") or item["asset_id"],
             "name": item["name"],
             "version": item["version"],
-            "latest_version": True,
+            "latest_version": bool(item.get("latest_version", 1)),
             "deleted": False,
             "expired": False,
             "locked": locked,
@@ -154,7 +179,7 @@ class OtmmApi:
                 asset_content_info={"master_content": master},
                 rendition_content={},
             )
-        if _wants_metadata(params):
+        if metadata and _wants_metadata(params):
             to_return = params.get("metadata_to_return")
             if to_return and only is None:
                 only = {f.strip() for f in to_return.split(",") if f.strip()}
@@ -169,8 +194,8 @@ class OtmmApi:
             ]
         return out
 
-    def render_folder(self, item: dict[str, Any], params: Any = None) -> dict[str, Any]:
-        out = self.render(item, params)
+    def render_folder(self, item: dict[str, Any], params: Any = None, *, metadata: bool = True) -> dict[str, Any]:
+        out = self.render(item, params, metadata=metadata)
         out["container_child_counts"] = self.store.child_counts(item["asset_id"])
         return out
 
@@ -208,8 +233,9 @@ class OtmmApi:
         hits = [i for i in scope if keyword_matches(params.get("keyword_query"), i) and matches(conditions, i)]
         hits = self._sorted(hits, params.get("sort"))
         after = _int(params, "after", 0)
-        limit = _int(params, "limit", 25)
+        limit = self._limit(params, 25)
         page = hits[after : after + limit] if limit > 0 else hits[after:]
+        bare = self.has(SEARCH_WITHOUT_FOLDER_METADATA)
         result: dict[str, Any] = {
             "search_result": {
                 "asset_id_list": [i["asset_id"] for i in page],
@@ -222,7 +248,7 @@ class OtmmApi:
             }
         }
         if (params.get("return_type") or "").lower() != "ids":
-            result["asset_list"] = [self.render(i, params) for i in page]
+            result["asset_list"] = [self.render(i, params, metadata=not (bare and i["is_container"])) for i in page]
         return JSONResponse({"search_result_resource": result})
 
     def _descendants(self, folder_id: str) -> list[dict[str, Any]]:
@@ -250,11 +276,14 @@ class OtmmApi:
     async def folder(self, request: Request, principal: Principal) -> Response:
         folder_id = request.path_params["folder_id"]
         if request.method == "PATCH":
+            if self.has(FOLDER_EDIT_VIA_ASSETS):
+                return otmm_error(405, "PATCH is not supported on /folders/{id}")
             return await self._patch(request, principal, folder_id, resource="folder_resource", key="folder")
         if request.method == "POST":
             return await self._create_folder(request, principal, folder_id)
         item = self._folder(folder_id)
-        return JSONResponse({"folder_resource": {"folder": self.render_folder(item, request.query_params)}})
+        rendered = self.render_folder(item, request.query_params, metadata=not self.has(FOLDER_METADATA_VIA_ASSETS_ONLY))
+        return JSONResponse({"folder_resource": {"folder": rendered}})
 
     async def _create_folder(self, request: Request, principal: Principal, parent_id: str) -> Response:
         self._folder(parent_id)
@@ -282,7 +311,7 @@ class OtmmApi:
         params = request.query_params
         folder = self._folder(request.path_params["folder_id"])
         items = self._sorted(self.store.children(folder["asset_id"]), params.get("sort"))
-        after, limit = _int(params, "after", 0), _int(params, "limit", 0)
+        after, limit = _int(params, "after", 0), self._limit(params, 0)
         page = items[after : after + limit] if limit > 0 else items[after:]
         return JSONResponse({"folder_children": {"asset_list": [self.render(i, params) for i in page]}})
 
@@ -290,7 +319,9 @@ class OtmmApi:
         params = request.query_params
         folder = self._folder(request.path_params["folder_id"])
         items = self._sorted(self.store.children(folder["asset_id"], containers_only=True), params.get("sort"))
-        after, limit = _int(params, "after", 0), _int(params, "limit", 0)
+        after, limit = _int(params, "after", 0), self._limit(params, 0)
+        if self.has(SUBFOLDERS_UNPAGED):
+            after, limit = 0, 0
         page = items[after : after + limit] if limit > 0 else items[after:]
         return JSONResponse({"folders_resource": {"folder_list": [self.render_folder(i, params) for i in page]}})
 
@@ -373,16 +404,18 @@ class OtmmApi:
         delay = self.settings.otmm_import_delay_seconds
         job_id = self.store.create_job("Import", "IMPORT", principal.login_name, delay)
         created = []
+        visible = time.time() + delay
         for name, mime, upload in plan:
             await upload.seek(0)
             content_id, size = self.store.store_blob(upload.file)
+            visible = time.time() + delay
             asset_row = self.store.create_asset(
                 parent_id, name, mime, content_id, size, metadata=metadata, model_id=model_id,
                 security_policy_ids=policies, import_job_id=job_id, user=principal.login_name,
-                visible_after=time.time() + delay,
+                visible_after=visible,
             )
             created.append(asset_row["asset_id"])
-        self.store.finish_job(job_id, created)
+        self.store.finish_job(job_id, created, completes_at=visible)  # never COMPLETED before its assets show
         return JSONResponse({"job_handle": {"job_id": str(job_id)}}, status_code=202)
 
     @staticmethod
@@ -399,6 +432,8 @@ class OtmmApi:
         return value
 
     async def job(self, request: Request, principal: Principal) -> Response:
+        if self.has(NO_JOB_RESOURCE):
+            return otmm_error(404, f"No resource for {request.url.path}")
         try:
             job = self.store.get_job(int(request.path_params["job_id"]))
         except ValueError:
@@ -467,6 +502,11 @@ class OtmmApi:
         form = await request.form()
         try:
             job_id = self._import_job(request.path_params["job_id"])
+            for part in ("import_job_id", "file_name"):
+                if not str(form.get(part) or "").strip():
+                    raise MetadataError(f"the check-in needs a '{part}' part")
+            if str(form.get("import_job_id")).strip() != str(job_id):
+                raise MetadataError(f"import_job_id {form.get('import_job_id')} does not match job {job_id}")
             done = self.store.checkin_of(job_id)
             if done:
                 return JSONResponse({"job_handle": {"job_id": str(done["checkin_job_id"])}}, status_code=202)
@@ -485,6 +525,8 @@ class OtmmApi:
             item = self._asset(asset_id)
             if item["is_container"]:
                 raise MetadataError(f"{asset_id} is a folder; only assets have versions")
+            if not item["latest_version"]:
+                return otmm_error(409, f"Asset {asset_id} is not the latest version; check in on the latest one")
             if not item["checked_out"] or item["locked_by"] != principal.login_name:
                 holder = f"checked out by {item['locked_by']}" if item["checked_out"] else "not checked out"
                 return otmm_error(409, f"Asset {asset_id} is {holder}; check it out before checking in")
@@ -494,10 +536,10 @@ class OtmmApi:
             plan.append((asset_id, staged))
         delay = self.settings.otmm_import_delay_seconds
         checkin_job = self.store.create_job("Check In", "CHECKIN", principal.login_name, delay)
-        if not self.store.check_in(job_id, checkin_job, plan):  # a concurrent check-in of the same job won
+        asset_ids = self.store.check_in(job_id, checkin_job, plan, keep_lock=self.has(CHECKIN_KEEPS_LOCK))
+        if asset_ids is None:  # a concurrent check-in of the same job won
             done = self.store.checkin_of(job_id)
             return JSONResponse({"job_handle": {"job_id": str(done["checkin_job_id"])}}, status_code=202)
-        asset_ids = [a for a, _ in plan]
         self.store.finish_job(checkin_job, asset_ids)
         self.store.finish_job(job_id, asset_ids, completes_at=time.time())
         return JSONResponse({"job_handle": {"job_id": str(checkin_job)}}, status_code=202)
@@ -507,6 +549,8 @@ class OtmmApi:
     def _apply_state(self, item: dict[str, Any], action: str, principal: Principal) -> str | None:
         """Apply a state action; returns an error message (409) or None."""
         owner = item["locked_by"]
+        if action in ("lock", "check_out") and not item["latest_version"]:
+            return f"Asset {item['asset_id']} is not the latest version; address the latest one"
         if action in ("lock", "check_out"):
             if owner and owner != principal.login_name:
                 return f"Asset {item['asset_id']} is locked by {owner}"
@@ -515,6 +559,8 @@ class OtmmApi:
         elif action in ("unlock", "check_in"):
             if owner and owner != principal.login_name:
                 return f"Asset {item['asset_id']} is locked by {owner}"
+            if not owner:
+                return f"Asset {item['asset_id']} is not locked"
             self.store.set_lock(item["asset_id"], None)
         else:
             raise MetadataError(f"unsupported action {action!r}; use lock, unlock or check_out")
@@ -551,11 +597,16 @@ class OtmmApi:
 
     async def _patch(self, request: Request, principal: Principal, asset_id: str, *, resource: str, key: str) -> Response:
         item = self._folder(asset_id) if resource == "folder_resource" else self._asset(asset_id)
+        edit = "edited_folder" if resource == "folder_resource" else "edited_asset"
+        if edit == "edited_asset" and item["is_container"] and not self.has(FOLDER_EDIT_VIA_ASSETS):
+            raise MetadataError(f"{asset_id} is a folder; edit it through /folders/{asset_id} with edited_folder")
         try:
             body = await request.json()
-            elements = body["edited_asset"]["data"]["metadata"]
+            elements = body[edit]["data"]["metadata"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise MetadataError("body must be {'edited_asset': {'data': {'metadata': [...]}}}") from exc
+            raise MetadataError(f"body must be {{'{edit}': {{'data': {{'metadata': [...]}}}}}}") from exc
+        if not item["latest_version"]:
+            return otmm_error(409, f"Asset {asset_id} is not the latest version; edit the latest one")
         updates = parse_elements(elements)
         if self.settings.otmm_require_lock and item["locked_by"] != principal.login_name:
             holder = f"locked by {item['locked_by']}" if item["locked_by"] else "not locked"

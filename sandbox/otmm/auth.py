@@ -9,18 +9,23 @@
 - ``POST /otdsws/oauth2/token`` (``client_credentials`` or ``password``; client auth in the body or HTTP Basic)
   → ``{access_token, token_type, expires_in}``. A client-credentials token acts as the OTMM user
   ``settings.otmm_username`` (A: a service user mapped to the OAuth client).
-- Bearer tokens need no ``X-Requested-By``. Tokens and sessions expire after ``token_ttl_seconds`` → 401.
+- Bearer tokens need no ``X-Requested-By`` (variant ``bearer-writes-need-requested-by``: writes do, with the id
+  ``GET /sessions`` answers for the token). ``GET /sessions`` with a Bearer token answers a session whose id is
+  derived from the token (A). Tokens and sessions expire after ``token_ttl_seconds`` → 401.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
+
+from sandbox.otmm.variants import BEARER_WRITES_NEED_REQUESTED_BY
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -47,11 +52,16 @@ class Principal:
 
 
 class AuthError(Exception):
-    """Authentication failed; carries the 401 to answer."""
+    """Authentication failed; carries the 401 (or 403) to answer."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 401) -> None:
         super().__init__(message)
-        self.response = otmm_error(401, message)
+        self.response = otmm_error(status, message)
+
+
+def bearer_session_id(token: str) -> int:
+    """The session id ``GET /sessions`` answers for a Bearer token (stable per token)."""
+    return int(hashlib.sha1(token.encode()).hexdigest()[:7], 16)  # noqa: S324 - an id, not security
 
 
 def session_json(session: dict[str, Any], settings: SandboxSettings) -> dict[str, Any]:
@@ -108,6 +118,9 @@ class Authenticator:
                 raise AuthError("Invalid access token")
             if token["expires_at"] <= time.time():
                 raise AuthError("Access token has expired")
+            if (BEARER_WRITES_NEED_REQUESTED_BY in self.settings.otmm_variants and request.method != "GET"
+                    and request.headers.get("x-requested-by", "").strip() != str(bearer_session_id(token["token"]))):
+                raise AuthError("X-Requested-By header must carry the session id (GET /sessions)", status=403)
             return Principal(token["login_name"], "bearer")
         session = self.session_of(request)
         if request.headers.get("x-requested-by", "").strip() != str(session["id"]):
@@ -147,6 +160,14 @@ def make_auth_endpoints(settings: SandboxSettings, store: OtmmStore, authn: Auth
             response = JSONResponse(session_json(session, settings))
             response.set_cookie("JSESSIONID", session["jsessionid"], path="/otmmapi", httponly=True)
             return response
+        auth = request.headers.get("authorization", "")
+        if request.method == "GET" and auth.lower().startswith("bearer ") and "otmmtoken" not in auth.lower():
+            token = store.find_token(token=auth[7:].strip())
+            if token is None or token["expires_at"] <= time.time():
+                return otmm_error(401, "Invalid or expired access token")
+            pseudo = {"id": bearer_session_id(token["token"]), "login_name": token["login_name"],
+                      "message_digest": ""}
+            return JSONResponse(session_json(pseudo, settings))
         try:
             session = authn.session_of(request)
         except AuthError as exc:

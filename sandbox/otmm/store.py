@@ -1,7 +1,8 @@
 """OTMM state on disk: SQLite (``<data_dir>/otmm/otmm.sqlite``) plus original files under ``blobs/``.
 
-An asset keeps its id across versions: a check-in points it at a new blob and increments ``version`` (the older
-blobs stay on disk). Files uploaded to an import job wait in ``staged_files`` until the job is checked in.
+Every version of an asset is a row of its own with its own asset id (spec §17, M): a check-in adds a row with the
+next ``version``, ``original_asset_id`` (the logical id: the first version's id) and ``latest_version`` set, and
+clears ``latest_version`` on the row before. Listings and searches show latest versions only. Files uploaded to an import job wait in ``staged_files`` until the job is checked in.
 
 One short-lived connection per operation (WAL mode), so the seed command can write while a server runs and the
 server sees it on its next request.
@@ -50,15 +51,11 @@ CREATE TABLE IF NOT EXISTS assets (
     checked_out INTEGER NOT NULL DEFAULT 0,
     visible_after REAL NOT NULL DEFAULT 0,
     seq INTEGER NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL DEFAULT 1,
+    original_asset_id TEXT,
+    latest_version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS assets_parent ON assets(parent_id, seq);
-CREATE TABLE IF NOT EXISTS content_history (  -- every version's content, for tests that check what the DAM holds
-    asset_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    content_id TEXT NOT NULL,
-    PRIMARY KEY (asset_id, version)
-);
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
     message_digest TEXT UNIQUE NOT NULL,
@@ -144,6 +141,9 @@ class OtmmStore:
             columns = {row[1] for row in schema.execute("PRAGMA table_info(assets)")}
             if "version" not in columns:  # a store written before versions existed
                 schema.execute("ALTER TABLE assets ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            if "latest_version" not in columns:
+                schema.execute("ALTER TABLE assets ADD COLUMN original_asset_id TEXT")
+                schema.execute("ALTER TABLE assets ADD COLUMN latest_version INTEGER NOT NULL DEFAULT 1")
         finally:
             schema.close()
         with self.connect() as db:
@@ -283,18 +283,26 @@ class OtmmStore:
                     "visible_after": visible_after,
                 },
             )
-            db.execute("INSERT INTO content_history VALUES (?, 1, ?)", (asset_id, content_id))
         return self.get(asset_id, include_pending=True)  # type: ignore[return-value]
 
-    def content_history(self, asset_id: str) -> list[bytes]:
-        """The asset's content of every version, oldest first."""
+    def versions(self, asset_id: str) -> list[dict[str, Any]]:
+        """Every version of the asset (given any version's id), oldest first."""
         with self.connect() as db:
-            rows = db.execute("SELECT content_id FROM content_history WHERE asset_id = ? ORDER BY version",
-                              (asset_id,)).fetchall()
+            row = db.execute("SELECT COALESCE(original_asset_id, asset_id) FROM assets WHERE asset_id = ?",
+                             (asset_id,)).fetchone()
+            if row is None:
+                return []
+            rows = db.execute("SELECT * FROM assets WHERE asset_id = ? OR original_asset_id = ? ORDER BY version",
+                              (row[0], row[0])).fetchall()
+        return [self._row(r) for r in rows]  # type: ignore[misc]
+
+    def content_history(self, asset_id: str) -> list[bytes]:
+        """The asset's content of every version (given any version's id), oldest first."""
+        rows = self.versions(asset_id)
         return [self.blob_path(r["content_id"]).read_bytes() for r in rows]
 
     def children(self, parent_id: str, *, containers_only: bool = False) -> list[dict[str, Any]]:
-        query = "SELECT * FROM assets WHERE parent_id = ? AND visible_after <= ?"
+        query = "SELECT * FROM assets WHERE parent_id = ? AND visible_after <= ? AND latest_version = 1"
         if containers_only:
             query += " AND is_container = 1"
         with self.connect() as db:
@@ -304,7 +312,8 @@ class OtmmStore:
     def all_assets(self) -> list[dict[str, Any]]:
         with self.connect() as db:
             rows = db.execute(
-                "SELECT * FROM assets WHERE parent_id IS NOT NULL AND visible_after <= ? ORDER BY seq", (time.time(),)
+                "SELECT * FROM assets WHERE parent_id IS NOT NULL AND visible_after <= ? AND latest_version = 1 "
+                "ORDER BY seq", (time.time(),)
             ).fetchall()
         return [self._row(r) for r in rows]  # type: ignore[misc]
 
@@ -322,7 +331,7 @@ class OtmmStore:
         with self.connect() as db:
             rows = db.execute(
                 "SELECT is_container, COUNT(*) FROM assets WHERE parent_id = ? AND visible_after <= ? "
-                "GROUP BY is_container",
+                "AND latest_version = 1 GROUP BY is_container",
                 (folder_id, time.time()),
             ).fetchall()
         counts = {bool(r[0]): r[1] for r in rows}
@@ -375,28 +384,38 @@ class OtmmStore:
             row = db.execute("SELECT * FROM checkins WHERE import_job_id = ?", (import_job_id,)).fetchone()
         return {**dict(row), "asset_ids": json.loads(row["asset_ids"])} if row else None
 
-    def check_in(self, import_job_id: int, checkin_job_id: int, files: list[tuple[str, dict[str, Any]]]) -> bool:
-        """Give each (asset id, staged file) its new content as the next version and end its check-out, in one
-        transaction; False (nothing changed) when the import job was already checked in."""
+    def check_in(self, import_job_id: int, checkin_job_id: int, files: list[tuple[str, dict[str, Any]]], *,
+                 keep_lock: bool = False) -> list[str] | None:
+        """Make each (latest version's id, staged file) a new version: a new row with its own id, the old row no
+        longer latest and no longer checked out or locked; the new one locked by the same user only with
+        ``keep_lock``. One transaction; None (nothing changed) when the import job was already checked in,
+        else the new versions' ids."""
+        created: list[str] = []
         with self.connect() as db:
             if db.execute("SELECT 1 FROM checkins WHERE import_job_id = ?", (import_job_id,)).fetchone():
-                return False
+                return None
             for asset_id, staged in files:
-                db.execute(
-                    "UPDATE assets SET content_id = ?, content_size = ?, mime_type = ?, content_type = ?, "
-                    "version = version + 1, checked_out = 0, import_job_id = ?, date_last_updated = ? "
-                    "WHERE asset_id = ?",
-                    (staged["content_id"], staged["content_size"], staged["mime_type"],
-                     content_type_for(staged["mime_type"]), import_job_id, now_iso(), asset_id),
-                )
-                db.execute("INSERT INTO content_history SELECT asset_id, version, content_id FROM assets"
-                           " WHERE asset_id = ?", (asset_id,))
+                old = dict(db.execute("SELECT * FROM assets WHERE asset_id = ?", (asset_id,)).fetchone())
+                new_id = new_asset_id()
+                seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM assets").fetchone()[0]
+                row = {**old, "asset_id": new_id, "original_asset_id": old["original_asset_id"] or asset_id,
+                       "version": old["version"] + 1, "latest_version": 1, "checked_out": 0,
+                       "locked_by": old["locked_by"] if keep_lock else None, "content_id": staged["content_id"],
+                       "content_size": staged["content_size"], "mime_type": staged["mime_type"],
+                       "content_type": content_type_for(staged["mime_type"]), "import_job_id": import_job_id,
+                       "date_last_updated": now_iso(), "seq": seq}
+                cols = ", ".join(row)
+                db.execute(f"INSERT INTO assets ({cols}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
+                           list(row.values()))
+                db.execute("UPDATE assets SET latest_version = 0, checked_out = 0, locked_by = NULL "
+                           "WHERE asset_id = ?", (asset_id,))
+                created.append(new_id)
             db.execute(
                 "INSERT INTO checkins (import_job_id, checkin_job_id, asset_ids) VALUES (?, ?, ?)",
-                (import_job_id, checkin_job_id, json.dumps([a for a, _ in files])),
+                (import_job_id, checkin_job_id, json.dumps(created)),
             )
             db.execute("DELETE FROM staged_files WHERE job_id = ?", (import_job_id,))
-        return True
+        return created
 
     # ---- jobs -------------------------------------------------------------------------------------------
 

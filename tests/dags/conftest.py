@@ -24,10 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def seeded_sandbox(tmp_path_factory: pytest.TempPathFactory):
-    """A sandbox of this module's own, seeded with the demo campaigns."""
+def seeded_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A sandbox of this module's own, seeded with the demo campaigns. Parametrized indirectly, the parameter is
+    its ``SANDBOX_OTMM_VARIANTS`` (``sandbox/otmm/variants.py``); the default DAM otherwise."""
     data_dir = tmp_path_factory.mktemp("e2e-sandbox")
-    running = start_sandbox(data_dir, webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05)
+    running = start_sandbox(data_dir, webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05,
+                            otmm_variants=getattr(request, "param", ""))
     subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=running.env, cwd=ROOT, check=True,
                    capture_output=True)
     yield running

@@ -1,5 +1,6 @@
-"""A2 -> A3 end to end, a new Box version of a derivative already in the DAM: the same DAM asset gets the new
-content as a new version (and the media fields of the new file), once; the campaign does not flip again."""
+"""A2 -> A3 end to end, a new Box version of a derivative already in the DAM: the same logical DAM asset gets the
+new content as a new version with its own asset id (and the media fields of the new file), once; the campaign
+does not flip again."""
 
 from __future__ import annotations
 
@@ -68,22 +69,24 @@ def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, see
 
     assert run.state == "success", ti_states(run)
     after = _final_assets(otmm, campaign)
-    assert sorted(after) == sorted(before) and after[video.name].asset_id == video.asset_id, "no second asset"
-    assert store.get(video.asset_id)["version"] == 2
-    downloaded = otmm.download_original(video.asset_id, tmp_path / "from-dam.mp4")
+    assert sorted(after) == sorted(before) and after[video.name].logical_id == video.asset_id, "no second asset"
+    latest = after[video.name].asset_id
+    assert latest != video.asset_id and store.get(latest)["version"] == 2, "the new version has its own id"
+    assert not store.get(video.asset_id)["latest_version"]
+    downloaded = otmm.download_original(latest, tmp_path / "from-dam.mp4")
     assert open(downloaded.path, "rb").read() == new_content, "the DAM streams the new bytes"
-    fields = otmm.get_asset(video.asset_id).fields
+    fields = otmm.get_asset(latest).fields
     assert float(fields["FERRERO.FIELD.DURATION"]) < 2 < old_duration, "media fields of the new file"
     assert fields["ARTESIA.FIELD.ASSET NAME"] == video.name, "the other metadata stays"
-    assert store.get(video.asset_id)["locked_by"] is None
+    assert store.get(latest)["locked_by"] is None and store.get(video.asset_id)["locked_by"] is None
     derivative = tracking_db.get_derivative(video_file.name[:6], video_file.name)
     assert derivative["box_file_version_id"] == box.get_file_info(video_file.item_id).version_id
-    assert derivative["dam_asset_id"] == video.asset_id
+    assert derivative["dam_asset_id"] == video.asset_id and derivative["dam_latest_asset_id"] == latest
 
     again = a2_to_a3.test(run_conf={"box_file_id": video_file.item_id})
 
     assert again.state == "success", ti_states(again)
-    assert store.get(video.asset_id)["version"] == 2, "the same Box version changes nothing"
+    assert len(store.versions(video.asset_id)) == 2, "the same Box version changes nothing"
     assert sorted(_final_assets(otmm, campaign)) == sorted(before)
     assert _a3_notifications(seeded_sandbox) == (1, 1), "no second A3 flip, webhook or email"
     assert tracking_db.completed_cycles(campaign["id"], "A2", "A3") == 1

@@ -1,5 +1,5 @@
-"""OtmmHook.check_in_new_version against the sandbox DAM: a new version of the same asset, once, with its
-metadata, the lock always released, and clear errors."""
+"""OtmmHook.check_in_new_version against the sandbox DAM: a new version (its own asset id, the same logical id),
+once, with its metadata, the lock always released, and clear errors."""
 
 from __future__ import annotations
 
@@ -43,50 +43,66 @@ def _content(hook: OtmmHook, asset_id: str, tmp_path: Path) -> bytes:
     return open(hook.download_original(asset_id, tmp_path / "check.bin").path, "rb").read()
 
 
-def test_new_version_replaces_the_content_of_the_same_asset(hook: OtmmHook, dam: DamData, asset: str,
-                                                            tmp_path: Path):
-    version = hook.check_in_new_version(asset, _file(tmp_path, b"version two, longer"), metadata=MEDIA)
+def _latest(dam: DamData, asset_id: str) -> dict:
+    return dam.store.versions(asset_id)[-1]
 
-    assert version == 2
-    row = dam.get(asset)
-    assert row["version"] == 2 and row["content_size"] == len(b"version two, longer")
-    assert row["locked_by"] is None and not row["checked_out"], "unlocked afterwards"
-    assert row["metadata"][DURATION]["values"] == [4.5], "the metadata was updated under the lock"
-    assert _content(hook, asset, tmp_path) == b"version two, longer"
-    assert [c["asset_id"] for c in dam.store.children(row["parent_id"])] == [asset], "no second asset"
+
+def test_new_version_gets_its_own_id_under_the_same_logical_asset(hook: OtmmHook, dam: DamData, asset: str,
+                                                                  tmp_path: Path):
+    result = hook.check_in_new_version(asset, _file(tmp_path, b"version two, longer"), metadata=MEDIA)
+
+    assert (result.version, result.logical_id, result.previous_asset_id) == (2, asset, asset)
+    assert result.asset_id != asset and result.checked_in
+    row = dam.get(result.asset_id)
+    assert row["version"] == 2 and row["content_size"] == len(b"version two, longer") and row["latest_version"]
+    assert row["original_asset_id"] == asset and not dam.get(asset)["latest_version"]
+    assert row["locked_by"] is None and not row["checked_out"] and dam.get(asset)["locked_by"] is None
+    assert row["metadata"][DURATION]["values"] == [4.5], "the metadata was updated on the new version"
+    assert _content(hook, result.asset_id, tmp_path) == b"version two, longer"
+    assert [c["asset_id"] for c in dam.store.children(row["parent_id"])] == [result.asset_id], "no second asset"
+
+
+def test_an_older_version_id_is_resolved_to_the_latest(hook: OtmmHook, dam: DamData, asset: str, tmp_path: Path):
+    second = hook.check_in_new_version(asset, _file(tmp_path, b"two"))
+
+    third = hook.check_in_new_version(asset, _file(tmp_path, b"three!"))
+
+    assert third.previous_asset_id == second.asset_id and third.version == 3 and third.logical_id == asset
+    assert dam.store.content_history(asset) == [b"version one", b"two", b"three!"]
 
 
 def test_the_same_file_again_is_not_a_second_version(hook: OtmmHook, dam: DamData, asset: str, tmp_path: Path,
                                                      otmm_faults: Faults):
     path = _file(tmp_path, b"version 2!!")  # same size as version one: the bytes are compared
-    assert hook.check_in_new_version(asset, path) == 2
+    first = hook.check_in_new_version(asset, path)
     rule = otmm_faults.arm(kind="status", status=500, method="POST", path=f"{BASE}/jobs/imports", count=5)
 
-    assert hook.check_in_new_version(asset, path) == 2
+    again = hook.check_in_new_version(first.asset_id, path)
 
     assert otmm_faults.hits(rule["id"]) == 0, "no import job started"
-    assert dam.get(asset)["version"] == 2 and dam.get(asset)["locked_by"] is None
+    assert (again.asset_id, again.version, again.checked_in) == (first.asset_id, 2, False)
+    assert _latest(dam, asset)["version"] == 2 and _latest(dam, asset)["locked_by"] is None
 
 
 def test_a_check_in_whose_answer_is_lost_is_not_repeated(hook: OtmmHook, dam: DamData, asset: str,
                                                          tmp_path: Path, otmm_faults: Faults):
     rule = otmm_faults.arm(kind="reset", method="PUT", path=f"{BASE}/jobs/checkins/*", count=1, after_bytes=0)
 
-    assert hook.check_in_new_version(asset, _file(tmp_path, b"the third content")) == 2
+    result = hook.check_in_new_version(asset, _file(tmp_path, b"the third content"))
 
     assert otmm_faults.hits(rule["id"]) == 1
-    assert dam.get(asset)["version"] == 2, "the DAM already had the bytes: checked in once"
-    assert _content(hook, asset, tmp_path) == b"the third content"
+    assert result.version == 2 and len(dam.store.versions(asset)) == 2, "the DAM had the bytes: checked in once"
+    assert _content(hook, result.asset_id, tmp_path) == b"the third content"
 
 
 def test_a_503_before_the_check_in_is_retried(hook: OtmmHook, dam: DamData, asset: str, tmp_path: Path,
                                               otmm_faults: Faults):
     rule = otmm_faults.arm(kind="status", status=503, method="PUT", path=f"{BASE}/jobs/checkins/*", count=1)
 
-    assert hook.check_in_new_version(asset, _file(tmp_path, b"retried content")) == 2
+    assert hook.check_in_new_version(asset, _file(tmp_path, b"retried content")).version == 2
 
     assert otmm_faults.hits(rule["id"]) == 1
-    assert dam.get(asset)["locked_by"] is None
+    assert dam.get(asset)["locked_by"] is None and _latest(dam, asset)["locked_by"] is None
 
 
 def test_a_refused_check_in_fails_clearly_and_unlocks(hook: OtmmHook, dam: DamData, asset: str, tmp_path: Path,

@@ -22,6 +22,7 @@ from otmm.exceptions import (
     OtmmIntegrityError,
     OtmmNotFoundError,
     OtmmServerError,
+    OtmmStatusError,
     OtmmTransportError,
 )
 from otmm.hooks import OtmmHook
@@ -364,13 +365,25 @@ def test_set_campaign_status_refuses_an_unexpected_current_status_and_unlocks(ho
 
 def test_set_campaign_status_unlocks_even_when_the_patch_fails(hook: OtmmHook, dam: DamData, otmm_faults: Faults):
     campaign_id = dam.campaign("Patch fails", "A1")
-    otmm_faults.arm(kind="status", status=400, method="PATCH", path=f"{BASE}/assets/{campaign_id}", count=1)
+    otmm_faults.arm(kind="status", status=400, method="PATCH", path=f"{BASE}/folders/{campaign_id}", count=1)
 
     with pytest.raises(OtmmBadRequestError, match=f"setting the status of campaign {campaign_id} to A2"):
         hook.set_campaign_status(campaign_id, "A2")
 
     assert dam.get(campaign_id)["locked_by"] is None
     assert dam.get(campaign_id)["metadata"][STATUS_FIELD]["values"] == ["A1"]
+
+
+def test_a_status_write_the_dam_accepts_but_does_not_apply_fails_with_a_sentence(hook: OtmmHook, dam: DamData,
+                                                                                  otmm_faults: Faults):
+    campaign_id = dam.campaign("Ignored", "A1")
+    otmm_faults.arm(kind="ignore", method="PATCH", path=f"{BASE}/folders/{campaign_id}", count=1)
+
+    with pytest.raises(OtmmStatusError, match=rf"^The DAM accepted the change of campaign {campaign_id} to status A2 "
+                                              r"but reads back 'A1'; the status field .* was not changed\.$"):
+        hook.set_campaign_status(campaign_id, "A2")
+
+    assert dam.get(campaign_id)["locked_by"] is None
 
 
 def test_set_campaign_status_on_a_campaign_locked_by_someone_else(hook: OtmmHook, dam: DamData):

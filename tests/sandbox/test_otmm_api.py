@@ -258,8 +258,8 @@ def _status(otmm: Otmm, path: str) -> str:
 def test_lock_patch_unlock_campaign_status(otmm: Otmm) -> None:
     campaign = make_folder(otmm, "ARTESIA.PUBLIC.TREEN", "Lock test",
                            [field(STATUS, "A1"), field(NUMBER, "CMP-TEST-1")])
-    edit = {"edited_asset": {"data": {"metadata": [field(STATUS, "A2")]}}}
-    refused = otmm.patch(f"/assets/{campaign}", json=edit)
+    edit = {"edited_folder": {"data": {"metadata": [field(STATUS, "A2")]}}}
+    refused = otmm.patch(f"/folders/{campaign}", json=edit)
     assert refused.status_code == 409 and "exception_body" in refused.json()
     assert _status(otmm, f"/assets/{campaign}") == "A1"
 
@@ -267,16 +267,20 @@ def test_lock_patch_unlock_campaign_status(otmm: Otmm) -> None:
         {"asset_state_options_param": {"asset_state_options": {"apply_to_all_versions": False}}})})
     assert lock.status_code == 200
     assert lock.json()["asset_resource"]["asset"]["asset_state"] == "LOCKED"
-    patched = otmm.patch(f"/assets/{campaign}", json=edit,
+    as_asset = otmm.patch(f"/assets/{campaign}", json={"edited_asset": edit["edited_folder"]})
+    assert as_asset.status_code == 400 and "edited_folder" in as_asset.text, "edited_asset is for assets"
+    assert otmm.patch(f"/folders/{campaign}", json={"edited_asset": edit["edited_folder"]}).status_code == 400
+    patched = otmm.patch(f"/folders/{campaign}", json=edit,
                          headers={"Content-Type": "application/json; charset=UTF-8"})
     assert patched.status_code == 200
     assert otmm.put(f"/assets/{campaign}/state", data={"action": "unlock"}).json()["asset_resource"]["asset"][
         "locked"] is False
     assert _status(otmm, f"/folders/{campaign}") == "A2"
     assert otmm.patch(f"/folders/{campaign}", json=edit).status_code == 409  # unlocked again
+    assert otmm.put(f"/assets/{campaign}/state", data={"action": "unlock"}).status_code == 409, "not locked"
 
     otmm.put(f"/assets/{campaign}/state", data={"action": "lock"})
-    a3 = {"edited_asset": {"data": {"metadata": [field(STATUS, "A3")]}}}
+    a3 = {"edited_folder": {"data": {"metadata": [field(STATUS, "A3")]}}}
     assert otmm.patch(f"/folders/{campaign}", json=a3).status_code == 200
     otmm.put(f"/assets/{campaign}/state", data={"action": "unlock"})
     assert _status(otmm, f"/assets/{campaign}") == "A3"

@@ -64,10 +64,13 @@ class Dam:
         assert answer.json()["rendition_resource"]["rendition"]["content_size"] == len(content)
         return job_id
 
-    def check_in(self, job_id: str, asset_id: str, name: str) -> requests.Response:
+    def check_in(self, job_id: str, asset_id: str, name: str, *, omit: str = "") -> requests.Response:
+        """``PUT /jobs/checkins/{job}`` with the parts ``import_job_id``, ``file_name``, ``manifest`` (less ``omit``)."""
         manifest = {"upload_manifest": {"master_files": [{"file": {"file_name": name}, "uoi_id": asset_id}]}}
-        return self.call("PUT", f"/jobs/checkins/{job_id}",
-                         files={"manifest": (None, json.dumps(manifest), "application/json")})
+        parts = {"import_job_id": (None, job_id), "file_name": (None, name),
+                 "manifest": (None, json.dumps(manifest), "application/json")}
+        parts.pop(omit, None)
+        return self.call("PUT", f"/jobs/checkins/{job_id}", files=parts)
 
     def asset(self, asset_id: str) -> dict[str, Any]:
         answer = self.call("GET", f"/assets/{asset_id}")
@@ -89,7 +92,7 @@ def dam(sandbox: RunningSandbox) -> Dam:
     return Dam(sandbox)
 
 
-def test_check_in_gives_the_same_asset_new_content_and_the_next_version(dam: Dam, tmp_path: Path):
+def test_check_in_makes_a_new_latest_version_with_its_own_id(dam: Dam, tmp_path: Path):
     folder, asset_id = dam.new_asset(tmp_path, b"old content")
     assert dam.asset(asset_id)["version"] == 1
     assert dam.state(asset_id, "check_out").status_code == 200
@@ -102,15 +105,22 @@ def test_check_in_gives_the_same_asset_new_content_and_the_next_version(dam: Dam
     assert answer.status_code == 202, answer.text
     checkin_job = answer.json()["job_handle"]["job_id"]
     assert checkin_job != job_id
-    assert dam.wait_job(checkin_job)["asset_ids"] == [asset_id]
-    asset = dam.asset(asset_id)
-    assert asset["version"] == 2 and asset["content_size"] == len(b"the new version, longer")
-    assert asset["locked"] and not asset["checked_out"], "the check-in ends the check-out; the lock stays"
-    assert dam.call("GET", f"/assets/{asset_id}/contents").content == b"the new version, longer"
+    [new_id] = dam.wait_job(checkin_job)["asset_ids"]
+    assert new_id != asset_id
+    new, old = dam.asset(new_id), dam.asset(asset_id)
+    assert new["version"] == 2 and new["content_size"] == len(b"the new version, longer")
+    assert new["original_asset_id"] == asset_id == old["original_asset_id"]
+    assert new["latest_version"] and not old["latest_version"]
+    assert not new["locked"] and not new["checked_out"] and not old["locked"], "the check-in ends check-out and lock"
+    assert dam.call("GET", f"/assets/{new_id}/contents").content == b"the new version, longer"
+    assert dam.call("GET", f"/assets/{asset_id}/contents").content == b"old content"
     children = dam.call("GET", f"/folders/{folder}/children").json()["folder_children"]["asset_list"]
-    assert [c["asset_id"] for c in children] == [asset_id], "no second asset"
-    unlocked = dam.state(asset_id, "unlock").json()["asset_resource"]["asset"]
-    assert unlocked["asset_state"] == "NORMAL" and unlocked["version"] == 2
+    assert [c["asset_id"] for c in children] == [new_id], "one asset, at its latest version"
+    not_locked = dam.state(new_id, "unlock")
+    assert not_locked.status_code == 409 and "not locked" in not_locked.text
+    assert dam.state(asset_id, "check_out").status_code == 409, "an older version cannot be checked out"
+    edit = {"edited_asset": {"data": {"metadata": []}}}
+    assert dam.call("PATCH", f"/assets/{asset_id}", json=edit).status_code == 409, "nor edited"
 
 
 def test_checking_in_the_same_import_job_again_changes_nothing(dam: Dam, tmp_path: Path):
@@ -118,15 +128,16 @@ def test_checking_in_the_same_import_job_again_changes_nothing(dam: Dam, tmp_pat
     dam.state(asset_id, "check_out")
     job_id = dam.staged_job("spot.mp4", b"v2 bytes")
     first = dam.check_in(job_id, asset_id, "spot.mp4")
-    dam.state(asset_id, "check_out")
+    [new_id] = dam.wait_job(first.json()["job_handle"]["job_id"])["asset_ids"]
+    dam.state(new_id, "check_out")
 
-    again = dam.check_in(job_id, asset_id, "spot.mp4")
+    again = dam.check_in(job_id, new_id, "spot.mp4")
 
     assert again.status_code == 202 and again.json() == first.json()
-    assert dam.asset(asset_id)["version"] == 2
+    assert dam.asset(new_id)["version"] == 2
     assert dam.call("POST", "/renditions", data={"import_job_id": job_id, "file_name": "x.mp4"},
                     files={"file": ("x.mp4", b"late", "video/mp4")}).status_code == 409
-    dam.state(asset_id, "unlock")
+    dam.state(new_id, "unlock")
 
 
 @pytest.mark.parametrize("holder", [None, "lock only", "marketing.user"])
@@ -153,6 +164,8 @@ def test_bad_check_ins_are_refused_with_the_reason(dam: Dam, tmp_path: Path):
     dam.state(asset_id, "check_out")
     job_id = dam.staged_job("spot.mp4", b"replacement")
 
+    assert dam.check_in(job_id, asset_id, "spot.mp4", omit="import_job_id").status_code == 400
+    assert dam.check_in(job_id, asset_id, "spot.mp4", omit="file_name").status_code == 400
     assert dam.check_in(job_id, asset_id, "other.mp4").status_code == 400, "a file never uploaded to the job"
     assert dam.check_in("999999", asset_id, "spot.mp4").status_code == 404
     assert dam.check_in(job_id, "0" * 40, "spot.mp4").status_code == 404

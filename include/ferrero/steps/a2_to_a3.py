@@ -101,8 +101,8 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
         keys: list[str] = []
         for version_id in due:
             try:
-                result = context.upload(history[version_id], store.dam_asset_of(derivative["tracking_id"],
-                                                                                 derivative["file_name"]))
+                result = context.upload(history[version_id], store.dam_ids_of(derivative["tracking_id"],
+                                                                               derivative["file_name"]))
             except DerivativeError as exc:
                 if version_id == wanted:
                     raise
@@ -111,7 +111,7 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
             messages = asset_webhook_messages(config, derivative, version_id, result["dam_asset_id"])
             store.record_version(derivative, version_id=version_id, position=history[version_id]["position"],
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
-                                 messages=messages)
+                                 messages=messages, dam_version_asset_id=result["dam_version_asset_id"])
             keys += [m.key for m in messages]
     return {**result, "already_done": False, "versions": due, "message_keys": keys}
 
@@ -126,8 +126,9 @@ class _UploadContext:
         self.domains = lookup_domains(otmm, self.mappings)
         self.temp = config["temp"]
 
-    def upload(self, version: dict[str, Any], asset_id: str | None) -> dict[str, Any]:
-        """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it."""
+    def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> dict[str, Any]:
+        """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it
+        (checked in on its latest version; ``dam_ids`` = (logical id, latest version's id))."""
         d = self.derivative
         too_large = size_problem(version["size"], self.temp, f"{d['file_name']!r} (Box version {version['version_id']})")
         if too_large:
@@ -143,15 +144,16 @@ class _UploadContext:
             except RepresentationError as exc:
                 raise DerivativeError(f"{d['file_name']!r}: {exc}", file_name=d["file_name"],
                                       tracking_id=d["tracking_id"]) from exc
-            if asset_id:
-                dam_version = self.otmm.check_in_new_version(asset_id, local, file_name=d["clean_name"],
-                                                             metadata=media_elements(representation, self.mappings))
+            if dam_ids:
+                checked = self.otmm.check_in_new_version(dam_ids[1], local, file_name=d["clean_name"],
+                                                         metadata=media_elements(representation, self.mappings))
+                asset_id, dam_version, version_asset_id = dam_ids[0], checked.version, checked.asset_id
             else:
                 asset_id = self.otmm.create_asset(d["final_assets_folder_id"], local, representation.representation,
                                                   file_name=d["clean_name"])
-                dam_version = 1
-        return {"dam_asset_id": asset_id, "dam_version": dam_version, "warnings": representation.warnings,
-                "media": media}
+                dam_version, version_asset_id = 1, asset_id
+        return {"dam_asset_id": asset_id, "dam_version": dam_version, "dam_version_asset_id": version_asset_id,
+                "warnings": representation.warnings, "media": media}
 
 
 def asset_webhook_messages(config: dict[str, Any], derivative: dict[str, Any], version_id: str,

@@ -1,0 +1,30 @@
+"""The DAM client outside Airflow (scripts, tools): the hook's behaviour with settings given directly."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from otmm.client.domains import Domains
+from otmm.client.versions import Versions
+
+if TYPE_CHECKING:
+    from hook_support.retry import RetryPolicy
+    from otmm.client.settings import ConnSettings, DamSettings
+
+
+class OtmmClient(Versions, Domains):
+    """Every DAM operation of :class:`otmm.hooks.OtmmHook`, without Airflow.
+
+    :param conn: the checked connection settings (base URL, auth mode, credentials).
+    :param dam: the ``dam`` settings (page size, timeouts, field ids, lookup-domain cache).
+    :param retry: the retry policy (``RetryPolicy.from_config``).
+    """
+
+    def __init__(self, conn: ConnSettings, dam: DamSettings, retry: RetryPolicy,
+                 log: logging.Logger | None = None) -> None:
+        self.conn_settings = conn
+        self.dam_settings = dam
+        self.retry_policy = retry
+        self.log = log or logging.getLogger("otmm.client")
+        self._init_transport()
