@@ -11,7 +11,8 @@ and uploads, downloads and deletes a Box file. Prints a table (assumption, what 
 the sandbox variant it matches and the setting to use) and writes the same as JSON (default
 ``.local/verify.json``). Connections come from ``AIRFLOW_CONN_OTMM_DEFAULT`` / ``AIRFLOW_CONN_BOX_DEFAULT``; when
 neither is set, the local sandbox's. Exit status 0 when every row is OK or differs in a way the client handles
-(it names a sandbox variant), 1 when a row blocks go-live.
+(it names a sandbox variant), 1 when a row blocks go-live, 2 (with one sentence) when the DAM or Box refuses the
+login or cannot be reached.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ def _use_local_sandbox() -> str | None:
     for key, value in product_connections(data_dir).items():
         os.environ.setdefault(key, value)
     return f"no connection configured: checking the local sandbox in {data_dir}"
+
+
+def reachable(*, skip_box: bool) -> str | None:
+    """One sentence when the DAM (or Box) refuses the login or cannot be reached: nothing else is worth checking."""
+    from box.hooks import BoxHook
+    from otmm.hooks import OtmmHook
+
+    for name, hook in (("DAM", OtmmHook), *(() if skip_box else (("Box", BoxHook),))):
+        ok, detail = hook().test_connection()
+        if not ok:
+            return f"make verify: the {name} cannot be used, so nothing was checked: {detail}"
+    return None
 
 
 def run(args: argparse.Namespace) -> list[Finding]:
@@ -81,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     note = _use_local_sandbox()
     if note:
         print(note)
+    refused = reachable(skip_box=args.skip_box)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     findings = run(args)
     print(table(findings))
     write_json(findings, args.json)

@@ -85,3 +85,29 @@ def test_a_difference_the_client_cannot_handle_blocks_go_live(tmp_path: Path):
     rows = {f["assumption"]: f for f in json.loads(report.read_text())["findings"]}
     row = rows["a campaign's status is readable through GET /folders/{id}"]
     assert row["verdict"] == "DIFFERS" and not row["variant"] and "HTTP 404" in row["observed"]
+
+
+@pytest.mark.parametrize("broken", ["wrong password", "unreachable host"])
+def test_a_wrong_password_or_an_unreachable_dam_is_one_sentence_and_a_failure(broken: str, tmp_path: Path):
+    from tests.airflow_api import free_port
+
+    sandbox = start_sandbox(tmp_path / "sandbox")
+    try:
+        env = {**sandbox.env, **product_connections(sandbox.data_dir), "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}
+        conn = json.loads(env["AIRFLOW_CONN_OTMM_DEFAULT"])
+        if broken == "wrong password":
+            conn["password"] = "not-the-password"
+        else:
+            conn["host"] = f"http://127.0.0.1:{free_port()}/otmmapi/v6"
+        env["AIRFLOW_CONN_OTMM_DEFAULT"] = json.dumps(conn)
+        done = subprocess.run([sys.executable, "-m", "tools.verify", "--skip-box", "--json", str(tmp_path / "v.json")],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        sandbox.stop()
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output
+    sentence = done.stderr.strip().splitlines()[-1]
+    assert sentence.startswith("make verify: the DAM cannot be used, so nothing was checked: "), output
+    assert ("401" if broken == "wrong password" else "connection failed") in sentence, sentence
