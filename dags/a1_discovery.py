@@ -25,6 +25,7 @@ from include.ferrero.config import load_config
 
 
 @dag(
+    description="Finds DAM campaigns in A1 (and watches the DAM and Box) and starts one a1_to_a2 run per campaign.",
     schedule=discovery_schedule(load_config()["polling"]),
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -72,6 +72,7 @@ def _fail_clearly(exc: Exception) -> NoReturn:
 
 
 @dag(
+    description="One campaign: every master DAM -> Box with its tracking ID, then A1 -> A2 with a webhook and an email.",
     dag_id=DAG_ID,
     schedule=None,
     start_date=datetime(2026, 1, 1),

@@ -85,6 +85,7 @@ def _deliver(outcome: dict, what: str) -> None:
 
 
 @dag(
+    description="One agency upload (a Box file version): checked, enriched and into the DAM; A2 -> A3 when complete.",
     dag_id=DAG_ID,
     schedule=None,
     start_date=datetime(2026, 1, 1),

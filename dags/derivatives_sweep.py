@@ -20,6 +20,7 @@ A2_TO_A3 = "a2_to_a3"
 
 
 @dag(
+    description="Safety net: starts a2_to_a3 for Box uploads whose webhook never arrived.",
     schedule="@hourly",
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -19,6 +19,7 @@ from airflow.sdk import dag, task
 
 
 @dag(
+    description="Safety net: sends the outgoing messages still waiting in the outbox (retries, died senders).",
     schedule="* * * * *",
     start_date=datetime(2026, 1, 1),
     catchup=False,

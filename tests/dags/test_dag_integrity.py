@@ -27,7 +27,7 @@ def test_one_dag_per_file_named_after_it(dagbag, path: Path) -> None:
     assert [d.dag_id for d in dags] == [path.stem]
     dag = dags[0]
     assert dag.tags and "content-scaling" in dag.tags
-    assert dag.doc_md and dag.doc_md.strip()
+    assert dag.doc_md and dag.doc_md.strip() and dag.description, "a description for the DAG list, a runbook in the docs"
     for task in dag.tasks:
         assert task.retries >= 2, f"{task.task_id} has {task.retries} retries"
         assert task.doc_md or task.doc or getattr(task, "python_callable", None).__doc__, task.task_id
