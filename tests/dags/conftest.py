@@ -44,10 +44,10 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
                 airflow_db) -> Iterator[dict[str, str]]:
     """Environment of a deployment on the sandbox: connections, root folder, a test config with fast retries."""
     from include.ferrero.config import clear_cache
-    from tools.stack import _conn_fields
+    from tools.bootstrap import conn_fields
 
     env = product_connections(seeded_sandbox.data_dir)
-    env["AIRFLOW_CONN_TRACKING_DB"] = json.dumps({"conn_type": "postgres", **_conn_fields(tracking_dsn)})
+    env["AIRFLOW_CONN_TRACKING_DB"] = json.dumps({"conn_type": "postgres", **conn_fields(tracking_dsn)})
     config_dir = tmp_path / "config"
     shutil.copytree(ROOT / "config", config_dir)
     path = config_dir / "config.yaml"
@@ -74,10 +74,10 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
 
 
 def _ensure_pools() -> None:
-    from airflow.models.pool import Pool
+    """The bootstrap's pools (config/bootstrap.yaml), with the sizes of the test's config.yaml."""
+    from tools.bootstrap import ensure_pools, load_definition, pool_slots
 
-    for name in ("dam_api", "box_api"):
-        Pool.create_or_update_pool(name=name, slots=4, description="tests", include_deferred=False)
+    ensure_pools(load_definition(), pool_slots())
 
 
 @pytest.fixture(scope="module")
