@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 FAB_ROLES = {"viewer": "Viewer", "user": "User", "op": "Op", "admin": "Admin"}
+
+
+def airflow_bin() -> str:
+    """The ``airflow`` beside this Python (a venv), else the one on PATH (Airflow's image)."""
+    beside = Path(sys.executable).parent / "airflow"
+    return str(beside) if beside.is_file() else shutil.which("airflow") or "airflow"
 
 
 def definition_path() -> Path:
@@ -83,7 +90,7 @@ def migrate_tracking(conn_value: str) -> list[str]:
 
 
 def migrate_airflow() -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], cwd=ROOT,
+    result = subprocess.run([airflow_bin(), "db", "migrate"], cwd=ROOT,
                             capture_output=True, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
@@ -120,7 +127,7 @@ def import_connections(definition: dict[str, Any], env: dict[str, str]) -> list[
 
 def ensure_fab_users(definition: dict[str, Any], env: dict[str, str]) -> list[str]:
     """With the FAB auth manager: create each missing user with its role and the password from ``env``."""
-    airflow = str(Path(sys.executable).parent / "airflow")
+    airflow = airflow_bin()
     listed = subprocess.run([airflow, "users", "list", "-o", "json"], capture_output=True, text=True, check=True)
     existing = {user["username"] for user in json.loads(listed.stdout or "[]")}
     created = []
