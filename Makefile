@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test lint bench install constraints env clean-data
+.PHONY: up down status logs test lint bench bench-campaign install constraints env clean-data
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ lint: install
 # Throughput and memory of a 1 GiB DAM -> disk -> Box transfer through the hooks, beside curl (a few minutes).
 bench: install
 	@$(PY) bench/transfer_bench.py $(BENCH_ARGS)
+
+# A 1,500-master campaign beside a trivial mapped DAG on the Local and Celery (1, 2 workers) executors (long).
+bench-campaign: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@$(PY) bench/campaign_bench.py $(BENCH_ARGS)
 
 # Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
 constraints:
