@@ -306,6 +306,7 @@ def print_env() -> int:
     if external or socket:
         airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(socket, "airflow")
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_db.replace("postgresql://", "postgresql+psycopg2://", 1)
+        env.update(executor.airflow_env(executor.from_environment(), env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     keep = [k for k in env if k.startswith(("AIRFLOW", "PYTHONPATH"))]
     for key in sorted(keep):
         if key.startswith(("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")):
