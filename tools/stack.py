@@ -4,8 +4,9 @@
 ``airflow`` and ``tracking`` databases, both migrated; the sandbox DAM/Box/mail servers when no real DAM or Box
 connection is configured (seeded on first start); the bootstrap (config/bootstrap.yaml: migrations,
 pools, connections, users); Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor, or
-``EXECUTOR=celery`` with a Redis broker and ``WORKERS`` Celery workers: tools/executor.py); the receiver. Every process runs in its own session and its PID is kept in
-``.local/run``; ``down`` stops exactly those, and the data in ``.local`` stays for the next ``up``.
+``EXECUTOR=celery`` with a Redis broker and ``WORKERS`` Celery workers: tools/executor.py); the receiver.
+Every process runs in its own session and its PID is kept in ``.local/run``; ``down`` stops exactly those,
+and the data in ``.local`` stays for the next ``up``.
 """
 
 from __future__ import annotations
