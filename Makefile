@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test lint bench chaos install constraints env clean-data verify
+.PHONY: up down status logs test lint bench bench-campaign chaos install constraints env clean-data verify
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench: install
 # data folder (.local-chaos), beside a `make up`; then an audit of lost/duplicated work. At most 25 minutes.
 chaos: install
 	@$(PY) -m tools.chaos.scenario $(CHAOS_ARGS)
+
+# A 1,500-master campaign beside a trivial mapped DAG on the Local and Celery (1, 2 workers) executors (long).
+bench-campaign: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@$(PY) bench/campaign_bench.py $(BENCH_ARGS)
 
 # Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
 constraints:

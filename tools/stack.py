@@ -2,9 +2,11 @@
 
 ``up`` starts, in order: PostgreSQL (embedded, or the external server of ``EXTERNAL_POSTGRES_URL``) with the
 ``airflow`` and ``tracking`` databases, both migrated; the sandbox DAM/Box/mail servers when no real DAM or Box
-connection is configured (seeded on first start); Airflow (api-server, scheduler, dag-processor, triggerer;
-LocalExecutor); the Box webhook receiver. Every process runs in its own session and its PID is kept in
-``.local/run`` (``$STACK_DIR/run``); ``down`` stops exactly those, and the data stays for the next ``up``.
+connection is configured (seeded on first start); the bootstrap (config/bootstrap.yaml: migrations,
+pools, connections, users); Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor, or
+``EXECUTOR=celery`` with a Redis broker and ``WORKERS`` Celery workers: tools/executor.py); the receiver.
+Every process runs in its own session and its PID is kept in ``.local/run`` (``$STACK_DIR/run``); ``down``
+stops exactly those, and the data stays for the next ``up``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import requests
 
+from tools import bootstrap, executor
 from tools.airflow_env import COMPONENT_PORTS, outage_settings, ports_in_use
 from tools.processes import stop_groups
 
@@ -35,11 +38,6 @@ SECRETS_FILE = LOCAL / "secrets.json"
 VENV_BIN = Path(sys.executable).parent
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-#: Connections stored in Airflow's database by `make up` (tracking_db stays in the environment: the receiver,
-#: which has no Airflow, reads it there).
-POOL_DESCRIPTIONS = {"dam_api": "Concurrent calls to the DAM (OTMM)", "box_api": "Concurrent calls to Box"}
-PRODUCT_CONNECTIONS = ("otmm_default", "box_default", "mailgun_default", "campaign_status_webhook",
-                       "asset_upload_webhook")
 WEBHOOK_USER = "box_webhook"
 
 
@@ -58,7 +56,7 @@ def up() -> int:
     from include.ferrero.config import ConfigError, load_config
 
     try:
-        config = load_config()
+        load_config()  # a bad value stops everything here, with one sentence
     except ConfigError as exc:
         print(f"make up: {exc}", file=sys.stderr)
         return 2
@@ -74,23 +72,26 @@ def up() -> int:
     databases = _start_postgres()
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
     env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
-    _migrate_tracking(env["AIRFLOW_CONN_TRACKING_DB"])
+    runner = executor.from_environment(env)
+    env.update(executor.airflow_env(runner, databases["airflow_sqlalchemy"]))
 
     if _needs_sandbox(env):
         env.update(_start_sandbox(env))
-    # The product's connections (from .env or the sandbox) go to Airflow's database, where the UI lists them
-    # with their form and Test button; environment variables would shadow them, so they leave the environment.
-    product_connections = {name: env.pop(f"AIRFLOW_CONN_{name.upper()}") for name in PRODUCT_CONNECTIONS
-                           if env.get(f"AIRFLOW_CONN_{name.upper()}")}
-
     _write_passwords_file()
-    _airflow(env, "db", "migrate")
-    if product_connections:
-        _import_connections(env, product_connections)
-    for pool, slots in config["pools"].items():  # before the scheduler: tasks wait for a pool that is missing
-        _airflow(env, "pools", "set", pool, str(slots), POOL_DESCRIPTIONS.get(pool, pool))
+    _run(env, "-m", "tools.bootstrap")  # migrations, pools, connections (the same as compose and the tests)
+    # The product's connections now live in Airflow's database, where the UI lists them with their form and
+    # Test button; environment variables would shadow them, so they leave the environment.
+    for name in bootstrap.load_definition()["connections"]:
+        env.pop(f"AIRFLOW_CONN_{name.upper()}", None)
+    if runner.kind == "celery" and runner.broker_url is None:
+        _spawn("redis", executor.redis_command(runner.redis_port, LOCAL / "redis"), env)
+    if runner.kind == "celery":
+        executor.wait_redis(runner.broker)
     for component in AIRFLOW_COMPONENTS:
         _spawn(component, [str(VENV_BIN / "airflow"), component], env)
+    for index in range(1, runner.workers + 1 if runner.kind == "celery" else 1):
+        _spawn(executor.worker_name(index), executor.worker_command(index, runner.concurrency),
+               executor.worker_env(env, index, LOCAL / "workers"))
     api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
     _wait_http(f"{api}/api/v2/monitor/health", "Airflow api-server", timeout=180)
 
@@ -101,6 +102,8 @@ def up() -> int:
     passwords = _secrets()["airflow_passwords"]
     print()
     print(f"Airflow UI      {api}   login: admin / {passwords['admin']}")
+    if runner.kind == "celery":
+        print(f"Executor        CeleryExecutor, {runner.workers} workers, broker {runner.broker}")
     if "SANDBOX_DATA_DIR" in env:
         endpoints = json.loads((SANDBOX_DATA / "endpoints.json").read_text())
         print(f"Sandbox DAM     {endpoints.get('otmm_base_url')}")
@@ -124,21 +127,17 @@ def _base_env() -> dict[str, str]:
             "AIRFLOW_HOME": str(AIRFLOW_HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            **bootstrap.airflow_env(),
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "6"),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "6",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__FERNET_KEY": secret["fernet_key"],
             "AIRFLOW__API_AUTH__JWT_SECRET": secret["jwt_secret"],
             "AIRFLOW__API__PORT": port,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"admin:admin,{WEBHOOK_USER}:user",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
-            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(LOGS / "airflow"),
             "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW_WEBHOOK_USER": WEBHOOK_USER,
@@ -198,20 +197,6 @@ def _start_postgres() -> dict[str, str]:
     }
 
 
-def _migrate_tracking(conn_json: str) -> None:
-    from include.ferrero.tracking_db import TrackingDb
-
-    fields = json.loads(conn_json)
-    kwargs = {"host": fields.get("host"), "port": fields.get("port"), "user": fields.get("login"),
-              "password": fields.get("password"), "dbname": fields.get("schema")}
-    import psycopg2
-
-    db = TrackingDb(lambda: psycopg2.connect(**{k: v for k, v in kwargs.items() if v}))
-    applied = db.migrate()
-    db.close()
-    print(f"Tracking DB     {'migrated: ' + ', '.join(applied) if applied else 'schema up to date'}")
-
-
 def _needs_sandbox(env: dict[str, str]) -> bool:
     return not (env.get("AIRFLOW_CONN_OTMM_DEFAULT") and env.get("AIRFLOW_CONN_BOX_DEFAULT"))
 
@@ -256,25 +241,12 @@ def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in extra.items() if k not in env or k == "SANDBOX_DATA_DIR"}
 
 
-def _import_connections(env: dict[str, str], connections: dict[str, str]) -> None:
-    """Store connections (id -> Airflow JSON or URI form) in Airflow's database, replacing those ids. The file
-    that carries them exists only for the import, readable by the owner alone."""
-    path = RUN / "connections-import.json"
-    path.touch(mode=0o600)
-    # Airflow's JSON import takes either form: a mapping of fields, or a URI string.
-    forms = {conn_id: json.loads(v) if v.lstrip().startswith("{") else v.strip() for conn_id, v in connections.items()}
-    try:
-        path.write_text(json.dumps(forms))
-        _airflow(env, "connections", "import", "--overwrite", str(path))
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _airflow(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([str(VENV_BIN / "airflow"), *args], env=env, cwd=ROOT, capture_output=True, text=True)
+def _run(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    sys.stdout.write(result.stdout)
     if result.returncode != 0:
-        sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
-        raise SystemExit(f"make up: `airflow {' '.join(args)}` failed (exit {result.returncode})")
+        sys.stderr.write(result.stderr[-3000:])
+        raise SystemExit(f"make up: `python {' '.join(args)}` failed (exit {result.returncode})")
 
 
 def _spawn(name: str, cmd: list[str], env: dict[str, str]) -> None:
@@ -300,9 +272,6 @@ def _wait_http(url: str, what: str, timeout: float) -> None:
     raise SystemExit(f"make up: {what} did not answer at {url} within {timeout:.0f} s; see make logs")
 
 
-# -- down / status / logs ------------------------------------------------------------------------------
-
-
 def _pid(name: str) -> int | None:
     try:
         return int((RUN / f"{name}.pid").read_text())
@@ -321,14 +290,18 @@ def _alive(name: str) -> bool:
     return True
 
 
+# -- down / status / logs ------------------------------------------------------------------------------
+
+
 def down() -> int:
     from tools import localpg
 
     names = [p.stem for p in RUN.glob("*.pid")] if RUN.is_dir() else []
-    # Stop consumers first (receiver, Airflow), then what they talk to (sandbox).
-    order = sorted(names, key=lambda n: (n == "sandbox", n != "receiver"))
-    consumers = [n for n in order if n != "sandbox"]
-    for group in (consumers, [n for n in order if n == "sandbox"]):
+    # Stop consumers first (receiver, Airflow), then what they talk to (sandbox, broker).
+    last = ("sandbox", "redis")
+    order = sorted(names, key=lambda n: (n in last, n != "receiver"))
+    consumers = [n for n in order if n not in last]
+    for group in (consumers, [n for n in order if n in last]):
         pids = {name: _pid(name) for name in group if _alive(name)}
         stop_groups(list(pids.values()))
         for name, pid in pids.items():
@@ -346,7 +319,7 @@ def status() -> int:
 
     pg = localpg.running_pid(PGDATA)
     print(f"{'postgres':<15} {f'running (pid {pg})' if pg else 'stopped'}")
-    known = [*AIRFLOW_COMPONENTS, "sandbox", "receiver"]
+    known = [*AIRFLOW_COMPONENTS, *executor.from_environment().components(), "sandbox", "receiver"]
     for name in known:
         pid = _pid(name)
         state = f"running (pid {pid})" if _alive(name) else ("stopped (stale pid file)" if pid else "stopped")
@@ -380,6 +353,7 @@ def print_env() -> int:
     if external or socket:
         airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(socket, "airflow")
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_db.replace("postgresql://", "postgresql+psycopg2://", 1)
+        env.update(executor.airflow_env(executor.from_environment(), env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     # The CLI reads the Fernet key from the secrets file when it needs it (``_CMD``): never printed.
     env["AIRFLOW__CORE__FERNET_KEY_CMD"] = f"{sys.executable} {ROOT}/tools/secret.py fernet_key {SECRETS_FILE}"
     secret = ("AIRFLOW__API_AUTH", "AIRFLOW__CORE__FERNET_KEY=", "AIRFLOW_CONN", "AIRFLOW_WEBHOOK_PASS")

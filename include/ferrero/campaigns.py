@@ -1,4 +1,4 @@
-"""Campaign decisions of the A1 -> A2 pipeline: run ids, sharding of masters, the partial-result report.
+"""Campaign decisions of the A1 -> A2 pipeline: run ids, the masters of a run, the partial-result report.
 
 Pure Python: no Airflow, no I/O.
 """
@@ -9,11 +9,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
-#: Airflow's default ``max_map_length`` is 1024; each shard stays below it, and a campaign's masters are
-#: spread over ``MASTER_SHARDS`` mapped tasks, so one run handles up to MASTER_SHARDS * MASTERS_PER_SHARD masters.
-MASTERS_PER_SHARD = 1000
-MASTER_SHARDS = 4
-MAX_MASTERS = MASTERS_PER_SHARD * MASTER_SHARDS
+#: One run maps one task instance per master; Airflow's ``[core] max_map_length`` (set by the bootstrap,
+#: config/bootstrap.yaml) must be at least this.
+MAX_MASTERS = 5000
 
 _NOT_RUN_ID = re.compile(r"[^A-Za-z0-9_.~:+-]+")
 
@@ -34,15 +32,11 @@ def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     return f"{key}__{name}__a1-cycle{cycle}"
 
 
-def shard_masters(masters: list[dict[str, Any]], shards: int = MASTER_SHARDS,
-                  per_shard: int = MASTERS_PER_SHARD) -> dict[str, list[dict[str, Any]]]:
-    """Split masters (sorted by name, for stable map indexes) into ``shard_0`` .. ``shard_<n-1>``."""
-    if len(masters) > shards * per_shard:
-        raise CampaignError(
-            f"the campaign has {len(masters)} master assets, more than the {shards * per_shard} one run can take"
-        )
-    ordered = sorted(masters, key=lambda m: (m["name"].lower(), m["asset_id"]))
-    return {f"shard_{i}": ordered[i * per_shard:(i + 1) * per_shard] for i in range(shards)}
+def order_masters(masters: list[dict[str, Any]], limit: int = MAX_MASTERS) -> list[dict[str, Any]]:
+    """Masters sorted by name (stable map indexes), refused when one run cannot take them all."""
+    if len(masters) > limit:
+        raise CampaignError(f"the campaign has {len(masters)} master assets, more than the {limit} one run can take")
+    return sorted(masters, key=lambda m: (m["name"].lower(), m["asset_id"]))
 
 
 def find_campaign(campaigns: list[dict[str, Any]], reference: str) -> dict[str, Any]:

@@ -76,10 +76,10 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
 
 
 def _ensure_pools() -> None:
-    from airflow.models.pool import Pool
+    """The bootstrap's pools (config/bootstrap.yaml), with the sizes of the test's config.yaml."""
+    from tools.bootstrap import ensure_pools, load_definition, pool_slots
 
-    for name in ("dam_api", "box_api"):
-        Pool.create_or_update_pool(name=name, slots=4, description="tests", include_deferred=False)
+    ensure_pools(load_definition(), pool_slots())
 
 
 @pytest.fixture(scope="module")

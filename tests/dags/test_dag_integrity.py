@@ -34,17 +34,17 @@ def test_one_dag_per_file_named_after_it(dagbag, path: Path) -> None:
 
 
 def test_a1_to_a2_shape(dagbag) -> None:
-    from include.ferrero.campaigns import MASTER_SHARDS
-
     dag = dagbag.get_dag("a1_to_a2")
     flip = dag.get_task("flip_to_a2")
     assert flip.trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("report_partial_result").trigger_rule == "all_done"
-    for i in range(MASTER_SHARDS):
-        transfer = dag.get_task(f"transfer_masters_{i}")
-        assert flip.task_id in transfer.downstream_task_ids
-        assert transfer.map_index_template == "{{ master_name }}"
-        assert transfer.pool == "box_api"
+    mapped = [t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)]
+    assert mapped == ["transfer_master"], "one mapped task: one instance per master"
+    transfer = dag.get_task("transfer_master")
+    assert flip.task_id in transfer.downstream_task_ids
+    assert transfer.map_index_template == "{{ master_name }}"
+    assert transfer.pool == "box_api"
+    assert transfer.upstream_task_ids == {"plan_campaign"}
     assert {"send_status_webhook", "send_success_email"} <= flip.downstream_task_ids
     params = dag.params
     assert params.get_param("campaign").schema["type"] == "string"

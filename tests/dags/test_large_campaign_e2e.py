@@ -1,9 +1,12 @@
-"""A campaign with more masters than Airflow maps per task (``max_map_length`` = 1024) still gets one task
-instance per master: the masters are spread over batches of at most 1000."""
+"""A campaign with more masters than Airflow's default ``max_map_length`` (1024) gets one task instance per
+master, in one mapped task: the bootstrap raises the limit (config/bootstrap.yaml); one more than the product's
+limit is refused with one sentence."""
 
 from __future__ import annotations
 
 import io
+
+import pytest
 
 from sandbox.otmm.metadata import DEFAULT_ASSET_MODEL, DEFAULT_FOLDER_MODEL
 from sandbox.otmm.store import OtmmStore
@@ -30,16 +33,24 @@ def _large_campaign(sandbox, seed) -> dict:
 def test_more_masters_than_max_map_length(dags, seeded_sandbox, seed, product_env) -> None:
     _large_campaign(seeded_sandbox, seed)
     dag = fast(dags.get_dag("a1_to_a2"))
-    # Planning and batching run for real; the 1100 transfers and what follows them are marked done (moving
+    # Planning and mapping run for real; the 1100 transfers and what follows them are marked done (moving
     # 1100 files is not what this test is about; the transfer itself is covered by the other end-to-end tests).
     run = dag.test(run_conf={"campaign": "CMP-2026-999"},
-                   mark_success_pattern=r"^(transfer_masters_\d|report_partial_result|flip_to_a2|send_\w+)$")
+                   mark_success_pattern=r"^(transfer_master|report_partial_result|flip_to_a2|send_\w+)$")
     states = ti_states(run)
     assert run.state == "success"
     assert states[("plan_campaign", -1)] == "success"
-    per_task = {}
-    for (task, index), state in states.items():
-        if task.startswith("transfer_masters_") and index >= 0:
-            per_task.setdefault(task, []).append(state)
-    assert {task: len(v) for task, v in per_task.items()} == {"transfer_masters_0": 1000, "transfer_masters_1": 100}
-    assert all(state == "success" for v in per_task.values() for state in v)
+    transfers = [state for (task, index), state in states.items() if task == "transfer_master" and index >= 0]
+    assert len(transfers) == MASTERS and set(transfers) == {"success"}
+    assert {task for task, _ in states} == {"plan_campaign", "transfer_master", "report_partial_result",
+                                            "flip_to_a2", "send_status_webhook", "send_success_email"}
+
+
+def test_max_map_length_fits_the_product_limit() -> None:
+    from include.ferrero.campaigns import MAX_MASTERS, CampaignError, order_masters
+    from tools.bootstrap import load_definition
+
+    assert int(load_definition()["airflow_settings"]["core"]["max_map_length"]) >= MAX_MASTERS
+    masters = [{"asset_id": str(i), "name": f"m{i}"} for i in range(MAX_MASTERS + 1)]
+    with pytest.raises(CampaignError, match="5001 master assets, more than the 5000"):
+        order_masters(masters)

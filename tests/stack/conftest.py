@@ -1,5 +1,5 @@
 """The whole product running as `make up` runs it, for a test module: Airflow's api-server, scheduler and
-dag-processor (LocalExecutor) on a metadata database of their own, the receiver, and a seeded sandbox.
+dag-processor (LocalExecutor, or CeleryExecutor with workers) on a metadata database of their own, the receiver, and a seeded sandbox.
 
 Runs are started and repaired through the REST API, as operators and the receiver do, and executed by the
 real scheduler: the one place where clearing a task instance with its downstream is tested as it happens."""
@@ -27,7 +27,7 @@ from sandbox.connections import product_connections
 from sandbox.testing import start_sandbox
 from tests.airflow_api import AirflowApi, free_port
 from tests.receiver.conftest import RunningReceiver, tracking_conn_json
-from tools import localpg
+from tools import bootstrap, localpg
 from tools.airflow_env import outage_settings
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ class Stack:
                  processes: list[subprocess.Popen[bytes]]) -> None:
         self.api, self.sandbox, self.receiver, self.tracking_dsn = api, sandbox, receiver, tracking_dsn
         self.processes = processes
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.workdir = Path()
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
@@ -77,9 +79,9 @@ class Stack:
         return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
 
 
-def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+def _spawn(name: str, cmd: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
     with (workdir / f"{name}.log").open("ab") as log:
-        return subprocess.Popen([str(VENV_BIN / "airflow"), *args], env=env, cwd=ROOT, stdout=log,
+        return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -95,26 +97,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack"), pg_socket) as running:
-        yield running
-
-
 @contextlib.contextmanager
-def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[Stack]:
-    """The product on fresh databases and a seeded sandbox; ``overrides`` go to every component's environment
-    (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``, ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``)."""
+def running_stack(workdir: Path, pg_socket: str, celery_workers: int = 0, **overrides: str) -> Iterator[Stack]:
+    """The product on databases of its own, bootstrapped as ``make up`` does it (tools/bootstrap.py): with
+    the LocalExecutor, or with ``celery_workers`` Celery workers and an embedded Redis (tools/executor.py).
+    ``overrides`` go to every component's environment (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``,
+    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``)."""
+    from tools import executor
+
     server = localpg.dsn(pg_socket, "postgres")
     names = {kind: f"stack_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("airflow", "tracking")}
     for name in names.values():
         localpg.ensure_database(server, name)
     tracking_dsn = localpg.dsn(pg_socket, names["tracking"])
-    from include.ferrero.tracking_db import TrackingDb
-
-    db = TrackingDb.from_dsn(tracking_dsn)
-    db.migrate()
-    db.close()
 
     sandbox = start_sandbox(workdir / "sandbox", webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05)
     subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox.env, cwd=ROOT, check=True,
@@ -129,31 +124,32 @@ def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[S
     port = free_port()
     passwords = {"admin": secrets.token_urlsafe(12), "box_webhook": secrets.token_urlsafe(12)}
     (workdir / "passwords.json").write_text(json.dumps(passwords))
+    airflow_db = localpg.dsn(pg_socket, names["airflow"]).replace("postgresql://", "postgresql+psycopg2://", 1)
+    runner = executor.Executor("celery" if celery_workers else "local", celery_workers, 2, None, free_port())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SANDBOX_", "BOX_"))}
     env.update(product_connections(sandbox.data_dir))
+    env.update(bootstrap.airflow_env())
+    env.update(executor.airflow_env(runner, airflow_db))
     env.update({
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
         "AIRFLOW_HOME": str(workdir / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the DAGs a test unpauses run
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": localpg.dsn(pg_socket, names["airflow"]).replace(
-            "postgresql://", "postgresql+psycopg2://", 1),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,box_webhook:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(workdir / "passwords.json"),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         # ports of their own, beside `make up` and other test stacks
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # as `make up`: the UI's Test button
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(workdir / "logs"),
         "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn),
         "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
         "CONTENT_SCALING_CONFIG_DIR": str(config_dir),
@@ -163,13 +159,19 @@ def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[S
         **overrides,
     })
     env.update(outage_settings(env))
-    subprocess.run([str(VENV_BIN / "airflow"), "db", "migrate"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
-    for pool in ("dam_api", "box_api"):
-        subprocess.run([str(VENV_BIN / "airflow"), "pools", "set", pool, "4", "tests"], env=env, cwd=ROOT,
-                       check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "tools.bootstrap", "--pool-slots", "4"], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
 
-    processes = [_spawn(name, [name], env, workdir) for name in ("scheduler", "dag-processor")]
+    processes = []
+    if runner.kind == "celery":
+        processes.append(_spawn("redis", executor.redis_command(runner.redis_port, workdir / "redis"), env, workdir))
+        executor.wait_redis(runner.broker)
+    processes += [_spawn(name, [str(VENV_BIN / "airflow"), name], env, workdir)
+                  for name in ("scheduler", "dag-processor")]
+    workers = {executor.worker_name(i): _spawn(executor.worker_name(i), executor.worker_command(i, 2),
+                                               executor.worker_env(env, i, workdir / "workers"), workdir)
+               for i in range(1, celery_workers + 1)}
+    processes += workers.values()
     api = AirflowApi(workdir, port, env, passwords).start()
     receiver_env = {**env, "RECEIVER_HOST": "127.0.0.1", "RECEIVER_PORT": str(free_port()),
                     "RECEIVER_DATA_DIR": str(workdir / "receiver"), "RECEIVER_RETRY_INITIAL_SECONDS": "0.2",
@@ -178,6 +180,7 @@ def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[S
     receiver_env.update({k: v for k, v in overrides.items() if k.startswith("RECEIVER_")})
     receiver = RunningReceiver(receiver_env, workdir / "receiver.log").start()
     running = Stack(api, sandbox, receiver, tracking_dsn, processes)
+    running.workers, running.workdir = workers, workdir
     try:
         deadline = time.monotonic() + 120
         for dag_id in PIPELINE_DAGS:
@@ -193,8 +196,14 @@ def running_stack(workdir: Path, pg_socket: str, **overrides: str) -> Iterator[S
     finally:
         receiver.stop()
         api.stop()
-        for process in processes:
+        for process in reversed(processes):
             _stop(process)
         sandbox.stop()
         for name in names.values():
             localpg.drop_database(server, name)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack"), pg_socket) as running:
+        yield running

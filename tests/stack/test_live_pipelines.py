@@ -42,7 +42,7 @@ def test_clearing_the_failed_master_with_downstream_flips_once(stack: Stack, mon
     run_id = stack.trigger("a1_to_a2", {"campaign": campaign["number"]})
     assert stack.wait_for_run("a1_to_a2", run_id) == "failed"
     failed = [ti for ti in stack.task_instances("a1_to_a2", run_id) if ti["state"] == "failed"]
-    assert [(ti["task_id"], ti["rendered_map_index"]) for ti in failed] == [("transfer_masters_0", broken["name"])]
+    assert [(ti["task_id"], ti["rendered_map_index"]) for ti in failed] == [("transfer_master", broken["name"])]
     assert _dam_status(stack, campaign["id"]) == "A1"
     [partial] = stack.received("mail")
     assert broken["name"] in html.unescape(partial["html"]) and "503" in partial["html"]

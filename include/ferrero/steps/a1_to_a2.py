@@ -16,7 +16,7 @@ from include.ferrero.campaigns import (
     campaign_run_id,
     check_startable,
     find_campaign,
-    shard_masters,
+    order_masters,
     transfer_report,
 )
 from include.ferrero.messages import render_email, status_payload
@@ -81,7 +81,7 @@ def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
 
 def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], reference: str,
                   force: bool = False, cycle: int | None = None) -> dict[str, Any]:
-    """Check the campaign, make its Box folders, and split its masters into shards for the mapped tasks."""
+    """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
     campaign_id = campaign["campaign_id"]
@@ -106,8 +106,8 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
         "final_assets_folder_id": final_folder_id, "box_folder_id": folders["campaign_folder_id"],
         "masters_folder_id": folders["masters_folder_id"],
     }
-    shards = shard_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])
-    return {"campaign": summary, "shards": shards}
+    return {"campaign": summary,
+            "masters": order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])}
 
 
 def box_file_url(file_id: str) -> str:

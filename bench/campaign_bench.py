@@ -1,0 +1,164 @@
+"""Campaign benchmark (issue 11 §6): one A1 -> A2 campaign of N masters of 1 MiB through the real scheduler,
+beside a trivial mapped DAG of the same size (bench/dags/bench_trivial_map.py, same pool and per-run limit)
+on the same executor: the LocalExecutor and the CeleryExecutor with 1 and 2 workers.
+
+    .venv/bin/python bench/campaign_bench.py [--masters 1500] [--size-mib 1] [--executors local,celery1,celery2]
+
+Each executor gets a stack of its own (tests/stack/conftest.py ``running_stack``: api-server, scheduler,
+dag-processor, sandbox, receiver; Redis and Celery workers for Celery) on an embedded PostgreSQL in a temporary
+folder. Prints per executor: wall time of each run (the run's start to end), seconds per master, the campaign's
+ratio to the trivial floor (target <= 1.2), and the scheduler's own CPU seconds and peak RSS during each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+MIB = 1024 * 1024
+EXECUTORS = {"local": 0, "celery1": 1, "celery2": 2}
+
+
+class SchedulerProbe:
+    """Samples the scheduler process (itself, not its children) every 0.5 s: CPU seconds and peak RSS."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.process = psutil.Process(pid)
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _cpu(self) -> float:
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> SchedulerProbe:
+        self.cpu_start = self._cpu()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.cpu_seconds = self._cpu() - self.cpu_start
+
+
+def _campaign(sandbox: Any, masters: int, size_mib: int) -> str:
+    """A campaign in A1 with ``masters`` masters of ``size_mib`` MiB, written into the sandbox DAM's store."""
+    from sandbox.otmm.metadata import DEFAULT_ASSET_MODEL, DEFAULT_FOLDER_MODEL
+    from sandbox.otmm.store import OtmmStore
+
+    seed = json.loads((sandbox.data_dir / "seed.json").read_text())
+    store = OtmmStore(sandbox.settings.otmm_dir)
+    field = lambda value: {"kind": "scalar", "type": "string", "values": [value]}  # noqa: E731
+    folder = store.create_folder(seed["campaigns_folder_id"], "Bench Campaign", model_id=DEFAULT_FOLDER_MODEL,
+                                 metadata={"FERRERO.CAMPAIGN.FIELD.STATUS": field("A1"),
+                                           "FERRERO.CAMPAIGN.FIELD.NUMBER": field("CMP-2026-777")})
+    store.create_folder(folder["asset_id"], "Final Assets", model_id=DEFAULT_FOLDER_MODEL)
+    content_id, size = store.store_blob(io.BytesIO(b"%PDF-1.4\n" + bytes(size_mib * MIB - 9)))
+    for i in range(masters):
+        store.create_asset(folder["asset_id"], f"Bench_Master-{i:05d}_document.pdf", "application/pdf", content_id,
+                           size, model_id=DEFAULT_ASSET_MODEL)
+    return "CMP-2026-777"
+
+
+def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int, timeout: float) -> dict[str, Any]:
+    with SchedulerProbe(scheduler_pid) as probe:
+        run_id = stack.trigger(dag_id, conf)
+        state = stack.wait_for_run(dag_id, run_id, timeout=timeout)
+    run = stack.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")
+    wall = (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
+    return {"state": state, "wall": wall, "cpu": probe.cpu_seconds, "rss_mb": probe.peak_rss / MIB}
+
+
+def _wait_for_dag(stack: Any, dag_id: str, timeout: float = 180) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            stack.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
+            return
+        except requests.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_mib: int) -> dict[str, Any]:
+    from tests.stack.conftest import running_stack
+
+    dags = workdir / "dags"
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "bench" / "dags" / "bench_trivial_map.py", dags)
+    settings = {"AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "CONTENT_SCALING_TASK_RETRIES": "2"}
+    with running_stack(workdir, pg_socket, celery_workers=EXECUTORS[name], settings=settings) as stack:
+        scheduler = next(p for p in stack.processes if "scheduler" in p.args[-1:])
+        _wait_for_dag(stack, "bench_trivial_map")
+        number = _campaign(stack.sandbox, masters, size_mib)
+        timeout = 60 + masters * 10
+        trivial = _timed_run(stack, "bench_trivial_map", {"n": masters}, scheduler.pid, timeout)
+        campaign = _timed_run(stack, "a1_to_a2", {"campaign": number}, scheduler.pid, timeout)
+    return {"executor": name, "trivial": trivial, "campaign": campaign}
+
+
+def _report(rows: list[dict[str, Any]], masters: int, size_mib: int) -> None:
+    print(f"\n{masters} masters of {size_mib} MiB; floor = bench_trivial_map with n={masters} (same pool/limit)\n")
+    print("| executor | run | state | wall s | s/master | ratio to floor | scheduler CPU s | scheduler peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        floor = row["trivial"]["wall"] / masters
+        for kind in ("trivial", "campaign"):
+            r = row[kind]
+            per = r["wall"] / masters
+            print(f"| {row['executor']} | {kind} | {r['state']} | {r['wall']:.1f} | {per:.3f} | "
+                  f"{per / floor:.2f} | {r['cpu']:.1f} | {r['rss_mb']:.0f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--masters", type=int, default=1500)
+    parser.add_argument("--size-mib", type=int, default=1)
+    parser.add_argument("--executors", default="local,celery1,celery2")
+    args = parser.parse_args(argv)
+    from tools import localpg
+
+    scratch = Path(tempfile.mkdtemp(prefix="campaign-bench-", dir=ROOT / ".local"))
+    rows = []
+    try:
+        socket = localpg.start(scratch / "pgdata")
+        try:
+            for name in args.executors.split(","):
+                started = time.monotonic()
+                rows.append(bench_executor(name, scratch / name, socket, args.masters, args.size_mib))
+                print(f"{name}: done in {time.monotonic() - started:.0f} s", flush=True)
+                shutil.rmtree(scratch / name, ignore_errors=True)
+        finally:
+            localpg.stop(scratch / "pgdata")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    _report(rows, args.masters, args.size_mib)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
