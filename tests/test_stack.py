@@ -65,7 +65,7 @@ def test_a_taken_port_is_named_by_its_variable() -> None:
 
 def test_docker_compose_carries_the_outage_settings_of_make_up() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
-    environment = compose["x-airflow"]["environment"]
+    environment = compose["x-airflow-common"]["environment"]
     defaults = {key: re.fullmatch(r"\$\{\w+:-(.*)\}", str(value)).group(1) for key, value in environment.items()
                 if key in outage_settings({})}
     assert defaults == outage_settings({})

@@ -83,9 +83,13 @@ def populated(stack: Stack) -> dict[str, Any]:
     box = json.loads(stack.api.env["AIRFLOW_CONN_BOX_DEFAULT"])
     connections = {"otmm_default": json.loads(stack.api.env["AIRFLOW_CONN_OTMM_DEFAULT"]), "box_default": box,
                    "box_wrong_secret": {**box, "password": "not-the-secret"}}  # one that must fail, saying why
-    for conn_id, fields in connections.items():
-        stack.call("POST", "connections", json={"connection_id": conn_id, **fields,
-                                                "extra": json.dumps(fields.get("extra", {}))})
+    existing = {c["connection_id"] for c in stack.call("GET", "connections", params={"limit": 100})["connections"]}
+    for conn_id, fields in connections.items():  # the bootstrap stored the product's connections, as make up does
+        body = {"connection_id": conn_id, **fields, "extra": json.dumps(fields.get("extra", {}))}
+        if conn_id in existing:
+            stack.call("PATCH", f"connections/{conn_id}", json=body)
+        else:
+            stack.call("POST", "connections", json=body)
     for campaign in seed["campaigns"]:
         stack.trigger("a1_to_a2", {"campaign": campaign["id"]})
     states = [r["state"] for r in _wait_all(stack, "a1_to_a2", len(seed["campaigns"]))]
