@@ -238,7 +238,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 def dam_campaigns(otmm_db: Path) -> tuple[dict[str, str], list[tuple[str, str, int, str]]]:
     """The DAM's campaign statuses by number, and (campaign, name, version, content SHA-1) of every Final Assets
-    asset."""
+    asset: its latest version's row (each version is a row of its own, linked by ``original_asset_id``)."""
     db = _read_only(otmm_db)
     try:
         statuses, assets = {}, []
@@ -252,7 +252,7 @@ def dam_campaigns(otmm_db: Path) -> tuple[dict[str, str], list[tuple[str, str, i
                                     "AND lower(name) = 'final assets'", (folder["asset_id"],)):
                 assets += [(number, a["name"], a["version"], _sha1(otmm_db.parent / "blobs" / a["content_id"]))
                            for a in db.execute("SELECT name, version, content_id FROM assets WHERE parent_id = ? "
-                                               "AND is_container = 0", (final["asset_id"],))]
+                                               "AND is_container = 0 AND latest_version = 1", (final["asset_id"],))]
         return statuses, assets
     finally:
         db.close()
