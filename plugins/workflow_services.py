@@ -75,17 +75,12 @@ class Services:
             raise DeliveryError(str(exc), transient=False) from None
 
     def _send_email(self, message: OutboxMessage) -> None:
-        from airflow.sdk import BaseHook
-
         from notifications.hooks import MailgunHook
 
-        hook = MailgunHook(retry={**self.config["retry"], "max_attempts": 1})
-        conn = BaseHook.get_connection(hook.mailgun_conn_id)
-        domain = conn.extra_dejson.get("domain") or conn.schema or "localhost"
         body = message.body
-        hook.send(Email(recipients=body["recipients"], subject=body["subject"], html=body["html"],
-                        text=body.get("text", "")),
-                  self.config["notifications"]["from_address"], message_id=message.message_id(domain))
+        MailgunHook(retry={**self.config["retry"], "max_attempts": 1}).send(
+            Email(recipients=body["recipients"], subject=body["subject"], html=body["html"], text=body.get("text", "")),
+            self.config["notifications"]["from_address"], message_key=message.idempotency_key)
 
     def _post_webhook(self, message: OutboxMessage) -> None:
         from notifications.hooks import StatusWebhookHook

@@ -35,12 +35,9 @@ class OutboxMessage:
 
     @property
     def idempotency_key(self) -> str:
-        """Stable across retries, processes and re-runs: the same fact always carries the same key."""
+        """Stable across retries, processes and re-runs: the same fact always carries the same key (a webhook's
+        ``Idempotency-Key``, the local part of an email's ``Message-Id``)."""
         return str(uuid.uuid5(_NAMESPACE, self.key))
-
-    def message_id(self, domain: str) -> str:
-        """The email's ``Message-Id`` (RFC 5322 form), stable like :attr:`idempotency_key`."""
-        return f"<{self.idempotency_key}@{domain}>"
 
     @property
     def label(self) -> str:

@@ -59,9 +59,9 @@ class MailgunHook(HttpHook):
         self._retry = retry
         self._timeout = timeout
 
-    def send(self, email: Email, from_address: str, message_id: str | None = None) -> str:
-        """Send ``email``; return Mailgun's message id. ``message_id`` becomes its ``Message-Id`` header, so a
-        repeat of the same message can be recognised by the receiving side."""
+    def send(self, email: Email, from_address: str, message_key: str | None = None) -> str:
+        """Send ``email``; return Mailgun's message id. ``message_key`` becomes its ``Message-Id`` header
+        (``<key@domain>``), so a repeat of the same message can be recognised by the receiving side."""
         conn = self.get_connection(self.mailgun_conn_id)
         domain = conn.extra_dejson.get("domain") or conn.schema
         if not domain:
@@ -70,8 +70,8 @@ class MailgunHook(HttpHook):
         data = {"from": from_address, "to": email.recipients, "subject": email.subject, "html": email.html}
         if email.text:
             data["text"] = email.text
-        if message_id:
-            data["h:Message-Id"] = message_id
+        if message_key:
+            data["h:Message-Id"] = f"<{message_key}@{domain}>"
 
         def attempt() -> requests.Response:
             response = self.run(endpoint=f"{domain}/messages", data=data,
