@@ -62,8 +62,8 @@ def _make_file(path: Path, size: int) -> None:
 
 def child(asset_id: str, box_folder_id: str, work: Path) -> None:
     """Download the asset with OtmmHook and upload it with BoxHook; print timings and peak RSS as JSON."""
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     otmm = OtmmHook(domain_cache_file=False)
     box = BoxHook()
@@ -235,7 +235,7 @@ def main() -> int:
             assets[label] = store.create_asset(folder, f"{label}.bin", "application/octet-stream", content_id, size,
                                                user=settings.otmm_username)["asset_id"]
 
-        from box.hooks import BoxHook
+        from ferrero_provider.box.hooks import BoxHook
 
         box = BoxHook()
         hook_folder = box.ensure_folder("0", "bench-hooks")

@@ -50,9 +50,9 @@ def a1_discovery():
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
         from include.ferrero.campaigns import CampaignError
+        from include.ferrero.runtime import Services, dag_url
         from include.ferrero.steps.a1_to_a2 import discover_campaigns, run_by_hand
         from include.ferrero.steps.discovery import watch_services
-        from workflow_services import Services, dag_url
 
         with Services() as services:
             down, keys = watch_services({"DAM": services.otmm, "Box": services.box}, services.db, services.config,

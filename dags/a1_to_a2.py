@@ -25,13 +25,13 @@ from typing import NoReturn
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
-from workflow_services import PIPELINE_DEFAULT_ARGS
+from include.ferrero.runtime import PIPELINE_DEFAULT_ARGS
 
 DAG_ID = "a1_to_a2"
 
 
 def _services():
-    from workflow_services import Services
+    from include.ferrero.runtime import Services
 
     return Services()
 
@@ -40,7 +40,7 @@ def _notify_plan_failure(context) -> None:
     """Email the error recipients when a campaign cannot even be planned (bad id, not in A1, no masters...)."""
     from include.ferrero.messages import render_email
     from include.ferrero.outbox import email_message, run_key
-    from workflow_services import Services, deliver_or_raise, run_url
+    from include.ferrero.runtime import Services, deliver_or_raise, run_url
 
     with Services() as services:
         if not services.config["notifications"]["enabled"]:
@@ -61,7 +61,7 @@ def _fail_clearly(exc: Exception) -> NoReturn:
     Anything else is raised as it is, for Airflow's retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from hook_support.errors import ServiceError
+    from ferrero_provider.common.errors import ServiceError
     from include.ferrero.campaigns import CampaignError
 
     if isinstance(exc, CampaignError) or (isinstance(exc, ServiceError) and exc.permanent):
@@ -139,8 +139,8 @@ def a1_to_a2():
     def report_partial_result(campaign: dict, masters: list) -> None:
         """When some masters failed: one email with every success and failure; the status stays A1. Otherwise
         it succeeds with nothing to send (no skip: a normal run's grid stays green)."""
+        from include.ferrero.runtime import deliver_or_raise, run_url
         from include.ferrero.steps.a1_to_a2 import partial_result_message
-        from workflow_services import deliver_or_raise, run_url
 
         run_id = get_current_context()["run_id"]
         with _services() as services:
@@ -168,7 +168,7 @@ def a1_to_a2():
     @task(pool="dam_api")
     def send_status_webhook(change: dict) -> None:
         """The status webhook of the flip: delivered once from the outbox."""
-        from workflow_services import deliver_or_raise
+        from include.ferrero.runtime import deliver_or_raise
 
         with _services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["status-webhook"]]))
@@ -176,7 +176,7 @@ def a1_to_a2():
     @task(pool="dam_api")
     def send_success_email(change: dict) -> None:
         """The success email of the flip, with the link to the campaign's Box folder: delivered once."""
-        from workflow_services import deliver_or_raise
+        from include.ferrero.runtime import deliver_or_raise
 
         with _services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["email"]]))

@@ -28,21 +28,21 @@ from typing import NoReturn
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from workflow_services import PIPELINE_DEFAULT_ARGS
+from include.ferrero.runtime import PIPELINE_DEFAULT_ARGS
 
 DAG_ID = "a2_to_a3"
 
 
 def _services():
-    from workflow_services import Services
+    from include.ferrero.runtime import Services
 
     return Services()
 
 
 def _email_failure(context) -> None:
     """Record the failed derivative with its error email (once per Box version, when the task gives up)."""
+    from include.ferrero.runtime import deliver_or_raise, run_url
     from include.ferrero.steps.a2_to_a3 import record_upload_failure
-    from workflow_services import deliver_or_raise, run_url
 
     params = context["params"]
     derivative = context["ti"].xcom_pull(task_ids="check_derivative") or context["ti"].xcom_pull(
@@ -62,7 +62,7 @@ def _fail_clearly(exc: Exception) -> NoReturn:
     sentence that says why. Anything else is raised as it is, for Airflow's retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from hook_support.errors import ServiceError
+    from ferrero_provider.common.errors import ServiceError
     from include.ferrero.derivatives import DerivativeError
 
     if isinstance(exc, DerivativeError) and exc.file_name:  # for the error email, which cannot see this exception
@@ -76,7 +76,7 @@ def _fail_clearly(exc: Exception) -> NoReturn:
 def _deliver(outcome: dict, what: str) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from workflow_services import deliver_or_raise
+    from include.ferrero.runtime import deliver_or_raise
 
     if not outcome["flipped"]:
         raise AirflowSkipException("the campaign did not move to A3 in this run")
@@ -156,7 +156,7 @@ def a2_to_a3():
         """The ``asset_upload_complete`` webhook of each Box version brought into the DAM: delivered once."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from workflow_services import deliver_or_raise
+        from include.ferrero.runtime import deliver_or_raise
 
         if not uploaded["message_keys"]:
             raise AirflowSkipException("no new DAM version in this run, or the webhook is disabled")

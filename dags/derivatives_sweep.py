@@ -33,8 +33,8 @@ def derivatives_sweep():
     @task(pool="box_api")
     def find_unprocessed_uploads() -> list[dict]:
         """Files in campaigns' Derivatives folders with no derivative record and no a2_to_a3 run."""
+        from include.ferrero.runtime import Services
         from include.ferrero.steps.a2_to_a3 import sweep_derivatives
-        from workflow_services import Services
 
         ti = get_current_context()["ti"]
 

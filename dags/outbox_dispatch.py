@@ -32,7 +32,7 @@ def outbox_dispatch():
     @task
     def send_due_messages() -> None:
         """Claim, send and mark every message that is due, one at a time."""
-        from workflow_services import Services
+        from include.ferrero.runtime import Services
 
         with Services() as services:
             results = services.outbox.deliver_due(services.send)

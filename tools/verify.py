@@ -44,8 +44,8 @@ def _use_local_sandbox() -> str | None:
 
 def reachable(*, skip_box: bool) -> str | None:
     """One sentence when the DAM (or Box) refuses the login or cannot be reached: nothing else is worth checking."""
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     for name, hook in (("DAM", OtmmHook), *(() if skip_box else (("Box", BoxHook),))):
         ok, detail = hook().test_connection()

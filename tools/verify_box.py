@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from box.hooks import BoxHook
+from ferrero_provider.box.hooks import BoxHook
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:

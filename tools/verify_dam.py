@@ -9,9 +9,9 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from otmm.exceptions import OtmmError, OtmmNotFoundError
-from otmm.hooks import OtmmHook
-from otmm.models import Campaign, is_container
+from ferrero_provider.otmm.exceptions import OtmmError, OtmmNotFoundError
+from ferrero_provider.otmm.hooks import OtmmHook
+from ferrero_provider.otmm.models import Campaign, is_container
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ def _triggered_runs(dag_id: str) -> dict[str, dict]:
 
 def test_two_campaigns_discovered_one_fails_the_other_flips(dags, seeded_sandbox, seed, product_env,
                                                             tracking_db) -> None:
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     first, second = seed["campaigns"]
     discovery = fast(dags.get_dag("a1_discovery"))
@@ -81,7 +81,7 @@ def test_an_outage_sends_one_critical_email_when_it_starts_and_one_when_it_ends(
 
 
 def test_a_campaign_started_by_hand_gets_a_run_named_after_it(dags, seeded_sandbox, seed, product_env) -> None:
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     otmm = OtmmHook()
     discovery = fast(dags.get_dag("a1_discovery"))

@@ -29,8 +29,8 @@ def _masters_in_box(box, seed, campaign) -> list[str]:
 
 def test_campaign_reaches_a2_once_and_a_rerun_creates_nothing(dags, seeded_sandbox, seed, product_env,
                                                                tracking_db) -> None:
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-001")
     dag = fast(dags.get_dag("a1_to_a2"))
@@ -84,7 +84,7 @@ def test_campaign_reaches_a2_once_and_a_rerun_creates_nothing(dags, seeded_sandb
 
 def test_failed_master_keeps_a1_then_recovery_flips_once(dags, seeded_sandbox, seed, product_env,
                                                           tracking_db) -> None:
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-002")
     broken = campaign["masters"][1]

@@ -53,8 +53,8 @@ def _final_assets(otmm, campaign) -> dict[str, object]:
 
 def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, seed, product_env,
                                                          tracking_db) -> None:
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-002")
     _to_a2(dags, campaign)
@@ -96,8 +96,8 @@ def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, 
 
 def test_unknown_tracking_id_and_strict_domain_upload_nothing(dags, seeded_sandbox, seed, product_env,
                                                                tracking_db, tmp_path: Path) -> None:
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)

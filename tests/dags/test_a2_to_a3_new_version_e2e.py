@@ -43,8 +43,8 @@ def _a3_notifications(sandbox) -> tuple[int, int]:
 
 def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, seeded_sandbox, seed, product_env,
                                                                       tracking_db, tmp_path: Path) -> None:
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-002")
     _to_a2(dags, campaign)

@@ -9,11 +9,11 @@ from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder
 
 def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, product_env, tracking_db) -> None:
     """The completion decision of two runs racing for the last two masters is taken once."""
-    from box.hooks import BoxHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config import load_config
     from include.ferrero.steps.a2_to_a3 import check_derivative, complete_campaign, upload_derivative
     from include.ferrero.tracking_db import TrackingDb
-    from otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)

@@ -13,9 +13,9 @@ from tests.dags.test_a2_to_a3_e2e import _campaign, _derivatives_folder, _to_a2,
 
 def test_a_derivative_larger_than_max_size_mb_fails_before_downloading(dags, seeded_sandbox, seed, product_env,
                                                                        tracking_db) -> None:
-    from box.hooks import BoxHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config import clear_cache
-    from otmm.hooks import OtmmHook
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)

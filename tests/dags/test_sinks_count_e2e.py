@@ -36,10 +36,10 @@ def _clear_sinks(sandbox) -> None:
 
 def test_eight_runs_completing_at_once_send_one_webhook_and_one_email_per_flip(
         dags, seeded_sandbox, seed, product_env, tracking_db) -> None:
-    from box.hooks import BoxHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
+    from include.ferrero.runtime import Services, deliver_or_raise
     from include.ferrero.steps.a2_to_a3 import check_derivative, complete_campaign, upload_derivative
-    from otmm.hooks import OtmmHook
-    from workflow_services import Services, deliver_or_raise
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)
@@ -99,7 +99,7 @@ def test_eight_runs_completing_at_once_send_one_webhook_and_one_email_per_flip(
 def test_a_sender_killed_after_sending_repeats_with_the_same_key(seeded_sandbox, product_env, tracking_db) -> None:
     from include.ferrero.messages import Email
     from include.ferrero.outbox import email_message, webhook_message
-    from workflow_services import Services
+    from include.ferrero.runtime import Services
 
     sinks = seeded_sandbox.endpoints["sinks_url"]
     services = Services()
@@ -112,7 +112,7 @@ def test_a_sender_killed_after_sending_repeats_with_the_same_key(seeded_sandbox,
         requests.post(f"{sinks}/__sandbox__/faults", json={"kind": "slow_answer", "path": path, "seconds": 60},
                       timeout=5).raise_for_status()
         sender = subprocess.Popen(  # noqa: S603 - our own interpreter
-            [sys.executable, "-c", "import sys; from workflow_services import Services; "
+            [sys.executable, "-c", "import sys; from include.ferrero.runtime import Services; "
              "Services().deliver([sys.argv[1]])", message.key], cwd=ROOT, env=os.environ.copy())
         deadline = time.monotonic() + 60
         while not received(seeded_sandbox, kind) and time.monotonic() < deadline:
@@ -133,8 +133,8 @@ def test_a_sender_killed_after_sending_repeats_with_the_same_key(seeded_sandbox,
 
 def test_two_box_versions_reach_the_dam_in_upload_order_whichever_run_starts_first(
         dags, seeded_sandbox, seed, product_env, tracking_db) -> None:
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
     from sandbox.otmm.store import OtmmStore
     from tests.dags.test_a2_to_a3_new_version_e2e import _upload_new_version
 

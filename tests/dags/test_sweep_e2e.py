@@ -28,7 +28,7 @@ def _sweep_runs(files: dict) -> dict[str, dict]:
 
 def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, seed, product_env,
                                                         tracking_db) -> None:
-    from box.hooks import BoxHook
+    from ferrero_provider.box.hooks import BoxHook
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)

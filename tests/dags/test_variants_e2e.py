@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 @pytest.mark.parametrize("seeded_sandbox", VARIANTS, indirect=True, scope="module")
 def test_a1_to_a3_and_a_new_version_in_each_variant(dags, seeded_sandbox, seed, product_env, tracking_db,
                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from box.hooks import BoxHook
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
     from tests.dags.test_a2_to_a3_new_version_e2e import _upload_new_version
 
     if BEARER_WRITES_NEED_REQUESTED_BY in seeded_sandbox.env.get("SANDBOX_OTMM_VARIANTS", ""):

@@ -14,8 +14,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from box import hooks as box_hooks
-from box.exceptions import (
+from ferrero_provider.box import hooks as box_hooks
+from ferrero_provider.box.exceptions import (
     BoxAuthError,
     BoxBadRequestError,
     BoxConflictError,
@@ -25,7 +25,7 @@ from box.exceptions import (
     BoxServerError,
     BoxTransportError,
 )
-from box.hooks import BoxHook
+from ferrero_provider.box.hooks import BoxHook
 from tests.plugins.conftest import box_connection
 
 if TYPE_CHECKING:

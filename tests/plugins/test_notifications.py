@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
+from ferrero_provider.notifications.exceptions import NotificationError
+from ferrero_provider.notifications.hooks import MailgunHook, StatusWebhookHook
 from include.ferrero.config import load_config
 from include.ferrero.messages import render_email
-from notifications.exceptions import NotificationError
-from notifications.hooks import MailgunHook, StatusWebhookHook
 from sandbox.connections import product_connections
 
 FAST = {"max_attempts": 3, "initial_delay_seconds": 0, "max_delay_seconds": 0}

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from otmm.exceptions import OtmmBadRequestError, OtmmConflictError
-from otmm.hooks import OtmmHook
+from ferrero_provider.otmm.exceptions import OtmmBadRequestError, OtmmConflictError
+from ferrero_provider.otmm.hooks import OtmmHook
 
 if TYPE_CHECKING:
     from pathlib import Path

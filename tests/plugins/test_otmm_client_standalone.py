@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hook_support.retry import RetryPolicy
-from otmm.client.settings import ConnSettings, DamSettings
-from otmm.client.standalone import OtmmClient
+from ferrero_provider.common.retry import RetryPolicy
+from ferrero_provider.otmm.client.settings import ConnSettings, DamSettings
+from ferrero_provider.otmm.client.standalone import OtmmClient
 from tests.plugins.conftest import NUMBER_FIELD, STATUS_FIELD
 
 if TYPE_CHECKING:

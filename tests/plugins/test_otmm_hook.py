@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from otmm import hooks as otmm_hooks
-from otmm.exceptions import (
+from ferrero_provider.otmm import hooks as otmm_hooks
+from ferrero_provider.otmm.exceptions import (
     OtmmAuthError,
     OtmmBadRequestError,
     OtmmConfigError,
@@ -25,7 +25,7 @@ from otmm.exceptions import (
     OtmmStatusError,
     OtmmTransportError,
 )
-from otmm.hooks import OtmmHook
+from ferrero_provider.otmm.hooks import OtmmHook
 from tests.plugins.conftest import STATUS_FIELD, otmm_connection
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from otmm.exceptions import OtmmStatusError
-from otmm.hooks import OtmmHook
+from ferrero_provider.otmm.exceptions import OtmmStatusError
+from ferrero_provider.otmm.hooks import OtmmHook
 from sandbox.otmm.variants import VARIANTS
 from sandbox.testing import start_sandbox
 from tests.plugins.conftest import DamData, Faults, otmm_connection

@@ -9,12 +9,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from box.exceptions import BoxAuthError, BoxBadRequestError, BoxNotFoundError, BoxServerError
-from box.hooks import BoxHook
-from hook_support.errors import ServiceError
-from hook_support.retry import RetryPolicy
-from otmm.exceptions import OtmmAuthError, OtmmBadRequestError, OtmmNotFoundError, OtmmServerError
-from otmm.hooks import OtmmHook
+from ferrero_provider.box.exceptions import BoxAuthError, BoxBadRequestError, BoxNotFoundError, BoxServerError
+from ferrero_provider.box.hooks import BoxHook
+from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.retry import RetryPolicy
+from ferrero_provider.otmm.exceptions import (
+    OtmmAuthError,
+    OtmmBadRequestError,
+    OtmmNotFoundError,
+    OtmmServerError,
+)
+from ferrero_provider.otmm.hooks import OtmmHook
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -49,7 +49,7 @@ def _campaign(stack: Stack, number: str) -> dict:
 
 
 def _masters_in_box(stack: Stack, campaign: dict) -> list[str]:
-    from box.hooks import BoxHook
+    from ferrero_provider.box.hooks import BoxHook
 
     box = BoxHook()
     seed = json.loads((stack.sandbox.data_dir / "seed.json").read_text())
@@ -60,8 +60,8 @@ def _masters_in_box(stack: Stack, campaign: dict) -> list[str]:
 
 
 def _assert_reached_a2_once(stack: Stack, campaign: dict) -> None:
+    from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.tracking_db import TrackingDb
-    from otmm.hooks import OtmmHook
 
     assert OtmmHook().get_campaign(campaign["id"]).status == "A2"
     db = TrackingDb.from_dsn(stack.tracking_dsn)

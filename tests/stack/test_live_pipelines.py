@@ -22,7 +22,7 @@ def _campaign(stack: Stack, number: str) -> dict:
 
 
 def _dam_status(stack: Stack, campaign_id: str) -> str:
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     return OtmmHook().get_campaign(campaign_id).status
 
@@ -86,7 +86,7 @@ def test_agency_upload_to_a3_through_webhook_receiver_and_scheduler(stack: Stack
     assert states == ["failed"] + ["success"] * (uploads - 1), runs
     assert all(r["dag_run_id"].startswith("box_") for r in runs)
     assert _dam_status(stack, campaign["id"]) == "A3"
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     final = OtmmHook().list_master_assets(campaign["final_assets_folder_id"])
     assert len(final) == len(campaign["masters"])

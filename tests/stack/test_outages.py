@@ -125,7 +125,7 @@ def test_an_api_server_outage_mid_stream_fails_no_run(stack: Stack, monkeypatch:
              for ti in stack.task_instances("a2_to_a3", r["dag_run_id"])}
     assert max(tries.values()) == 1, {key: n for key, n in tries.items() if n > 1}  # the outage cost no try
 
-    from otmm.hooks import OtmmHook
+    from ferrero_provider.otmm.hooks import OtmmHook
 
     dam = OtmmHook()
     for campaign in campaigns:

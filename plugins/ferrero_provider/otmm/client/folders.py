@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from otmm.client.transport import Transport
-from otmm.exceptions import OtmmNotFoundError, OtmmStatusError
-from otmm.models import Campaign, DamFolder, MasterAsset, is_container
+from ferrero_provider.otmm.client.transport import Transport
+from ferrero_provider.otmm.exceptions import OtmmNotFoundError, OtmmStatusError
+from ferrero_provider.otmm.models import Campaign, DamFolder, MasterAsset, is_container
 
 #: ``GET /folders/{id}`` asking for metadata the way public callers do (spec §4: ``load_type=custom``).
 FOLDER_METADATA = {"load_type": "custom", "level_of_detail": "full", "data_load_request": json.dumps(

@@ -42,13 +42,13 @@ class Services:
 
     @functools.cached_property
     def otmm(self) -> Any:
-        from otmm.hooks import OtmmHook
+        from ferrero_provider.otmm.hooks import OtmmHook
 
         return OtmmHook()
 
     @functools.cached_property
     def box(self) -> Any:
-        from box.hooks import BoxHook
+        from ferrero_provider.box.hooks import BoxHook
 
         return BoxHook()
 
@@ -60,7 +60,7 @@ class Services:
         """One attempt at one outbox message (the outbox retries); a failure says whether it is worth another."""
         import requests
 
-        from notifications.exceptions import NotificationError, RetryableNotificationError
+        from ferrero_provider.notifications.exceptions import NotificationError, RetryableNotificationError
 
         try:
             if message.channel == EMAIL:
@@ -75,7 +75,7 @@ class Services:
             raise DeliveryError(str(exc), transient=False) from None
 
     def _send_email(self, message: OutboxMessage) -> None:
-        from notifications.hooks import MailgunHook
+        from ferrero_provider.notifications.hooks import MailgunHook
 
         body = message.body
         MailgunHook(retry={**self.config["retry"], "max_attempts": 1}).send(
@@ -83,7 +83,7 @@ class Services:
             self.config["notifications"]["from_address"], message_key=message.idempotency_key)
 
     def _post_webhook(self, message: OutboxMessage) -> None:
-        from notifications.hooks import StatusWebhookHook
+        from ferrero_provider.notifications.hooks import StatusWebhookHook
 
         settings = self.config["webhooks"][message.target]
         StatusWebhookHook(settings["conn_id"], auth_type=settings["auth_type"], retry=self.config["retry"],

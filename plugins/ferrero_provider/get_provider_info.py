@@ -18,7 +18,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "otmm",
-                "hook-class-name": "otmm.hooks.OtmmHook",
+                "hook-class-name": "ferrero_provider.otmm.hooks.OtmmHook",
                 "hook-name": "OpenText Media Management",
                 "conn-fields": {
                     "auth_mode": {
@@ -43,7 +43,7 @@ def get_provider_info() -> dict[str, Any]:
             },
             {
                 "connection-type": "box",
-                "hook-class-name": "box.hooks.BoxHook",
+                "hook-class-name": "ferrero_provider.box.hooks.BoxHook",
                 "hook-name": "Box",
                 "conn-fields": {
                     "auth_mode": {

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from box_sdk_gen.networking.retries import RetryStrategy
 
-from hook_support.retry import parse_retry_after
+from ferrero_provider.common.retry import parse_retry_after
 
 if TYPE_CHECKING:
     from box_sdk_gen.networking.fetch_options import FetchOptions
     from box_sdk_gen.networking.fetch_response import FetchResponse
 
-    from hook_support.retry import RetryPolicy
+    from ferrero_provider.common.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from otmm.client.folders import Folders
-from otmm.exceptions import (
+from ferrero_provider.otmm.client.folders import Folders
+from ferrero_provider.otmm.exceptions import (
     OtmmAuthError,
     OtmmBadRequestError,
     OtmmConflictError,

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from otmm.client.transport import Transport
+from ferrero_provider.otmm.client.transport import Transport
 
 # Lookup domains by (API base URL, domain id): (fetched at, {code: display value}); shared by a process.
 _DOMAIN_CACHE: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}

@@ -53,7 +53,7 @@ from box_sdk_gen import (
 )
 from box_sdk_gen.internal.utils import PrivateKeyDecryptor
 
-from box.exceptions import (
+from ferrero_provider.box.exceptions import (
     BoxAuthError,
     BoxConfigError,
     BoxConflictError,
@@ -65,11 +65,11 @@ from box.exceptions import (
     api_error,
     download_error,
 )
-from box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
-from box.retry import PolicyRetryStrategy
-from hook_support.configured import ConfiguredHookMixin
-from hook_support.messages import one_line, scrub
-from hook_support.streams import (
+from ferrero_provider.box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
+from ferrero_provider.box.retry import PolicyRetryStrategy
+from ferrero_provider.common.configured import ConfiguredHookMixin
+from ferrero_provider.common.messages import one_line, scrub
+from ferrero_provider.common.streams import (
     DownloadedFile,
     IncompleteTransferError,
     MemoryStream,
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable
 
-    from hook_support.retry import RetryPolicy
+    from ferrero_provider.common.retry import RetryPolicy
 
 AUTH_MODES = ("jwt", "ccg")
 DEFAULT_BASE_URL = "https://api.box.com"

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tenacity
 
-from hook_support.messages import scrub
-from hook_support.streams import IncompleteTransferError, TransferAdapter
-from otmm.exceptions import (
+from ferrero_provider.common.messages import scrub
+from ferrero_provider.common.streams import IncompleteTransferError, TransferAdapter
+from ferrero_provider.otmm.exceptions import (
     OtmmAuthError,
     OtmmError,
     OtmmIntegrityError,
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
-    from hook_support.retry import RetryPolicy
-    from otmm.client.settings import ConnSettings, DamSettings
+    from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.otmm.client.settings import ConnSettings, DamSettings
 
 #: Renew a token this many seconds before the expiry the DAM announced.
 TOKEN_EXPIRY_MARGIN = 30.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hook_support.retry import RetryPolicy
+from ferrero_provider.common.retry import RetryPolicy
 
 
 class ConfiguredHookMixin:

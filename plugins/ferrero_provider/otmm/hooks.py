@@ -29,17 +29,17 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
-from hook_support.configured import ConfiguredHookMixin
-from hook_support.messages import one_line, scrub
-from otmm.client.domains import _DOMAIN_CACHE, Domains
-from otmm.client.settings import AUTH_MODES, ConnSettings, DamSettings
-from otmm.client.versions import CheckIn, Versions
-from otmm.exceptions import OtmmConfigError
+from ferrero_provider.common.configured import ConfiguredHookMixin
+from ferrero_provider.common.messages import one_line, scrub
+from ferrero_provider.otmm.client.domains import _DOMAIN_CACHE, Domains
+from ferrero_provider.otmm.client.settings import AUTH_MODES, ConnSettings, DamSettings
+from ferrero_provider.otmm.client.versions import CheckIn, Versions
+from ferrero_provider.otmm.exceptions import OtmmConfigError
 
 if TYPE_CHECKING:
     import os
 
-    from hook_support.retry import RetryPolicy
+    from ferrero_provider.common.retry import RetryPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

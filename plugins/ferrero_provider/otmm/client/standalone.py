@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from otmm.client.domains import Domains
-from otmm.client.versions import Versions
+from ferrero_provider.otmm.client.domains import Domains
+from ferrero_provider.otmm.client.versions import Versions
 
 if TYPE_CHECKING:
-    from hook_support.retry import RetryPolicy
-    from otmm.client.settings import ConnSettings, DamSettings
+    from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.otmm.client.settings import ConnSettings, DamSettings
 
 
 class OtmmClient(Versions, Domains):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hook_support.messages import one_line
-from otmm.client.transport import Transport
-from otmm.exceptions import (
+from ferrero_provider.common.messages import one_line
+from ferrero_provider.otmm.client.transport import Transport
+from ferrero_provider.otmm.exceptions import (
     OtmmJobError,
     OtmmNotFoundError,
 )

@@ -14,7 +14,7 @@ import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
-from notifications.exceptions import NotificationError, RetryableNotificationError
+from ferrero_provider.notifications.exceptions import NotificationError, RetryableNotificationError
 
 if TYPE_CHECKING:
     from include.ferrero.messages import Email

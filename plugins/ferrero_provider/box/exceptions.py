@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hook_support.errors import ServiceError
-from hook_support.messages import one_line, server_message
-from hook_support.retry import parse_retry_after
+from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.messages import one_line, server_message
+from ferrero_provider.common.retry import parse_retry_after
 
 if TYPE_CHECKING:
     import requests
     from box_sdk_gen import BoxAPIError
 
-    from hook_support.retry import RetryPolicy
+    from ferrero_provider.common.retry import RetryPolicy
 
 
 class BoxError(ServiceError):

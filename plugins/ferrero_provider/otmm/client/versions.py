@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hook_support.streams import MultipartFileBody, file_sha1
-from otmm.client.assets import Assets
-from otmm.client.status import Status
-from otmm.client.transport import _final
-from otmm.exceptions import OtmmBadRequestError, OtmmError, OtmmNotFoundError
-from otmm.models import MasterAsset, is_container
+from ferrero_provider.common.streams import MultipartFileBody, file_sha1
+from ferrero_provider.otmm.client.assets import Assets
+from ferrero_provider.otmm.client.status import Status
+from ferrero_provider.otmm.client.transport import _final
+from ferrero_provider.otmm.exceptions import OtmmBadRequestError, OtmmError, OtmmNotFoundError
+from ferrero_provider.otmm.models import MasterAsset, is_container
 
 if TYPE_CHECKING:
     import os

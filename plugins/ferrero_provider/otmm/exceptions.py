@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from hook_support.errors import ServiceError
-from hook_support.messages import server_message
-from hook_support.retry import parse_retry_after
+from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.messages import server_message
+from ferrero_provider.common.retry import parse_retry_after
 
 if TYPE_CHECKING:
-    from hook_support.retry import RetryPolicy
+    from ferrero_provider.common.retry import RetryPolicy
 
 
 class OtmmError(ServiceError):

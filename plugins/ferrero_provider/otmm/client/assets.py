@@ -7,15 +7,15 @@ import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hook_support.streams import DownloadedFile, MultipartFileBody, response_to_file
-from otmm.client.jobs import Jobs
-from otmm.client.transport import _final
-from otmm.exceptions import (
+from ferrero_provider.common.streams import DownloadedFile, MultipartFileBody, response_to_file
+from ferrero_provider.otmm.client.jobs import Jobs
+from ferrero_provider.otmm.client.transport import _final
+from ferrero_provider.otmm.exceptions import (
     OtmmBadRequestError,
     OtmmError,
     OtmmNotFoundError,
 )
-from otmm.models import MasterAsset, is_container
+from ferrero_provider.otmm.models import MasterAsset, is_container
 
 if TYPE_CHECKING:
     import os
