@@ -15,24 +15,20 @@ that comes back to A1 after reaching A2 starts a new cycle, hence a new run.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
 
 from include.ferrero.campaigns import discovery_schedule
 from include.ferrero.config import load_config
+from include.ferrero.runtime import Services, dag_settings, dag_url, expected_failure
 
 
 @dag(
-    description="Finds DAM campaigns in A1 (and watches the DAM and Box) and starts one a1_to_a2 run per campaign.",
-    schedule=discovery_schedule(load_config()["polling"]),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["content-scaling", "A1->A2"],
-    default_args={"owner": "content-scaling", "retries": 2, "retry_delay": timedelta(seconds=30)},
+    **dag_settings(__doc__, "Finds DAM campaigns in A1 (and watches the DAM and Box) and starts one a1_to_a2 run "
+                   "per campaign.", tag="A1->A2", schedule=discovery_schedule(load_config()["polling"]),
+                   retry_delay=timedelta(seconds=30)),
     params={
         "campaign": Param(None, type=["null", "string"], title="Campaign (to start one by hand)",
                           description="Leave empty for the usual search for A1 campaigns. Or enter one campaign's "
@@ -47,10 +43,9 @@ def a1_discovery():
         """Check the DAM and Box can be reached (critical email once per outage), then search the DAM for
         campaigns in A1; return the run id and conf of each campaign's run."""
         from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from airflow.sdk.exceptions import AirflowException
 
         from include.ferrero.campaigns import CampaignError
-        from include.ferrero.runtime import Services, dag_url
         from include.ferrero.steps.a1_to_a2 import discover_campaigns, run_by_hand
         from include.ferrero.steps.discovery import watch_services
 
@@ -66,7 +61,7 @@ def a1_discovery():
                 try:
                     runs = [run_by_hand(services.otmm, services.db, params["campaign"], params["force"], now)]
                 except CampaignError as exc:  # a wrong number or a campaign not in A1: no retry helps
-                    raise AirflowFailException(str(exc)) from None
+                    raise expected_failure(str(exc)) from None
             else:
                 runs = discover_campaigns(services.otmm, services.db, services.config)
         print(f"{len(runs)} campaign(s) in A1: {', '.join(r['trigger_run_id'] for r in runs) or 'none'}")

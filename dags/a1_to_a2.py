@@ -20,65 +20,30 @@ they succeed, the flip and its notifications follow.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NoReturn
-
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
-from include.ferrero.runtime import PIPELINE_DEFAULT_ARGS
+from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, fail_clearly, run_url
 
 DAG_ID = "a1_to_a2"
 
 
-def _services():
-    from include.ferrero.runtime import Services
-
-    return Services()
-
-
 def _notify_plan_failure(context) -> None:
     """Email the error recipients when a campaign cannot even be planned (bad id, not in A1, no masters...)."""
-    from include.ferrero.messages import render_email
-    from include.ferrero.outbox import email_message, run_key
-    from include.ferrero.runtime import Services, deliver_or_raise, run_url
+    from include.ferrero.steps.a1_to_a2 import plan_failure_message
 
     with Services() as services:
-        if not services.config["notifications"]["enabled"]:
-            return
-        conf = context["params"]
-        email = render_email("campaign_processing_failed", services.config, {
-            "campaign_name": "", "campaign_id": conf.get("campaign"), "campaign_number": conf.get("campaign"),
-            "error": str(context.get("exception") or "unknown error"), "airflow_url": run_url(DAG_ID, context["run_id"]),
-        })
-        message = email_message(run_key(DAG_ID, context["run_id"], "plan-failed"), "campaign_processing_failed", email)
-        services.outbox.add([message])
-        print(deliver_or_raise(services, [message.key]))
-
-
-def _fail_clearly(exc: Exception) -> NoReturn:
-    """A bad campaign or a permanent DAM/Box error (HTTP 4xx, a missing object) is not worth a retry: fail now,
-    with the sentence that says why (the failed master is recorded, so the partial-result email still lists it).
-    Anything else is raised as it is, for Airflow's retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from ferrero_provider.common.errors import ServiceError
-    from include.ferrero.campaigns import CampaignError
-
-    if isinstance(exc, CampaignError) or (isinstance(exc, ServiceError) and exc.permanent):
-        raise AirflowFailException(str(exc)) from None
-    raise exc
+        message = plan_failure_message(services.config, context["params"].get("campaign"),
+                                       str(context.get("exception") or "unknown error"), context["run_id"],
+                                       run_url(DAG_ID, context["run_id"]))
+        if message is not None:
+            services.outbox.add([message])
+            print(deliver_or_raise(services, [message.key]))
 
 
 @dag(
-    description="One campaign: every master DAM -> Box with its tracking ID, then A1 -> A2 with a webhook and an email.",
     dag_id=DAG_ID,
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=4,
-    doc_md=__doc__,
-    tags=["content-scaling", "A1->A2"],
-    default_args=PIPELINE_DEFAULT_ARGS,
+    **dag_settings(__doc__, "One campaign: every master DAM -> Box with its tracking ID, then A1 -> A2 with a "
+                   "webhook and an email.", tag="A1->A2", max_active_runs=4),
     params={
         "campaign": Param(
             type="string",
@@ -110,12 +75,12 @@ def a1_to_a2():
         masters (what `transfer_master` maps over) and pushes the campaign's summary as XCom `campaign`."""
         from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
 
-        with _services() as services:
+        with Services() as services:
             try:
                 planned = plan(services.otmm, services.box, services.db, services.config, params["campaign"],
                                force=params["force"], cycle=params.get("cycle"))
             except Exception as exc:
-                _fail_clearly(exc)
+                fail_clearly(exc)
         get_current_context()["ti"].xcom_push(key="campaign", value=planned["campaign"])
         return planned["masters"]
 
@@ -126,12 +91,12 @@ def a1_to_a2():
 
         context = get_current_context()
         context["master_name"] = master["name"]
-        with _services() as services:
+        with Services() as services:
             try:
                 result = transfer(services.otmm, services.box, services.db, services.config, campaign, master,
                                   context["run_id"])
             except Exception as exc:
-                _fail_clearly(exc)
+                fail_clearly(exc)
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
         return result
 
@@ -139,11 +104,10 @@ def a1_to_a2():
     def report_partial_result(campaign: dict, masters: list) -> None:
         """When some masters failed: one email with every success and failure; the status stays A1. Otherwise
         it succeeds with nothing to send (no skip: a normal run's grid stays green)."""
-        from include.ferrero.runtime import deliver_or_raise, run_url
         from include.ferrero.steps.a1_to_a2 import partial_result_message
 
         run_id = get_current_context()["run_id"]
-        with _services() as services:
+        with Services() as services:
             message = partial_result_message(services.db, services.config, campaign, masters, run_id,
                                              run_url(DAG_ID, run_id))
             if message is None:
@@ -158,7 +122,7 @@ def a1_to_a2():
         and success email are recorded with the change (the outbox)."""
         from include.ferrero.steps.a1_to_a2 import flip_to_a2 as flip
 
-        with _services() as services:
+        with Services() as services:
             folder_url = services.box.get_folder_shared_link(campaign["box_folder_id"])
             change = flip(services.otmm, services.db, services.config, campaign, get_current_context()["run_id"],
                           folder_url)
@@ -168,17 +132,15 @@ def a1_to_a2():
     @task(pool="dam_api")
     def send_status_webhook(change: dict) -> None:
         """The status webhook of the flip: delivered once from the outbox."""
-        from include.ferrero.runtime import deliver_or_raise
 
-        with _services() as services:
+        with Services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["status-webhook"]]))
 
     @task(pool="dam_api")
     def send_success_email(change: dict) -> None:
         """The success email of the flip, with the link to the campaign's Box folder: delivered once."""
-        from include.ferrero.runtime import deliver_or_raise
 
-        with _services() as services:
+        with Services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["email"]]))
 
     masters = plan_campaign()

@@ -23,25 +23,16 @@ waits for a retry is also sent by [`outbox_dispatch`](/dags/outbox_dispatch).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NoReturn
-
 from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
-from include.ferrero.runtime import PIPELINE_DEFAULT_ARGS
+from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, fail_clearly, run_url
 
 DAG_ID = "a2_to_a3"
 
 
-def _services():
-    from include.ferrero.runtime import Services
-
-    return Services()
-
-
 def _email_failure(context) -> None:
     """Record the failed derivative with its error email (once per Box version, when the task gives up)."""
-    from include.ferrero.runtime import deliver_or_raise, run_url
     from include.ferrero.steps.a2_to_a3 import record_upload_failure
 
     params = context["params"]
@@ -49,7 +40,7 @@ def _email_failure(context) -> None:
         task_ids="check_derivative", key="refused") or {}
     derivative = {"box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
                   "file_name": params.get("file_name"), **derivative}
-    with _services() as services:
+    with Services() as services:
         key = record_upload_failure(services.db, services.config, derivative,
                                     str(context.get("exception") or "unknown error"), context["run_id"],
                                     run_url(DAG_ID, context["run_id"]))
@@ -57,43 +48,17 @@ def _email_failure(context) -> None:
             print(deliver_or_raise(services, [key]))
 
 
-def _fail_clearly(exc: Exception) -> NoReturn:
-    """A bad file or a permanent DAM/Box error (HTTP 4xx, a missing file) is not worth a retry: fail now, with the
-    sentence that says why. Anything else is raised as it is, for Airflow's retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from ferrero_provider.common.errors import ServiceError
-    from include.ferrero.derivatives import DerivativeError
-
-    if isinstance(exc, DerivativeError) and exc.file_name:  # for the error email, which cannot see this exception
-        get_current_context()["ti"].xcom_push(key="refused", value={
-            "file_name": exc.file_name, "tracking_id": exc.tracking_id})
-    if isinstance(exc, DerivativeError) or (isinstance(exc, ServiceError) and exc.permanent):
-        raise AirflowFailException(str(exc)) from None
-    raise exc
-
-
 def _deliver(outcome: dict, what: str) -> None:
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    from include.ferrero.runtime import deliver_or_raise
-
     if not outcome["flipped"]:
         raise AirflowSkipException("the campaign did not move to A3 in this run")
-    with _services() as services:
+    with Services() as services:
         print(deliver_or_raise(services, [outcome["message_keys"][what]]))
 
 
 @dag(
-    description="One agency upload (a Box file version): checked, enriched and into the DAM; A2 -> A3 when complete.",
     dag_id=DAG_ID,
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=8,
-    doc_md=__doc__,
-    tags=["content-scaling", "A2->A3"],
-    default_args=PIPELINE_DEFAULT_ARGS,
+    **dag_settings(__doc__, "One agency upload (a Box file version): checked, enriched and into the DAM; A2 -> A3 "
+                   "when complete.", tag="A2->A3", max_active_runs=8),
     params={
         "box_file_id": Param(type="string", pattern=r"^[0-9]+$", title="Box file id",
                              description="The id of the uploaded file in Box (digits), e.g. from its Box URL."),
@@ -111,12 +76,12 @@ def a2_to_a3():
         """Folder, V2 name and tracking ID of the uploaded file."""
         from include.ferrero.steps.a2_to_a3 import check_derivative as check
 
-        with _services() as services:
+        with Services() as services:
             try:
                 derivative = check(services.box, services.db, services.config, params["box_file_id"],
                                    params.get("box_file_version_id"))
             except Exception as exc:
-                _fail_clearly(exc)
+                fail_clearly(exc)
         print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} (master {derivative['master_name']})")
         return derivative
 
@@ -125,11 +90,11 @@ def a2_to_a3():
         """Box → media metadata → asset representation → DAM Final Assets, recorded."""
         from include.ferrero.steps.a2_to_a3 import upload_derivative
 
-        with _services() as services:
+        with Services() as services:
             try:
                 result = upload_derivative(services.otmm, services.box, services.db, services.config, derivative)
             except Exception as exc:
-                _fail_clearly(exc)
+                fail_clearly(exc)
         for warning in result["warnings"]:
             print(f"warning: {warning}")
         versions = ", ".join(result["versions"])
@@ -142,7 +107,7 @@ def a2_to_a3():
         """A2 → A3 when every master has a derivative, once."""
         from include.ferrero.steps.a2_to_a3 import complete_campaign as complete
 
-        with _services() as services:
+        with Services() as services:
             outcome = complete(services.otmm, services.db, services.config, derivative,
                                get_current_context()["run_id"])
         if outcome["flipped"]:
@@ -154,13 +119,9 @@ def a2_to_a3():
     @task(pool="dam_api")
     def send_upload_webhook(uploaded: dict) -> None:
         """The ``asset_upload_complete`` webhook of each Box version brought into the DAM: delivered once."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from include.ferrero.runtime import deliver_or_raise
-
         if not uploaded["message_keys"]:
             raise AirflowSkipException("no new DAM version in this run, or the webhook is disabled")
-        with _services() as services:
+        with Services() as services:
             print(deliver_or_raise(services, uploaded["message_keys"]))
 
     @task(pool="dam_api")

@@ -11,29 +11,22 @@ one queued or running is under way, and a failed one is named in the log but not
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, get_current_context, task
 
+from include.ferrero.runtime import Services, dag_settings
+
 A2_TO_A3 = "a2_to_a3"
 
 
-@dag(
-    description="Safety net: starts a2_to_a3 for Box uploads whose webhook never arrived.",
-    schedule="@hourly",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["content-scaling", "A2->A3"],
-    default_args={"owner": "content-scaling", "retries": 2, "retry_delay": timedelta(minutes=2)},
-)
+@dag(**dag_settings(__doc__, "Safety net: starts a2_to_a3 for Box uploads whose webhook never arrived.",
+                    tag="A2->A3", schedule="@hourly", retry_delay=timedelta(minutes=2)))
 def derivatives_sweep():
     @task(pool="box_api")
     def find_unprocessed_uploads() -> list[dict]:
         """Files in campaigns' Derivatives folders with no derivative record and no a2_to_a3 run."""
-        from include.ferrero.runtime import Services
         from include.ferrero.steps.a2_to_a3 import sweep_derivatives
 
         ti = get_current_context()["ti"]

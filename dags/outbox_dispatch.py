@@ -13,26 +13,19 @@ attempts stays in the outbox as `failed`, with its error.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import dag, task
 
+from include.ferrero.runtime import Services, dag_settings
 
-@dag(
-    description="Safety net: sends the outgoing messages still waiting in the outbox (retries, died senders).",
-    schedule="* * * * *",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    tags=["content-scaling", "notifications"],
-    default_args={"owner": "content-scaling", "retries": 2, "retry_delay": timedelta(seconds=30)},
-)
+
+@dag(**dag_settings(__doc__, "Safety net: sends the outgoing messages still waiting in the outbox (retries, died "
+                    "senders).", tag="notifications", schedule="* * * * *", retry_delay=timedelta(seconds=30)))
 def outbox_dispatch():
     @task
     def send_due_messages() -> None:
         """Claim, send and mark every message that is due, one at a time."""
-        from include.ferrero.runtime import Services
 
         with Services() as services:
             results = services.outbox.deliver_due(services.send)

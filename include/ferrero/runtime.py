@@ -1,15 +1,21 @@
-"""Build, inside a task, what the workflow's steps use: config, tracking DB, DAM and Box hooks, notifiers.
+"""The one Airflow-aware module of ``include/``: what the DAG files share.
 
-Kept out of the DAG files so they stay thin, and out of ``include/`` so the domain core stays free of Airflow.
+Inside a task it builds what the steps use (config, tracking DB, DAM and Box hooks, notifiers: ``Services``),
+delivers outbox messages, and turns an expected failure (a bad name, an unknown tracking ID, a refused domain
+value, a permanent HTTP error) into a failed task whose log ends with its one sentence, without a traceback.
+The domain modules beside it stay free of Airflow.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk.exceptions import AirflowFailException
 
 from include.ferrero.config import load_config
 from include.ferrero.messages import Email
@@ -30,6 +36,21 @@ PIPELINE_DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
 }
+
+
+#: The safety nets' own retries (discovery, sweep, outbox dispatch run again soon anyway).
+SAFETY_NET_DEFAULT_ARGS: dict[str, Any] = {"owner": "content-scaling", "retries": 2}
+
+
+def dag_settings(doc: str | None, description: str, *, tag: str, schedule: Any = None, max_active_runs: int = 1,
+                 retry_delay: timedelta | None = None) -> dict[str, Any]:
+    """What every DAG of the product shares: the pipelines (no schedule, triggered) retry by
+    ``PIPELINE_DEFAULT_ARGS``; the scheduled safety nets twice, after ``retry_delay``."""
+    default_args = PIPELINE_DEFAULT_ARGS if retry_delay is None else {**SAFETY_NET_DEFAULT_ARGS,
+                                                                      "retry_delay": retry_delay}
+    return {"description": description, "doc_md": doc, "schedule": schedule, "start_date": datetime(2026, 1, 1),
+            "catchup": False, "max_active_runs": max_active_runs, "tags": ["content-scaling", tag],
+            "default_args": default_args}
 
 
 @dataclass
@@ -118,14 +139,67 @@ def run_url(dag_id: str, run_id: str) -> str:
 def deliver_or_raise(services: Services, keys: list[str]) -> str:
     """Deliver outbox messages from a task: a message refused for good fails the task with its reason, one
     still waiting for a retry fails this try (the outbox keeps it; the ``outbox_dispatch`` DAG sends it too)."""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.exceptions import AirflowException
 
     states = services.deliver(keys)
     failed = [s for s in states.values() if s.status == "failed"]
     if failed:
-        raise AirflowFailException("; ".join(f"{s.message.label} was not delivered: {s.last_error}" for s in failed))
+        raise expected_failure("; ".join(f"{s.message.label} was not delivered: {s.last_error}" for s in failed))
     waiting = [s for s in states.values() if s.status == "pending"]
     if waiting:
         raise AirflowException("; ".join(f"{s.message.label} is not delivered yet ({s.attempts} attempts; "
                                          f"last error: {s.last_error})" for s in waiting))
     return ", ".join(f"{s.message.label} sent" for s in states.values()) or "nothing to send"
+
+
+# -- failing for an expected reason ------------------------------------------------------------------------
+
+
+def fail_clearly(exc: Exception) -> NoReturn:
+    """A bad campaign or file, or a permanent DAM/Box error (HTTP 4xx, a missing object), is not worth a retry:
+    fail now, with the sentence that says why. Anything else is raised as it is, for Airflow's retries.
+
+    A refused derivative's name and tracking ID go to XCom ``refused``, for the failure email (the failure
+    callback cannot see this exception's attributes)."""
+    from ferrero_provider.common.errors import ServiceError
+    from include.ferrero.campaigns import CampaignError
+    from include.ferrero.derivatives import DerivativeError
+
+    if isinstance(exc, DerivativeError) and exc.file_name:
+        from airflow.sdk import get_current_context
+
+        get_current_context()["ti"].xcom_push(key="refused", value={
+            "file_name": exc.file_name, "tracking_id": exc.tracking_id})
+    if isinstance(exc, (CampaignError, DerivativeError)) or (isinstance(exc, ServiceError) and exc.permanent):
+        raise expected_failure(str(exc)) from None
+    raise exc
+
+
+class ExpectedFailure(AirflowFailException):
+    """A task failure for an expected reason: no retry, and its log ends with its sentence, not a traceback."""
+
+
+def expected_failure(sentence: str) -> ExpectedFailure:
+    _quiet_expected_failures()
+    return ExpectedFailure(sentence)
+
+
+def _log_expected_failure_as_its_sentence(_logger: object, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: Airflow logs every task failure with its traceback (``log.exception``); for an
+    expected failure the operator reads its sentence, as the log's last error, and nothing else."""
+    exc_info = event.get("exc_info")
+    error = sys.exc_info()[1] if exc_info is True else exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if isinstance(error, ExpectedFailure):
+        del event["exc_info"]
+        event["event"] = f"Task failed: {error}"
+    return event
+
+
+def _quiet_expected_failures() -> None:
+    """Put the processor first in the task process's structlog chain. In place: the task runner's logger is
+    already bound to that very list."""
+    import structlog
+
+    processors = structlog.get_config()["processors"]
+    if _log_expected_failure_as_its_sentence not in processors:
+        processors.insert(0, _log_expected_failure_as_its_sentence)

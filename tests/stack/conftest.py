@@ -48,9 +48,10 @@ class Stack:
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
         self.workdir = Path()
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
-                                    headers={"Authorization": f"Bearer {self.api.token('admin')}"}, **kwargs)
+                                    headers={"Authorization": f"Bearer {self.api.token('admin')}", **(headers or {})},
+                                    **kwargs)
         response.raise_for_status()
         return response.json()
 

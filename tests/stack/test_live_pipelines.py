@@ -94,3 +94,16 @@ def test_agency_upload_to_a3_through_webhook_receiver_and_scheduler(stack: Stack
     assert sum("was not uploaded" in s for s in subjects) == 1
     assert sum("(A3)" in s for s in subjects) == 1
     assert sum(h["body"]["new_status"] == "A3" for h in stack.received("status-webhooks")) == 1
+    failed_run = next(r["dag_run_id"] for r in runs if r["state"] == "failed")
+    _assert_log_ends_with_its_sentence(stack, failed_run, "check_derivative", "VERSION segment is missing")
+
+
+def _assert_log_ends_with_its_sentence(stack: Stack, run_id: str, task_id: str, sentence: str) -> None:
+    """A task that failed for an expected reason: its log's last error is its one sentence, no traceback."""
+    log = stack.call("GET", f"dags/a2_to_a3/dagRuns/{run_id}/taskInstances/{task_id}/logs/1",
+                     headers={"Accept": "application/json"})["content"]
+    errors = [line for line in log if isinstance(line, dict) and line.get("level") in ("error", "critical")]
+    assert errors and sentence in errors[-1]["event"], log
+    assert errors[-1]["event"].startswith("Task failed: ")
+    text = json.dumps(log)
+    assert "Traceback" not in text and "error_detail" not in text and "exc_info" not in text, log

@@ -167,6 +167,19 @@ def partial_result_message(db: TrackingDb, config: dict[str, Any], campaign: dic
                          campaign["campaign_id"])
 
 
+def plan_failure_message(config: dict[str, Any], reference: str, error: str, run_id: str,
+                         airflow_url: str) -> OutboxMessage | None:
+    """The error email of a campaign that could not even be planned (bad id, not in A1, no masters...), once per
+    run; None when emails are off."""
+    if not config["notifications"]["enabled"]:
+        return None
+    email = render_email("campaign_processing_failed", config, {
+        "campaign_name": "", "campaign_id": reference, "campaign_number": reference, "error": error,
+        "airflow_url": airflow_url,
+    })
+    return email_message(run_key("a1_to_a2", run_id, "plan-failed"), "campaign_processing_failed", email)
+
+
 def flip_to_a2(otmm: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any], run_id: str,
                box_folder_url: str | None) -> dict[str, Any]:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
