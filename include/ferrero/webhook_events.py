@@ -132,20 +132,18 @@ class WebhookEvents:
 
     def record_attempt_error(self, event_id: str, error: str) -> None:
         """A send that failed for a passing reason (Airflow down, 5xx): the event stays pending."""
-        with self.db.transaction() as cur:
-            cur.execute(
-                "UPDATE box_webhook_events SET attempts = attempts + 1, last_error = %s"
-                " WHERE event_id = %s AND status = 'pending'",
-                (error[:2000], event_id),
-            )
+        self._record_error(event_id, error, "pending")
 
     def mark_failed(self, event_id: str, error: str) -> None:
         """Airflow refused the run for good (e.g. its conf); a replay may send it again after a fix."""
+        self._record_error(event_id, error, "failed")
+
+    def _record_error(self, event_id: str, error: str, status: str) -> None:
         with self.db.transaction() as cur:
             cur.execute(
-                "UPDATE box_webhook_events SET status = 'failed', attempts = attempts + 1, last_error = %s"
+                "UPDATE box_webhook_events SET status = %s, attempts = attempts + 1, last_error = %s"
                 " WHERE event_id = %s AND status = 'pending'",
-                (error[:2000], event_id),
+                (status, error[:2000], event_id),
             )
 
     def requeue(self, event_id: str) -> bool:
