@@ -21,12 +21,12 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import Param, dag, task
 
 from include.ferrero.campaigns import discovery_schedule
-from include.ferrero.config import load_config
+from include.ferrero.config import load_settings
 
 
 @dag(
     description="Finds DAM campaigns in A1 (and watches the DAM and Box) and starts one a1_to_a2 run per campaign.",
-    schedule=discovery_schedule(load_config()["polling"]),
+    schedule=discovery_schedule(load_settings().polling),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

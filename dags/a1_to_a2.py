@@ -43,7 +43,7 @@ def _notify_plan_failure(context) -> None:
     from include.ferrero.runtime import Services, deliver_or_raise, run_url
 
     with Services() as services:
-        if not services.config["notifications"]["enabled"]:
+        if not services.config.notifications.enabled:
             return
         conf = context["params"]
         email = render_email("campaign_processing_failed", services.config, {

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import PollingConfig
 
 #: One run maps one task instance per master; Airflow's ``[core] max_map_length`` (set by the bootstrap,
 #: config/bootstrap.yaml) must be at least this.
@@ -73,12 +76,12 @@ def transfer_report(masters: list[dict[str, Any]], transfers: list[dict[str, Any
             "processed_assets": succeeded, "failed_assets": failed}
 
 
-def discovery_schedule(polling: dict[str, Any]) -> str | timedelta | None:
+def discovery_schedule(polling: PollingConfig) -> str | timedelta | None:
     """``a1_discovery``'s schedule from ``polling``: none when disabled; a cron expression when the interval is a
     whole number of minutes dividing the hour (``*/5 * * * *`` for 300 s), else a plain interval."""
-    if not polling["enabled"]:
+    if not polling.enabled:
         return None
-    seconds = int(polling["interval_seconds"])
+    seconds = int(polling.interval_seconds)
     minutes, rest = divmod(seconds, 60)
     if rest == 0 and minutes and 60 % minutes == 0:
         return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"

@@ -27,6 +27,7 @@ from include.ferrero.temp_files import prepare_temp_root, size_problem
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
 
@@ -39,9 +40,9 @@ def record(value: Any) -> dict[str, Any]:
 _BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
 
 
-def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:
+def discover_campaigns(otmm: Any, db: TrackingDb, config: Config) -> list[dict[str, Any]]:
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
-    limit = config["polling"]["max_campaigns_per_run"]
+    limit = config.polling.max_campaigns_per_run
     runs = []
     for campaign in map(record, otmm.search_campaigns("A1")[:limit]):
         db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
@@ -79,7 +80,7 @@ def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
     return find_campaign(candidates, reference)
 
 
-def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], reference: str,
+def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: Config, reference: str,
                   force: bool = False, cycle: int | None = None) -> dict[str, Any]:
     """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
     campaign = resolve_campaign(otmm, reference)
@@ -91,7 +92,7 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
                             "assets (non-folder children of its DAM folder)")
     final_folder_id = record(otmm.find_final_assets_folder(campaign_id))["folder_id"]
     folders = record(box.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
-                                                 parent_folder_id=str(config["box"]["root_folder_id"])))
+                                                 parent_folder_id=str(config.box.root_folder_id)))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
     db.update_campaign_folders(campaign_id, box_folder_id=folders["campaign_folder_id"],
                                final_assets_folder_id=final_folder_id)
@@ -120,7 +121,7 @@ def box_master_name(tracking_id: str, master_name: str) -> str:
     return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
 
 
-def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: Config, campaign: dict[str, Any],
                     master: dict[str, Any], run_id: str) -> dict[str, Any]:
     """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
 
@@ -131,10 +132,10 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
         asset = record(otmm.get_asset(asset_id))
-        too_large = size_problem(asset.get("content_size"), config["temp"], f"master {name!r}")
+        too_large = size_problem(asset.get("content_size"), config.temp.max_size_mb, f"master {name!r}")
         if too_large:
             raise CampaignError(too_large)
-        with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config["temp"])) as tmp:
+        with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config.temp)) as tmp:
             local = Path(tmp) / safe_local_name(name)
             otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
@@ -151,12 +152,12 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
             "box_file_id": uploaded["file_id"]}
 
 
-def partial_result_message(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
+def partial_result_message(db: TrackingDb, config: Config, campaign: dict[str, Any],
                            masters: list[dict[str, Any]], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
     """The partial-result email when some masters failed in this run, else None; the same failures of the same run
     are one fact (a clear that fails the same masters again sends nothing new)."""
     report = transfer_report(masters, db.transfers_of_run(run_id))
-    if report["failed"] == 0 or not config["notifications"]["enabled"]:
+    if report["failed"] == 0 or not config.notifications.enabled:
         return None
     email = render_email("a1_to_a2_partial", config, {
         "campaign_name": campaign["name"], "campaign_id": campaign["campaign_id"],
@@ -167,7 +168,7 @@ def partial_result_message(db: TrackingDb, config: dict[str, Any], campaign: dic
                          campaign["campaign_id"])
 
 
-def flip_to_a2(otmm: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any], run_id: str,
+def flip_to_a2(otmm: Any, db: TrackingDb, config: Config, campaign: dict[str, Any], run_id: str,
                box_folder_url: str | None) -> dict[str, Any]:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
     its status webhook and success email."""
@@ -193,7 +194,7 @@ def flip_to_a2(otmm: Any, db: TrackingDb, config: dict[str, Any], campaign: dict
             "message_keys": flip_keys(campaign_id, "A1", "A2", change["cycle"])}
 
 
-def a2_messages(config: dict[str, Any], campaign: dict[str, Any], box_folder_url: str | None, change: dict[str, Any],
+def a2_messages(config: Config, campaign: dict[str, Any], box_folder_url: str | None, change: dict[str, Any],
                 masters: list[dict[str, Any]]) -> list[OutboxMessage]:
     """The A2 flip's status webhook and success email, rendered from the recorded change and its masters."""
     campaign_id = campaign["campaign_id"]
@@ -201,14 +202,14 @@ def a2_messages(config: dict[str, Any], campaign: dict[str, Any], box_folder_url
     assets = [{"asset_id": m["dam_asset_id"], "asset_name": m["name"], "tracking_id": m["tracking_id"],
                "box_file_id": m["box_file_id"]} for m in masters]
     messages = []
-    hook = config["webhooks"]["campaign_status_update"]
-    if hook["enabled"]:
-        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook["payload_template"], {
+    hook = config.webhooks["campaign_status_update"]
+    if hook.enabled:
+        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook.payload_template, {
             "campaign_id": campaign_id, "campaign_number": campaign.get("number"), "campaign_name": campaign["name"],
             "old_status": "A1", "new_status": "A2", "asset_count": len(assets), "processed_assets": assets,
             "timestamp": change["changed_at"].isoformat(),
         }), campaign_id))
-    if config["notifications"]["enabled"]:
+    if config.notifications.enabled:
         messages.append(email_message(keys["email"], "a1_to_a2_complete", render_email("a1_to_a2_complete", config, {
             "campaign_name": campaign["name"], "campaign_id": campaign_id,
             "campaign_number": campaign.get("number") or "", "asset_count": len(assets), "assets": assets,

@@ -39,22 +39,23 @@ from include.ferrero.webhook_events import dag_run_id_for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.tracking_db import TrackingDb
 
 
-def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_id: str,
+def check_derivative(box: Any, db: TrackingDb, config: Config, box_file_id: str,
                      box_file_version_id: str | None = None) -> dict[str, Any]:
     """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong. The
     derivative is the version the run was started for (the current one when none was given)."""
     info = record(box.get_file_info(box_file_id))
     name = info["name"]
-    folder = config["box"]["derivatives_folder_name"]
+    folder = config.box.derivatives_folder_name
     if not derivatives_folder_of(info.get("path", []), info.get("parent_name"), folder):
         raise DerivativeError(f"{name!r} (Box file {box_file_id}) is not inside a {folder!r} folder, so it is not "
                               "an agency derivative", file_name=name)
-    parsed = parse_filename(name, config.get("naming"))
+    parsed = parse_filename(name, config.naming)
     if not parsed.is_valid:
         raise DerivativeError(f"{name!r} does not follow the naming convention: {parsed.error_summary()}",
                               file_name=name)
@@ -79,7 +80,7 @@ def lookup_domains(otmm: Any, mappings: dict[str, Any]) -> dict[str, Any] | None
     return {domain: otmm.get_lookup_domain(domain) for domain in set((mappings.get("field_domains") or {}).values())}
 
 
-def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
+def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: Config,
                       derivative: dict[str, Any]) -> dict[str, Any]:
     """The run's Box version (and any older one not yet in the DAM, first) → DAM Final Assets, recorded.
 
@@ -119,18 +120,18 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
 class _UploadContext:
     """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
 
-    def __init__(self, otmm: Any, box: Any, config: dict[str, Any], derivative: dict[str, Any],
+    def __init__(self, otmm: Any, box: Any, config: Config, derivative: dict[str, Any],
                  master: dict[str, Any]) -> None:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
-        self.mappings = config["field_mappings"]
+        self.mappings = config.field_mappings
         self.domains = lookup_domains(otmm, self.mappings)
-        self.temp = config["temp"]
+        self.temp = config.temp
 
     def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> dict[str, Any]:
         """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it
         (checked in on its latest version; ``dam_ids`` = (logical id, latest version's id))."""
         d = self.derivative
-        too_large = size_problem(version["size"], self.temp, f"{d['file_name']!r} (Box version {version['version_id']})")
+        too_large = size_problem(version["size"], self.temp.max_size_mb, f"{d['file_name']!r} (Box version {version['version_id']})")
         if too_large:
             raise DerivativeError(too_large, file_name=d["file_name"], tracking_id=d["tracking_id"])
         with tempfile.TemporaryDirectory(prefix="derivative-", dir=prepare_temp_root(self.temp)) as tmp:
@@ -156,13 +157,13 @@ class _UploadContext:
                 "warnings": representation.warnings, "media": media}
 
 
-def asset_webhook_messages(config: dict[str, Any], derivative: dict[str, Any], version_id: str,
+def asset_webhook_messages(config: Config, derivative: dict[str, Any], version_id: str,
                            dam_asset_id: str) -> list[OutboxMessage]:
     """The ``asset_upload_complete`` webhook of one Box version that reached the DAM (when enabled)."""
-    settings = config["webhooks"].get(ASSET_WEBHOOK) or {}
-    if not settings.get("enabled"):
+    settings = config.webhooks.get(ASSET_WEBHOOK)
+    if settings is None or not settings.enabled:
         return []
-    payload = status_payload(settings["payload_template"], {
+    payload = status_payload(settings.payload_template, {
         "tracking_id": derivative["tracking_id"], "dam_asset_id": dam_asset_id, "filename": derivative["file_name"],
         "clean_name": derivative["clean_name"], "box_file_id": derivative["box_file_id"],
         "box_file_version_id": version_id, "campaign_id": derivative["campaign_id"],
@@ -179,7 +180,7 @@ def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]
     return [element for element in elements if element["id"] in media_fields]
 
 
-def complete_campaign(otmm: Any, db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any],
+def complete_campaign(otmm: Any, db: TrackingDb, config: Config, derivative: dict[str, Any],
                       run_id: str) -> dict[str, Any]:
     """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
     derivatives land at the same moment: the decision is taken under the campaign's lock), recorded together
@@ -208,20 +209,20 @@ def complete_campaign(otmm: Any, db: TrackingDb, config: dict[str, Any], derivat
             **outcome}
 
 
-def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict[str, Any],
+def a3_messages(config: Config, derivative: dict[str, Any], change: dict[str, Any],
                 masters: list[dict[str, Any]]) -> list[OutboxMessage]:
     """The A3 flip's status webhook and completion email, rendered from the recorded change."""
     campaign_id = derivative["campaign_id"]
     keys = flip_keys(campaign_id, "A2", "A3", change["cycle"])
     messages = []
-    hook = config["webhooks"]["campaign_status_update"]
-    if hook["enabled"]:
-        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook["payload_template"], {
+    hook = config.webhooks["campaign_status_update"]
+    if hook.enabled:
+        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook.payload_template, {
             "campaign_id": campaign_id, "campaign_number": derivative.get("campaign_number"),
             "campaign_name": derivative.get("campaign_name"), "old_status": "A2", "new_status": "A3",
             "asset_count": len(masters), "processed_assets": [], "timestamp": change["changed_at"].isoformat(),
         }), campaign_id))
-    if config["notifications"]["enabled"]:
+    if config.notifications.enabled:
         messages.append(email_message(keys["email"], "a2_to_a3_complete", render_email("a2_to_a3_complete", config, {
             "campaign_name": derivative.get("campaign_name") or "", "campaign_id": campaign_id,
             "campaign_number": derivative.get("campaign_number") or "", "asset_count": len(masters),
@@ -229,19 +230,19 @@ def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict
     return messages
 
 
-def upload_failed_email(config: dict[str, Any], file_name: str | None, box_file_id: str | None, error: str,
+def upload_failed_email(config: Config, file_name: str | None, box_file_id: str | None, error: str,
                         tracking_id: str | None, airflow_url: str | None) -> Email:
     """The error email of a derivative; names the file once (by its Box id when its name is unknown) and gives the
     tracking ID its name leads with, also when the name is otherwise invalid."""
     if not tracking_id and file_name:
-        tracking_id = tracking_id_in(file_name, config.get("naming"))
+        tracking_id = tracking_id_in(file_name, config.naming)
     return render_email("upload_failed", config, {
         "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
         "airflow_url": airflow_url,
     })
 
 
-def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any], error: str,
+def record_upload_failure(db: TrackingDb, config: Config, derivative: dict[str, Any], error: str,
                           run_id: str | None, airflow_url: str | None, *, version_id: str | None = None) -> str | None:
     """Record that a Box version did not reach the DAM, with its error email (once per version, whatever the
     retries and clears); return the email's outbox key (None when emails are off)."""
@@ -249,7 +250,7 @@ def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: di
     version = version_id or derivative.get("box_file_version_id") or "current"
     key = derivative_key(file_id, version, "failed-email")
     messages = []
-    if config["notifications"]["enabled"]:
+    if config.notifications.enabled:
         messages.append(email_message(key, "upload_failed", upload_failed_email(
             config, derivative.get("file_name"), file_id, error, derivative.get("tracking_id"), airflow_url),
             derivative.get("campaign_id")))
@@ -265,14 +266,14 @@ log = logging.getLogger(__name__)
 CAMPAIGN_STATUSES = ("A1", "A2", "A3")
 
 
-def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
+def sweep_derivatives(box: Any, db: TrackingDb, config: Config,
                       run_state: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
     runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
     none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
     done, one queued or running is under way; a failed one is logged, not started again (its id is taken: clear it
     once the cause is fixed)."""
-    folder_name = config["box"]["derivatives_folder_name"].lower()
+    folder_name = config.box.derivatives_folder_name.lower()
     runs = []
     for campaign_folder_id in _campaign_folders(box, db, config):
         derivative_folders = [i for i in map(record, box.list_folder_items(campaign_folder_id))
@@ -298,11 +299,11 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
     return runs
 
 
-def _campaign_folders(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[str]:
+def _campaign_folders(box: Any, db: TrackingDb, config: Config) -> list[str]:
     """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
     database knows."""
     folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
-    root = str(config["box"].get("root_folder_id") or "0")
+    root = str(config.box.root_folder_id or "0")
     if root != "0":
         folders.update(i["item_id"] for i in map(record, box.list_folder_items(root)) if i["item_type"] == "folder")
     return sorted(folders)
