@@ -25,22 +25,26 @@ from include.ferrero.outbox import STATUS_WEBHOOK, email_message, flip_keys, run
 from include.ferrero.temp_files import prepare_temp_root, size_problem
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
+    from include.ferrero.steps.ports import BoxStorage, Dam, HasAsDict
     from include.ferrero.tracking_db import TrackingDb
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
-def record(value: Any) -> dict[str, Any]:
+def record(value: HasAsDict | Mapping[str, Any]) -> dict[str, Any]:
     """A hook's result (a small dataclass with ``as_dict``, or a mapping) as a plain dict."""
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value)
+
+
 _BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
 
 
-def discover_campaigns(otmm: Any, db: TrackingDb, config: Config) -> list[dict[str, Any]]:
+def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[dict[str, Any]]:
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
     limit = config.polling.max_campaigns_per_run
     runs = []
@@ -54,7 +58,7 @@ def discover_campaigns(otmm: Any, db: TrackingDb, config: Config) -> list[dict[s
     return runs
 
 
-def run_by_hand(otmm: Any, db: TrackingDb, reference: str, force: bool, now: datetime) -> dict[str, Any]:
+def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> dict[str, Any]:
     """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
     its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own."""
     campaign = resolve_campaign(otmm, reference)
@@ -69,7 +73,7 @@ def run_by_hand(otmm: Any, db: TrackingDb, reference: str, force: bool, now: dat
     return {"trigger_run_id": run_id, "conf": {"campaign": campaign_id, "force": force, "cycle": cycle}}
 
 
-def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
+def resolve_campaign(otmm: Dam, reference: str) -> dict[str, Any]:
     """The campaign named by its DAM id or its campaign number."""
     reference = (reference or "").strip()
     if not reference:
@@ -80,7 +84,7 @@ def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
     return find_campaign(candidates, reference)
 
 
-def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: Config, reference: str,
+def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, reference: str,
                   force: bool = False, cycle: int | None = None) -> dict[str, Any]:
     """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
     campaign = resolve_campaign(otmm, reference)
@@ -121,7 +125,7 @@ def box_master_name(tracking_id: str, master_name: str) -> str:
     return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
 
 
-def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: Config, campaign: dict[str, Any],
+def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, campaign: dict[str, Any],
                     master: dict[str, Any], run_id: str) -> dict[str, Any]:
     """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
 
@@ -168,7 +172,7 @@ def partial_result_message(db: TrackingDb, config: Config, campaign: dict[str, A
                          campaign["campaign_id"])
 
 
-def flip_to_a2(otmm: Any, db: TrackingDb, config: Config, campaign: dict[str, Any], run_id: str,
+def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: dict[str, Any], run_id: str,
                box_folder_url: str | None) -> dict[str, Any]:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
     its status webhook and success email."""

@@ -42,10 +42,11 @@ if TYPE_CHECKING:
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
+    from include.ferrero.steps.ports import BoxStorage, Dam
     from include.ferrero.tracking_db import TrackingDb
 
 
-def check_derivative(box: Any, db: TrackingDb, config: Config, box_file_id: str,
+def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,
                      box_file_version_id: str | None = None) -> dict[str, Any]:
     """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong. The
     derivative is the version the run was started for (the current one when none was given)."""
@@ -73,14 +74,14 @@ def check_derivative(box: Any, db: TrackingDb, config: Config, box_file_id: str,
     }
 
 
-def lookup_domains(otmm: Any, mappings: dict[str, Any]) -> dict[str, Any] | None:
+def lookup_domains(otmm: Dam, mappings: dict[str, Any]) -> dict[str, Any] | None:
     """The DAM's allowed codes of every configured field domain (None when validation is off)."""
     if not (mappings.get("validate_domain_values") or {}).get("enabled", True):
         return None
     return {domain: otmm.get_lookup_domain(domain) for domain in set((mappings.get("field_domains") or {}).values())}
 
 
-def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: Config,
+def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config,
                       derivative: dict[str, Any]) -> dict[str, Any]:
     """The run's Box version (and any older one not yet in the DAM, first) → DAM Final Assets, recorded.
 
@@ -120,7 +121,7 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: Config,
 class _UploadContext:
     """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
 
-    def __init__(self, otmm: Any, box: Any, config: Config, derivative: dict[str, Any],
+    def __init__(self, otmm: Dam, box: BoxStorage, config: Config, derivative: dict[str, Any],
                  master: dict[str, Any]) -> None:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
         self.mappings = config.field_mappings
@@ -180,7 +181,7 @@ def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]
     return [element for element in elements if element["id"] in media_fields]
 
 
-def complete_campaign(otmm: Any, db: TrackingDb, config: Config, derivative: dict[str, Any],
+def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: dict[str, Any],
                       run_id: str) -> dict[str, Any]:
     """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
     derivatives land at the same moment: the decision is taken under the campaign's lock), recorded together
@@ -266,7 +267,7 @@ log = logging.getLogger(__name__)
 CAMPAIGN_STATUSES = ("A1", "A2", "A3")
 
 
-def sweep_derivatives(box: Any, db: TrackingDb, config: Config,
+def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
                       run_state: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
     runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
@@ -299,7 +300,7 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: Config,
     return runs
 
 
-def _campaign_folders(box: Any, db: TrackingDb, config: Config) -> list[str]:
+def _campaign_folders(box: BoxStorage, db: TrackingDb, config: Config) -> list[str]:
     """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
     database knows."""
     folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
@@ -309,7 +310,7 @@ def _campaign_folders(box: Any, db: TrackingDb, config: Config) -> list[str]:
     return sorted(folders)
 
 
-def _files_below(box: Any, folder_id: str) -> list[dict[str, Any]]:
+def _files_below(box: BoxStorage, folder_id: str) -> list[dict[str, Any]]:
     found = []
     for item in map(record, box.list_folder_items(folder_id)):
         if item["item_type"] == "file":
