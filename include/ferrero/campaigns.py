@@ -6,8 +6,9 @@ Pure Python: no Airflow, no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import PollingConfig
@@ -23,6 +24,9 @@ class CampaignError(ValueError):
     """A campaign cannot be processed as asked; the message is one sentence for the operator."""
 
 
+_Master = TypeVar("_Master", bound=Mapping[str, object])  # a master with at least a name and an asset_id
+
+
 def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     """A DAG run id that names the campaign (number and name) and its A1 cycle.
 
@@ -35,7 +39,7 @@ def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     return f"{key}__{name}__a1-cycle{cycle}"
 
 
-def order_masters(masters: list[dict[str, Any]], limit: int = MAX_MASTERS) -> list[dict[str, Any]]:
+def order_masters(masters: list[_Master], limit: int = MAX_MASTERS) -> list[_Master]:
     """Masters sorted by name (stable map indexes), refused when one run cannot take them all."""
     if len(masters) > limit:
         raise CampaignError(f"the campaign has {len(masters)} master assets, more than the {limit} one run can take")

@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
+    from include.ferrero.steps.payloads import (
+        CampaignPlan,
+        CampaignRun,
+        CampaignSummary,
+        MasterRef,
+        MasterTransfer,
+        StatusChange,
+    )
     from include.ferrero.steps.ports import BoxStorage, Dam, HasAsDict
     from include.ferrero.tracking_db import TrackingDb
 
@@ -44,10 +52,10 @@ def record(value: HasAsDict | Mapping[str, Any]) -> dict[str, Any]:
 _BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
 
 
-def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[dict[str, Any]]:
+def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[CampaignRun]:
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
     limit = config.polling.max_campaigns_per_run
-    runs = []
+    runs: list[CampaignRun] = []
     for campaign in map(record, otmm.search_campaigns("A1")[:limit]):
         db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
         cycle = db.completed_cycles(campaign["campaign_id"], "A1", "A2") + 1
@@ -58,7 +66,7 @@ def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[dict[s
     return runs
 
 
-def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> dict[str, Any]:
+def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> CampaignRun:
     """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
     its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own."""
     campaign = resolve_campaign(otmm, reference)
@@ -85,7 +93,7 @@ def resolve_campaign(otmm: Dam, reference: str) -> dict[str, Any]:
 
 
 def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, reference: str,
-                  force: bool = False, cycle: int | None = None) -> dict[str, Any]:
+                  force: bool = False, cycle: int | None = None) -> CampaignPlan:
     """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
@@ -105,7 +113,7 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
         # so its (already made) flip and notifications are not repeated.
         done = db.completed_cycles(campaign_id, "A1", "A2")
         cycle = done + 1 if campaign["status"] == "A1" or done == 0 else done
-    summary = {
+    summary: CampaignSummary = {
         "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
         "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
         "final_assets_folder_id": final_folder_id, "box_folder_id": folders["campaign_folder_id"],
@@ -125,8 +133,8 @@ def box_master_name(tracking_id: str, master_name: str) -> str:
     return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
 
 
-def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, campaign: dict[str, Any],
-                    master: dict[str, Any], run_id: str) -> dict[str, Any]:
+def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, campaign: CampaignSummary,
+                    master: MasterRef, run_id: str) -> MasterTransfer:
     """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
 
     Re-running finds the same tracking ID (kept forever per master) and the same Box file (same name, same
@@ -156,8 +164,8 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
             "box_file_id": uploaded["file_id"]}
 
 
-def partial_result_message(db: TrackingDb, config: Config, campaign: dict[str, Any],
-                           masters: list[dict[str, Any]], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
+def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSummary,
+                           masters: list[MasterRef], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
     """The partial-result email when some masters failed in this run, else None; the same failures of the same run
     are one fact (a clear that fails the same masters again sends nothing new)."""
     report = transfer_report(masters, db.transfers_of_run(run_id))
@@ -172,8 +180,8 @@ def partial_result_message(db: TrackingDb, config: Config, campaign: dict[str, A
                          campaign["campaign_id"])
 
 
-def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: dict[str, Any], run_id: str,
-               box_folder_url: str | None) -> dict[str, Any]:
+def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSummary, run_id: str,
+               box_folder_url: str | None) -> StatusChange:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
     its status webhook and success email."""
     campaign_id = campaign["campaign_id"]
@@ -198,7 +206,7 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: dict[str, An
             "message_keys": flip_keys(campaign_id, "A1", "A2", change["cycle"])}
 
 
-def a2_messages(config: Config, campaign: dict[str, Any], box_folder_url: str | None, change: dict[str, Any],
+def a2_messages(config: Config, campaign: CampaignSummary, box_folder_url: str | None, change: dict[str, Any],
                 masters: list[dict[str, Any]]) -> list[OutboxMessage]:
     """The A2 flip's status webhook and success email, rendered from the recorded change and its masters."""
     campaign_id = campaign["campaign_id"]

@@ -42,12 +42,20 @@ if TYPE_CHECKING:
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
+    from include.ferrero.steps.payloads import (
+        CampaignCompletion,
+        Derivative,
+        DerivativeRun,
+        DerivativeUpload,
+        FailedDerivative,
+        VersionUpload,
+    )
     from include.ferrero.steps.ports import BoxStorage, Dam
     from include.ferrero.tracking_db import TrackingDb
 
 
 def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,
-                     box_file_version_id: str | None = None) -> dict[str, Any]:
+                     box_file_version_id: str | None = None) -> Derivative:
     """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong. The
     derivative is the version the run was started for (the current one when none was given)."""
     info = record(box.get_file_info(box_file_id))
@@ -82,7 +90,7 @@ def lookup_domains(otmm: Dam, mappings: dict[str, Any]) -> dict[str, Any] | None
 
 
 def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config,
-                      derivative: dict[str, Any]) -> dict[str, Any]:
+                      derivative: Derivative) -> DerivativeUpload:
     """The run's Box version (and any older one not yet in the DAM, first) → DAM Final Assets, recorded.
 
     Under the DAM target's lock, so racing runs never both create the asset or check in one version twice. The
@@ -99,7 +107,7 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
             return {"dam_asset_id": store.dam_asset_of(derivative["tracking_id"], derivative["file_name"]),
                     "warnings": [], "already_done": True, "versions": [], "message_keys": []}
         context = _UploadContext(otmm, box, config, derivative, db.get_master(derivative["tracking_id"]))
-        result: dict[str, Any] = {}
+        result: VersionUpload | None = None
         keys: list[str] = []
         for version_id in due:
             try:
@@ -115,20 +123,20 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
                                  messages=messages, dam_version_asset_id=result["dam_version_asset_id"])
             keys += [m.key for m in messages]
-    return {**result, "already_done": False, "versions": due, "message_keys": keys}
+    return {**(result or {}), "already_done": False, "versions": due, "message_keys": keys}  # type: ignore[typeddict-item]
 
 
 class _UploadContext:
     """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
 
-    def __init__(self, otmm: Dam, box: BoxStorage, config: Config, derivative: dict[str, Any],
+    def __init__(self, otmm: Dam, box: BoxStorage, config: Config, derivative: Derivative,
                  master: dict[str, Any]) -> None:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
         self.mappings = config.field_mappings
         self.domains = lookup_domains(otmm, self.mappings)
         self.temp = config.temp
 
-    def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> dict[str, Any]:
+    def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> VersionUpload:
         """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it
         (checked in on its latest version; ``dam_ids`` = (logical id, latest version's id))."""
         d = self.derivative
@@ -158,7 +166,7 @@ class _UploadContext:
                 "warnings": representation.warnings, "media": media}
 
 
-def asset_webhook_messages(config: Config, derivative: dict[str, Any], version_id: str,
+def asset_webhook_messages(config: Config, derivative: Derivative, version_id: str,
                            dam_asset_id: str) -> list[OutboxMessage]:
     """The ``asset_upload_complete`` webhook of one Box version that reached the DAM (when enabled)."""
     settings = config.webhooks.get(ASSET_WEBHOOK)
@@ -181,8 +189,8 @@ def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]
     return [element for element in elements if element["id"] in media_fields]
 
 
-def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: dict[str, Any],
-                      run_id: str) -> dict[str, Any]:
+def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Derivative,
+                      run_id: str) -> CampaignCompletion:
     """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
     derivatives land at the same moment: the decision is taken under the campaign's lock), recorded together
     with its status webhook and completion email."""
@@ -210,7 +218,7 @@ def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: dic
             **outcome}
 
 
-def a3_messages(config: Config, derivative: dict[str, Any], change: dict[str, Any],
+def a3_messages(config: Config, derivative: Derivative, change: dict[str, Any],
                 masters: list[dict[str, Any]]) -> list[OutboxMessage]:
     """The A3 flip's status webhook and completion email, rendered from the recorded change."""
     campaign_id = derivative["campaign_id"]
@@ -243,7 +251,7 @@ def upload_failed_email(config: Config, file_name: str | None, box_file_id: str 
     })
 
 
-def record_upload_failure(db: TrackingDb, config: Config, derivative: dict[str, Any], error: str,
+def record_upload_failure(db: TrackingDb, config: Config, derivative: FailedDerivative | Derivative, error: str,
                           run_id: str | None, airflow_url: str | None, *, version_id: str | None = None) -> str | None:
     """Record that a Box version did not reach the DAM, with its error email (once per version, whatever the
     retries and clears); return the email's outbox key (None when emails are off)."""
@@ -268,14 +276,14 @@ CAMPAIGN_STATUSES = ("A1", "A2", "A3")
 
 
 def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
-                      run_state: Callable[[str], str | None]) -> list[dict[str, Any]]:
+                      run_state: Callable[[str], str | None]) -> list[DerivativeRun]:
     """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
     runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
     none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
     done, one queued or running is under way; a failed one is logged, not started again (its id is taken: clear it
     once the cause is fixed)."""
     folder_name = config.box.derivatives_folder_name.lower()
-    runs = []
+    runs: list[DerivativeRun] = []
     for campaign_folder_id in _campaign_folders(box, db, config):
         derivative_folders = [i for i in map(record, box.list_folder_items(campaign_folder_id))
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
