@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from include.ferrero.steps.ports import BoxStorage, Dam, HasAsDict
     from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.tracking_rows import CampaignProgress, MasterRow, StatusChangeRow
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 
@@ -187,7 +188,7 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSumm
     campaign_id = campaign["campaign_id"]
     label = campaign.get("number") or campaign_id
 
-    def apply(progress: dict[str, Any]) -> bool:
+    def apply(progress: CampaignProgress) -> bool:
         missing = len(progress["masters"]) - len(progress["in_box"])
         if len(progress["in_box"]) < campaign["master_count"] or missing:
             raise CampaignError(f"campaign {label} cannot move to A2: "
@@ -206,8 +207,8 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSumm
             "message_keys": flip_keys(campaign_id, "A1", "A2", change["cycle"])}
 
 
-def a2_messages(config: Config, campaign: CampaignSummary, box_folder_url: str | None, change: dict[str, Any],
-                masters: list[dict[str, Any]]) -> list[OutboxMessage]:
+def a2_messages(config: Config, campaign: CampaignSummary, box_folder_url: str | None, change: StatusChangeRow,
+                masters: list[MasterRow]) -> list[OutboxMessage]:
     """The A2 flip's status webhook and success email, rendered from the recorded change and its masters."""
     campaign_id = campaign["campaign_id"]
     keys = flip_keys(campaign_id, "A1", "A2", change["cycle"])

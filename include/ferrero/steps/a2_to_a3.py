@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from include.ferrero.steps.ports import BoxStorage, Dam
     from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.tracking_rows import CampaignProgress, MasterRow, StatusChangeRow
 
 
 def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,
@@ -130,7 +131,7 @@ class _UploadContext:
     """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
 
     def __init__(self, otmm: Dam, box: BoxStorage, config: Config, derivative: Derivative,
-                 master: dict[str, Any]) -> None:
+                 master: MasterRow) -> None:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
         self.mappings = config.field_mappings
         self.domains = lookup_domains(otmm, self.mappings)
@@ -198,7 +199,7 @@ def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Der
     cycle = max(1, db.completed_cycles(campaign_id, "A1", "A2"))
     outcome: dict[str, Any] = {}
 
-    def apply(progress: dict[str, Any]) -> bool:
+    def apply(progress: CampaignProgress) -> bool:
         outcome["missing"] = progress["missing"]
         if not campaign_complete(progress["masters"], progress["with_derivative"]):
             return False
@@ -218,8 +219,8 @@ def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Der
             **outcome}
 
 
-def a3_messages(config: Config, derivative: Derivative, change: dict[str, Any],
-                masters: list[dict[str, Any]]) -> list[OutboxMessage]:
+def a3_messages(config: Config, derivative: Derivative, change: StatusChangeRow,
+                masters: list[MasterRow]) -> list[OutboxMessage]:
     """The A3 flip's status webhook and completion email, rendered from the recorded change."""
     campaign_id = derivative["campaign_id"]
     keys = flip_keys(campaign_id, "A2", "A3", change["cycle"])
