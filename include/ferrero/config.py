@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
 from include.ferrero.config_model import Config
 
@@ -47,7 +48,13 @@ def load_config(config_dir: str | os.PathLike[str] | None = None, env: str | Non
 def load_settings(config_dir: str | os.PathLike[str] | None = None, env: str | None = None) -> Config:
     """The validated configuration as typed, frozen sections (same folder, environment and errors as
     :func:`load_config`)."""
-    return Config.model_validate(load_config(config_dir, env))
+    data = load_config(config_dir, env)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:  # the schemas accepted it: a model out of step with them, said in one sentence
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"config: {where} {error['msg'][:1].lower()}{error['msg'][1:]}") from None
 
 
 def clear_cache() -> None:
