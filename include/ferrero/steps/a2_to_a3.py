@@ -39,7 +39,7 @@ from include.ferrero.webhook_events import dag_run_id_for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from include.ferrero.config_model import Config
+    from include.ferrero.config_model import Config, RuleFile
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.steps.payloads import (
@@ -83,7 +83,7 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
     }
 
 
-def lookup_domains(otmm: Dam, mappings: dict[str, Any]) -> dict[str, Any] | None:
+def lookup_domains(otmm: Dam, mappings: RuleFile) -> dict[str, dict[str, str]] | None:
     """The DAM's allowed codes of every configured field domain (None when validation is off)."""
     if not (mappings.get("validate_domain_values") or {}).get("enabled", True):
         return None
@@ -183,7 +183,7 @@ def asset_webhook_messages(config: Config, derivative: Derivative, version_id: s
                             payload, derivative["campaign_id"])]
 
 
-def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]) -> list[dict[str, Any]]:
+def media_elements(representation: AssetRepresentation, mappings: RuleFile) -> list[dict[str, Any]]:
     """The representation's metadata elements of the fields read from the file (``media_field_mappings``)."""
     media_fields = {rule["field_id"] for rule in mappings.get("media_field_mappings") or ()}
     elements = representation.representation["asset_resource"]["asset"]["metadata"]["metadata_element_list"]
