@@ -6,12 +6,12 @@ Pure Python: no Airflow, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import PollingConfig
+    from include.ferrero.tracking_rows import TransferRow
 
 #: One run maps one task instance per master; Airflow's ``[core] max_map_length`` (set by the bootstrap,
 #: config/bootstrap.yaml) must be at least this.
@@ -24,7 +24,11 @@ class CampaignError(ValueError):
     """A campaign cannot be processed as asked; the message is one sentence for the operator."""
 
 
-_Master = TypeVar("_Master", bound=Mapping[str, object])  # a master with at least a name and an asset_id
+class MasterRef(TypedDict):
+    """One master of a run (``transfer_master`` maps over these)."""
+
+    asset_id: str
+    name: str
 
 
 def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
@@ -39,7 +43,7 @@ def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     return f"{key}__{name}__a1-cycle{cycle}"
 
 
-def order_masters(masters: list[_Master], limit: int = MAX_MASTERS) -> list[_Master]:
+def order_masters(masters: list[MasterRef], limit: int = MAX_MASTERS) -> list[MasterRef]:
     """Masters sorted by name (stable map indexes), refused when one run cannot take them all."""
     if len(masters) > limit:
         raise CampaignError(f"the campaign has {len(masters)} master assets, more than the {limit} one run can take")
@@ -64,13 +68,32 @@ def check_startable(campaign: dict[str, Any], force: bool) -> None:
         )
 
 
-def transfer_report(masters: list[dict[str, Any]], transfers: list[dict[str, Any]]) -> dict[str, Any]:
+class ReportEntry(TypedDict):
+    """One master in the partial-result email: its tracking ID and Box file when it succeeded, else the error."""
+
+    asset_id: str
+    asset_name: str
+    tracking_id: NotRequired[str | None]
+    box_file_id: NotRequired[str | None]
+    error: NotRequired[str | None]
+
+
+class TransferReport(TypedDict):
+    total_assets: int
+    successful: int
+    failed: int
+    processed_assets: list[ReportEntry]
+    failed_assets: list[ReportEntry]
+
+
+def transfer_report(masters: list[MasterRef], transfers: list[TransferRow]) -> TransferReport:
     """Successes and failures of a run, one entry per master; a master with no outcome failed upstream."""
     by_asset = {t["dam_asset_id"]: t for t in transfers}
-    succeeded, failed = [], []
+    succeeded: list[ReportEntry] = []
+    failed: list[ReportEntry] = []
     for master in sorted(masters, key=lambda m: m["name"].lower()):
         outcome = by_asset.get(master["asset_id"])
-        entry = {"asset_id": master["asset_id"], "asset_name": master["name"]}
+        entry: ReportEntry = {"asset_id": master["asset_id"], "asset_name": master["name"]}
         if outcome and outcome["status"] == "succeeded":
             succeeded.append({**entry, "tracking_id": outcome["tracking_id"], "box_file_id": outcome["box_file_id"]})
         else:

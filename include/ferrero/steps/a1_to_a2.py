@@ -28,13 +28,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
+    from include.ferrero.campaigns import MasterRef
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.steps.payloads import (
         CampaignPlan,
         CampaignRun,
         CampaignSummary,
-        MasterRef,
         MasterTransfer,
         StatusChange,
     )

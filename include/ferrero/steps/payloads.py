@@ -5,7 +5,10 @@ TypedDicts are plain dicts at run time, so XCom stores them as JSON unchanged; t
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from include.ferrero.campaigns import MasterRef  # one master of a run, a domain type
 
 # -- runs to start ------------------------------------------------------------------------------------------------
 
@@ -53,13 +56,6 @@ class CampaignSummary(TypedDict):
     final_assets_folder_id: str
     box_folder_id: str
     masters_folder_id: str
-
-
-class MasterRef(TypedDict):
-    """One master to transfer (``transfer_master`` maps over these)."""
-
-    asset_id: str
-    name: str
 
 
 class CampaignPlan(TypedDict):
