@@ -21,13 +21,13 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import Param, dag, task
 
 from include.ferrero.campaigns import discovery_schedule
-from include.ferrero.config import load_config
+from include.ferrero.config import load_settings
 from include.ferrero.runtime import Services, dag_settings, dag_url, expected_failure
 
 
 @dag(
     **dag_settings(__doc__, "Finds DAM campaigns in A1 (and watches the DAM and Box) and starts one a1_to_a2 run "
-                   "per campaign.", tag="A1->A2", schedule=discovery_schedule(load_config()["polling"]),
+                   "per campaign.", tag="A1->A2", schedule=discovery_schedule(load_settings().polling),
                    retry_delay=timedelta(seconds=30)),
     params={
         "campaign": Param(None, type=["null", "string"], title="Campaign (to start one by hand)",

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 
-from include.ferrero.config import ConfigError, load_config
+from include.ferrero.config import ConfigError, load_settings
 from receiver import logs
 from receiver.settings import ReceiverSettings, SettingsError
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        level = str(load_config().get("logging", {}).get("level", "INFO")).upper()
+        level = load_settings().logging.level.upper()
         logs.setup(level, sys.stdout if args.command in (None, "serve") else sys.stderr)
         settings = ReceiverSettings.from_environment()
     except (ConfigError, SettingsError) as exc:
@@ -49,7 +49,7 @@ def _serve(settings: ReceiverSettings, level: str) -> int:
 
     from receiver.app import create_app
 
-    if not load_config()["webhook"].get("enabled", True):
+    if not load_settings().webhook.enabled:
         logging.getLogger("receiver").warning("webhook.enabled is false: the receiver does not start")
         return 0
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
@@ -103,7 +103,7 @@ def _register(settings: ReceiverSettings, address: str | None, folder_id: str | 
 
     address = address or os.environ.get("RECEIVER_PUBLIC_URL") or (
         f"http://{settings.host}:{settings.port}/box/webhook")
-    folder_id = folder_id or str(load_config()["box"]["root_folder_id"])
+    folder_id = folder_id or str(load_settings().box.root_folder_id)
     if folder_id == "0":
         print("receiver: Box has no webhooks on the root folder 0; set box.root_folder_id (BOX_ROOT_FOLDER_ID)",
               file=sys.stderr)

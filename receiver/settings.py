@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from include.ferrero.config import load_config
+from include.ferrero.config import load_settings
 
 #: libpq options an Airflow postgres connection may carry in its extras.
 _LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "options", "application_name")
@@ -47,17 +47,17 @@ class ReceiverSettings:
     @classmethod
     def from_environment(cls, env: dict[str, str] | None = None) -> ReceiverSettings:
         env = dict(os.environ if env is None else env)
-        config = load_config()
-        webhook, box = config["webhook"], config["box"]
+        config = load_settings()
+        webhook, box = config.webhook, config.box
         settings = cls(
-            host=str(webhook["host"]),
-            port=int(webhook["port"]),
-            validate_signatures=bool(webhook["validate_signatures"]),
-            max_age_seconds=int(webhook["max_age_seconds"]),
-            max_body_bytes=int(webhook["max_body_bytes"]),
-            airflow_api_url=str(webhook["airflow_api_url"]).rstrip("/"),
-            dag_id=str(webhook["dag_id"]),
-            derivatives_folder_name=str(box.get("derivatives_folder_name") or "Derivatives"),
+            host=webhook.host,
+            port=webhook.port,
+            validate_signatures=webhook.validate_signatures,
+            max_age_seconds=webhook.max_age_seconds,
+            max_body_bytes=webhook.max_body_bytes,
+            airflow_api_url=webhook.airflow_api_url.rstrip("/"),
+            dag_id=webhook.dag_id,
+            derivatives_folder_name=box.derivatives_folder_name or "Derivatives",
             primary_key=env.get("BOX_WEBHOOK_PRIMARY_KEY") or None,
             secondary_key=env.get("BOX_WEBHOOK_SECONDARY_KEY") or None,
             service_account_user_id=env.get("BOX_SERVICE_ACCOUNT_USER_ID") or None,

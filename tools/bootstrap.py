@@ -52,9 +52,9 @@ def airflow_env(definition: dict[str, Any] | None = None) -> dict[str, str]:
 
 
 def pool_slots() -> dict[str, int]:
-    from include.ferrero.config import load_config
+    from include.ferrero.config import load_settings
 
-    return dict(load_config()["pools"])
+    return load_settings().pools.model_dump()
 
 
 def _tracking_kwargs(value: str) -> dict[str, Any]:

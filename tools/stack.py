@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def up() -> int:
-    from include.ferrero.config import ConfigError, load_config
+    from include.ferrero.config import ConfigError, load_settings
 
     try:
-        load_config()  # a bad value stops everything here, with one sentence
+        load_settings()  # a bad value stops everything here, with one sentence
     except ConfigError as exc:
         print(f"make up: {exc}", file=sys.stderr)
         return 2

@@ -55,7 +55,7 @@ def reachable(*, skip_box: bool) -> str | None:
 
 
 def run(args: argparse.Namespace) -> list[Finding]:
-    from include.ferrero.config import load_config
+    from include.ferrero.config import load_settings
     from tools.verify_box import BoxVerifier
     from tools.verify_dam import DamVerifier
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> list[Finding]:
     dam.run_read_only(args.campaign, args.paging_folder)
     box = None if args.skip_box else BoxVerifier()
     if box is not None:
-        box.run_read_only(args.box_root_folder or str(load_config()["box"]["root_folder_id"]))
+        box.run_read_only(args.box_root_folder or str(load_settings().box.root_folder_id))
     if args.write:
         with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
             if args.dam_test_folder:

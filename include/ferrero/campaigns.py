@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import PollingConfig
+    from include.ferrero.tracking_rows import TransferRow
 
 #: One run maps one task instance per master; Airflow's ``[core] max_map_length`` (set by the bootstrap,
 #: config/bootstrap.yaml) must be at least this.
@@ -18,6 +22,13 @@ _NOT_RUN_ID = re.compile(r"[^A-Za-z0-9_.~:+-]+")
 
 class CampaignError(ValueError):
     """A campaign cannot be processed as asked; the message is one sentence for the operator."""
+
+
+class MasterRef(TypedDict):
+    """One master of a run (``transfer_master`` maps over these)."""
+
+    asset_id: str
+    name: str
 
 
 def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
@@ -32,7 +43,7 @@ def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     return f"{key}__{name}__a1-cycle{cycle}"
 
 
-def order_masters(masters: list[dict[str, Any]], limit: int = MAX_MASTERS) -> list[dict[str, Any]]:
+def order_masters(masters: list[MasterRef], limit: int = MAX_MASTERS) -> list[MasterRef]:
     """Masters sorted by name (stable map indexes), refused when one run cannot take them all."""
     if len(masters) > limit:
         raise CampaignError(f"the campaign has {len(masters)} master assets, more than the {limit} one run can take")
@@ -57,13 +68,32 @@ def check_startable(campaign: dict[str, Any], force: bool) -> None:
         )
 
 
-def transfer_report(masters: list[dict[str, Any]], transfers: list[dict[str, Any]]) -> dict[str, Any]:
+class ReportEntry(TypedDict):
+    """One master in the partial-result email: its tracking ID and Box file when it succeeded, else the error."""
+
+    asset_id: str
+    asset_name: str
+    tracking_id: NotRequired[str | None]
+    box_file_id: NotRequired[str | None]
+    error: NotRequired[str | None]
+
+
+class TransferReport(TypedDict):
+    total_assets: int
+    successful: int
+    failed: int
+    processed_assets: list[ReportEntry]
+    failed_assets: list[ReportEntry]
+
+
+def transfer_report(masters: list[MasterRef], transfers: list[TransferRow]) -> TransferReport:
     """Successes and failures of a run, one entry per master; a master with no outcome failed upstream."""
     by_asset = {t["dam_asset_id"]: t for t in transfers}
-    succeeded, failed = [], []
+    succeeded: list[ReportEntry] = []
+    failed: list[ReportEntry] = []
     for master in sorted(masters, key=lambda m: m["name"].lower()):
         outcome = by_asset.get(master["asset_id"])
-        entry = {"asset_id": master["asset_id"], "asset_name": master["name"]}
+        entry: ReportEntry = {"asset_id": master["asset_id"], "asset_name": master["name"]}
         if outcome and outcome["status"] == "succeeded":
             succeeded.append({**entry, "tracking_id": outcome["tracking_id"], "box_file_id": outcome["box_file_id"]})
         else:
@@ -73,12 +103,12 @@ def transfer_report(masters: list[dict[str, Any]], transfers: list[dict[str, Any
             "processed_assets": succeeded, "failed_assets": failed}
 
 
-def discovery_schedule(polling: dict[str, Any]) -> str | timedelta | None:
+def discovery_schedule(polling: PollingConfig) -> str | timedelta | None:
     """``a1_discovery``'s schedule from ``polling``: none when disabled; a cron expression when the interval is a
     whole number of minutes dividing the hour (``*/5 * * * *`` for 300 s), else a plain interval."""
-    if not polling["enabled"]:
+    if not polling.enabled:
         return None
-    seconds = int(polling["interval_seconds"])
+    seconds = int(polling.interval_seconds)
     minutes, rest = divmod(seconds, 60)
     if rest == 0 and minutes and 60 % minutes == 0:
         return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"

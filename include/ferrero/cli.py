@@ -16,11 +16,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from include.ferrero.config import ConfigError, load_config
+from include.ferrero.config import ConfigError, load_settings
 from include.ferrero.naming import ConventionError, parse_filename
 from include.ferrero.representation import RepresentationError, build_asset_representation, domains_from_otmm
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import Config
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
@@ -34,8 +37,8 @@ def _read_json(path: str, what: str) -> Any:
         raise ValueError(f"The {what} file {path!r} is not readable JSON ({exc}).") from None
 
 
-def _check_name(args: argparse.Namespace, config: dict[str, Any]) -> int:
-    convention = config.get("naming")
+def _check_name(args: argparse.Namespace, config: Config) -> int:
+    convention = config.naming
     status = EXIT_OK
     many = len(args.names) > 1
     for name in args.names:
@@ -49,7 +52,7 @@ def _check_name(args: argparse.Namespace, config: dict[str, Any]) -> int:
     return status
 
 
-def _preview(args: argparse.Namespace, config: dict[str, Any]) -> int:
+def _preview(args: argparse.Namespace, config: Config) -> int:
     from include.ferrero.media import read_media_metadata  # pymediainfo loads only when needed
 
     master = _read_json(args.master_metadata, "master metadata")
@@ -59,9 +62,9 @@ def _preview(args: argparse.Namespace, config: dict[str, Any]) -> int:
         if not Path(args.file).is_file():
             raise ValueError(f"The file {args.file!r} does not exist.")
         media = read_media_metadata(args.file)
-    parsed = parse_filename(args.name, config.get("naming"))
+    parsed = parse_filename(args.name, config.naming)
     result = build_asset_representation(
-        master, parsed, media, config.get("field_mappings") or {}, domains, strict=args.strict
+        master, parsed, media, config.field_mappings, domains, strict=args.strict
     )
     out = result.preview()
     out["media"] = media
@@ -104,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = load_config(args.config_dir, args.env)
+        config = load_settings(args.config_dir, args.env)
         return args.handler(args, config)
     except (ConfigError, ConventionError, RepresentationError, ValueError) as exc:
         print(str(exc), file=sys.stderr)

@@ -6,6 +6,9 @@ its own. ``${VAR}`` and ``${VAR:-default}`` are expanded from the environment. E
 ``include/ferrero/schemas/<file stem>.schema.json``; the first problem becomes one sentence naming the file,
 the key path and what is wrong, e.g. ``config/config.yaml: polling.interval_seconds must be an integer >= 60,
 got 'five'``.
+
+Readers use :func:`load_settings` (the typed, frozen :class:`~include.ferrero.config_model.Config`);
+:func:`load_config` gives the same data as plain mappings, for the provider hooks that take plain values.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from include.ferrero.config_model import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
@@ -37,6 +43,18 @@ def load_config(config_dir: str | os.PathLike[str] | None = None, env: str | Non
     """Return the validated configuration (cached per folder and environment; treat it as read-only)."""
     folder = Path(config_dir or os.environ.get("CONTENT_SCALING_CONFIG_DIR") or DEFAULT_CONFIG_DIR).resolve()
     return copy.deepcopy(_load(folder, env or os.environ.get("ENV") or "staging"))
+
+
+def load_settings(config_dir: str | os.PathLike[str] | None = None, env: str | None = None) -> Config:
+    """The validated configuration as typed, frozen sections (same folder, environment and errors as
+    :func:`load_config`)."""
+    data = load_config(config_dir, env)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:  # the schemas accepted it: a model out of step with them, said in one sentence
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"config: {where} {error['msg'][:1].lower()}{error['msg'][1:]}") from None
 
 
 def clear_cache() -> None:

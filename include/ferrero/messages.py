@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import Config
 
 _PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
 _JINJA_HTML = Environment(autoescape=select_autoescape(default=True), undefined=StrictUndefined)
@@ -25,14 +28,14 @@ class Email:
     text: str = ""  # the plain-text part beside the HTML
 
 
-def render_email(name: str, config: dict[str, Any], variables: dict[str, Any]) -> Email:
+def render_email(name: str, config: Config, variables: dict[str, Any]) -> Email:
     """Render template ``name`` for its recipient list (``notifications.recipients.<list>`` of config); the
     plain-text part is the template's ``text`` when it has one, else the HTML's text."""
-    template = config["email_templates"]["templates"][name]
-    recipients = config["notifications"]["recipients"][template["recipients"]]
-    subject = _JINJA_TEXT.from_string(template["subject"]).render(**variables)
-    html = _JINJA_HTML.from_string(template["html"]).render(**variables)
-    text = _JINJA_TEXT.from_string(template["text"]).render(**variables) if template.get("text") else html_to_text(html)
+    template = config.email_templates.templates[name]
+    recipients = getattr(config.notifications.recipients, template.recipients)
+    subject = _JINJA_TEXT.from_string(template.subject).render(**variables)
+    html = _JINJA_HTML.from_string(template.html).render(**variables)
+    text = _JINJA_TEXT.from_string(template.text).render(**variables) if template.text else html_to_text(html)
     return Email(recipients=list(recipients), subject=" ".join(subject.split()), html=html, text=text)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from include.ferrero.config_model import Config
     from include.ferrero.messages import Email
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -115,11 +116,10 @@ class DeliveryPolicy:
         return min(self.max_delay_seconds, self.initial_delay_seconds * (2 ** max(0, attempts - 1)))
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> DeliveryPolicy:
-        retry = config.get("retry") or {}
+    def from_config(cls, config: Config) -> DeliveryPolicy:
+        retry = config.retry
         overrides = {}
-        for name, hook in (config.get("webhooks") or {}).items():
-            if isinstance(hook, dict):
-                overrides[name] = 1 + int(hook.get("max_retries", 3)) if hook.get("retry_on_failure", True) else 1
-        return cls(int(retry.get("max_attempts", 3)), float(retry.get("initial_delay_seconds", 5)),
-                   float(retry.get("max_delay_seconds", 60)), overrides)
+        for name, hook in config.webhooks.items():
+            overrides[name] = 1 + hook.max_retries if hook.retry_on_failure else 1
+        return cls(int(retry.max_attempts), float(retry.initial_delay_seconds), float(retry.max_delay_seconds),
+                   overrides)

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from include.ferrero.config import load_config
+from include.ferrero.config import load_settings
 from include.ferrero.messages import Email
 from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy
 from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
+    from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage, StoredMessage
 
 #: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries. Tunable per
@@ -55,7 +56,7 @@ def dag_settings(doc: str | None, description: str, *, tag: str, schedule: Any =
 
 @dataclass
 class Services:
-    config: dict[str, Any] = field(default_factory=load_config)
+    config: Config = field(default_factory=load_settings)
 
     @functools.cached_property
     def db(self) -> TrackingDb:
@@ -99,16 +100,16 @@ class Services:
         from ferrero_provider.notifications.hooks import MailgunHook
 
         body = message.body
-        MailgunHook(retry={**self.config["retry"], "max_attempts": 1}).send(
+        MailgunHook(retry={**self.config.retry.model_dump(), "max_attempts": 1}).send(
             Email(recipients=body["recipients"], subject=body["subject"], html=body["html"], text=body.get("text", "")),
-            self.config["notifications"]["from_address"], message_key=message.idempotency_key)
+            self.config.notifications.from_address, message_key=message.idempotency_key)
 
     def _post_webhook(self, message: OutboxMessage) -> None:
         from ferrero_provider.notifications.hooks import StatusWebhookHook
 
-        settings = self.config["webhooks"][message.target]
-        StatusWebhookHook(settings["conn_id"], auth_type=settings["auth_type"], retry=self.config["retry"],
-                          timeout=settings["timeout_seconds"], attempts=1,
+        settings = self.config.webhooks[message.target]
+        StatusWebhookHook(settings.conn_id, auth_type=settings.auth_type, retry=self.config.retry.model_dump(),
+                          timeout=settings.timeout_seconds, attempts=1,
                           ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 
     def deliver(self, keys: list[str]) -> dict[str, StoredMessage]:

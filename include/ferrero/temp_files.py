@@ -6,15 +6,18 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import TempConfig
 
 
-def prepare_temp_root(temp: dict[str, Any]) -> Path:
+def prepare_temp_root(temp: TempConfig) -> Path:
     """The temp folder, created, with entries older than ``cleanup_after_hours`` removed (a task's own folder is
     removed when it ends; what is left was abandoned by a killed process)."""
-    root = Path(temp["directory"])
+    root = Path(temp.directory)
     root.mkdir(parents=True, exist_ok=True)
-    remove_stale(root, float(temp["cleanup_after_hours"]))
+    remove_stale(root, float(temp.cleanup_after_hours))
     return root
 
 
@@ -36,9 +39,9 @@ def remove_stale(root: Path, older_than_hours: float, now: float | None = None) 
     return removed
 
 
-def size_problem(size: int | None, temp: dict[str, Any], what: str) -> str | None:
-    """The sentence refusing ``what`` when it is larger than ``max_size_mb``; None when it fits (or is unknown)."""
-    limit = int(temp["max_size_mb"])
+def size_problem(size: int | None, max_size_mb: int, what: str) -> str | None:
+    """The sentence refusing ``what`` when it is larger than ``max_size_mb`` (``temp.max_size_mb``); None when it fits (or is unknown)."""
+    limit = int(max_size_mb)
     if size is None or size <= limit * 1024 * 1024:
         return None
     return (f"{what} is {size / 1024 / 1024:,.1f} MB, larger than the {limit:,} MB allowed (temp.max_size_mb), "

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from psycopg2.extensions import cursor as PgCursor
 
     from include.ferrero.outbox import OutboxMessage
+    from include.ferrero.tracking_rows import (
+        CampaignProgress,
+        CampaignRow,
+        DerivativeRow,
+        MasterRow,
+        StatusChangeRow,
+        TransferRow,
+    )
 
 TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
@@ -99,7 +107,7 @@ class TrackingDb:
 
     def upsert_campaign(
         self, campaign_id: str, name: str, campaign_number: str | None = None, status: str | None = None
-    ) -> dict[str, Any]:
+    ) -> CampaignRow:
         """Record a campaign (or refresh its name, number and last seen status) and return its row."""
         with self.transaction() as cur:
             cur.execute(
@@ -117,7 +125,7 @@ class TrackingDb:
             )
             return dict(cur.fetchone())
 
-    def get_campaign(self, campaign_id: str) -> dict[str, Any] | None:
+    def get_campaign(self, campaign_id: str) -> CampaignRow | None:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM campaigns WHERE campaign_id = %s", (campaign_id,))
             row = cur.fetchone()
@@ -158,7 +166,7 @@ class TrackingDb:
             f"no free tracking ID found for DAM asset {dam_asset_id} after {MAX_TRACKING_ID_ATTEMPTS} draws"
         )
 
-    def get_master(self, tracking_id: str) -> dict[str, Any] | None:
+    def get_master(self, tracking_id: str) -> MasterRow | None:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM master_assets WHERE tracking_id = %s", (tracking_id,))
             row = cur.fetchone()
@@ -189,7 +197,7 @@ class TrackingDb:
             if cur.rowcount != 1:
                 raise LookupError(f"DAM asset {dam_asset_id} has no tracking ID yet")
 
-    def masters_of_campaign(self, campaign_id: str) -> list[dict[str, Any]]:
+    def masters_of_campaign(self, campaign_id: str) -> list[MasterRow]:
         with self.transaction() as cur:
             cur.execute(
                 "SELECT * FROM master_assets WHERE campaign_id = %s AND status = 'active' ORDER BY name",
@@ -226,7 +234,7 @@ class TrackingDb:
                  tracking_id, box_file_id, error),
             )
 
-    def transfers_of_run(self, dag_run_id: str) -> list[dict[str, Any]]:
+    def transfers_of_run(self, dag_run_id: str) -> list[TransferRow]:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM master_transfers WHERE dag_run_id = %s ORDER BY asset_name", (dag_run_id,))
             return [dict(row) for row in cur.fetchall()]
@@ -264,7 +272,7 @@ class TrackingDb:
 
     # -- derivatives (A2 -> A3) -------------------------------------------------------------------------
 
-    def get_derivative(self, tracking_id: str, file_name: str) -> dict[str, Any] | None:
+    def get_derivative(self, tracking_id: str, file_name: str) -> DerivativeRow | None:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM derivative_assets WHERE tracking_id = %s AND file_name = %s",
                         (tracking_id, file_name))
@@ -281,7 +289,7 @@ class TrackingDb:
                         " WHERE box_file_id = ANY(%s)", (list(box_file_ids), list(box_file_ids)))
             return {(row["box_file_id"], row["box_file_version_id"]) for row in cur.fetchall()}
 
-    def campaign_progress(self, campaign_id: str) -> dict[str, Any]:
+    def campaign_progress(self, campaign_id: str) -> CampaignProgress:
         """Masters of the campaign and those that have at least one derivative."""
         with self.transaction() as cur:
             return _campaign_progress(cur, campaign_id)
@@ -294,7 +302,7 @@ class TrackingDb:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"campaign:{campaign_id}",))
             yield cur
 
-    def campaigns_with_box_folder(self, statuses: tuple[str, ...] = ("A2",)) -> list[dict[str, Any]]:
+    def campaigns_with_box_folder(self, statuses: tuple[str, ...] = ("A2",)) -> list[CampaignRow]:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM campaigns WHERE box_folder_id IS NOT NULL AND status = ANY(%s)"
                         " ORDER BY campaign_id", (list(statuses),))
@@ -307,9 +315,9 @@ class TrackingDb:
         new_status: str,
         cycle: int,
         dag_run_id: str,
-        apply: Callable[[dict[str, Any]], bool],
-        messages: Callable[[dict[str, Any], list[dict[str, Any]]], list[OutboxMessage]] = lambda _c, _m: [],
-    ) -> dict[str, Any] | None:
+        apply: Callable[[CampaignProgress], bool],
+        messages: Callable[[StatusChangeRow, list[MasterRow]], list[OutboxMessage]] = lambda _c, _m: [],
+    ) -> StatusChangeRow | None:
         """Move the campaign ``old_status`` -> ``new_status`` once per cycle, however many runs race here.
 
         Under the campaign's lock: when the change is already recorded, return it (``created`` False); otherwise
@@ -342,7 +350,7 @@ class TrackingDb:
             return row
 
 
-def _campaign_progress(cur: PgCursor, campaign_id: str) -> dict[str, Any]:
+def _campaign_progress(cur: PgCursor, campaign_id: str) -> CampaignProgress:
     cur.execute(
         """
         SELECT m.tracking_id, m.name, m.box_file_id, count(d.id) AS derivatives

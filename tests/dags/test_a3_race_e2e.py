@@ -11,14 +11,14 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     """The completion decision of two runs racing for the last two masters is taken once."""
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.otmm.hooks import OtmmHook
-    from include.ferrero.config import load_config
+    from include.ferrero.config import load_settings
     from include.ferrero.steps.a2_to_a3 import check_derivative, complete_campaign, upload_derivative
     from include.ferrero.tracking_db import TrackingDb
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)
     _agency(seeded_sandbox, campaign["number"])
-    box, config = BoxHook(), load_config()
+    box, config = BoxHook(), load_settings()
     files = [f for f in box.list_folder_items(_derivatives_folder(box, seed, campaign)) if "_v01." in f.name]
     derivatives = [check_derivative(box, tracking_db, config, f.item_id) for f in files]
     for derivative in derivatives:

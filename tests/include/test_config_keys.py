@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from include.ferrero.campaigns import discovery_schedule
-from include.ferrero.config import load_config
+from include.ferrero.config import load_config, load_settings
+from include.ferrero.config_model import PollingConfig, TempConfig
 from include.ferrero.messages import html_to_text, render_email
 from include.ferrero.temp_files import prepare_temp_root, remove_stale, size_problem
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     ({"enabled": False, "interval_seconds": 300}, None),
 ])
 def test_polling_sets_the_discovery_schedule(polling: dict, expected: object) -> None:
-    assert discovery_schedule(polling) == expected
+    assert discovery_schedule(PollingConfig(**polling)) == expected
 
 
 def test_leftovers_older_than_cleanup_after_hours_are_removed(tmp_path: Path) -> None:
@@ -41,25 +42,24 @@ def test_leftovers_older_than_cleanup_after_hours_are_removed(tmp_path: Path) ->
     two_days_ago = time.time() - 48 * 3600
     for path in (old_dir, old_file):
         os.utime(path, (two_days_ago, two_days_ago))
-    root = prepare_temp_root({"directory": str(tmp_path), "cleanup_after_hours": 24, "max_size_mb": 10})
+    root = prepare_temp_root(TempConfig(directory=str(tmp_path), cleanup_after_hours=24, max_size_mb=10))
     assert root == tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["derivative-new"]
     assert remove_stale(tmp_path, 1, now=time.time() + 2 * 3600) == [fresh]
 
 
 def test_a_file_larger_than_max_size_mb_is_refused_with_a_sentence() -> None:
-    temp = {"max_size_mb": 2}
-    assert size_problem(2 * 1024 * 1024, temp, "x") is None
-    assert size_problem(None, temp, "x") is None
-    sentence = size_problem(3 * 1024 * 1024, temp, "master 'film.mov'")
+    assert size_problem(2 * 1024 * 1024, 2, "x") is None
+    assert size_problem(None, 2, "x") is None
+    sentence = size_problem(3 * 1024 * 1024, 2, "master 'film.mov'")
     assert sentence == ("master 'film.mov' is 3.0 MB, larger than the 2 MB allowed (temp.max_size_mb), so it was "
                         "not downloaded")
 
 
 @pytest.mark.parametrize("name", sorted(load_config()["email_templates"]["templates"]))
 def test_every_email_has_a_plain_text_part(name: str) -> None:
-    config = load_config()
-    variables = {v: f"<{v}>" for v in config["email_templates"]["templates"][name].get("variables", [])}
+    config = load_settings()
+    variables = {v: f"<{v}>" for v in config.email_templates.templates[name].variables}
     for listed in ("assets", "processed_assets", "failed_assets"):
         if listed in variables:
             variables[listed] = [{"asset_name": "a & b.png", "tracking_id": "K7M2QX", "asset_id": "1", "error": "e"}]

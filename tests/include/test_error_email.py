@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from include.ferrero.config import load_config
+from include.ferrero.config import load_settings
 from include.ferrero.naming import parse_filename
 from include.ferrero.steps.a2_to_a3 import upload_failed_email
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return load_config(ROOT / "config")
+def config() -> Config:
+    return load_settings(ROOT / "config")
 
 
 def _text(email) -> str:

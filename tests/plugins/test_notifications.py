@@ -7,7 +7,7 @@ import requests
 
 from ferrero_provider.notifications.exceptions import NotificationError
 from ferrero_provider.notifications.hooks import MailgunHook, StatusWebhookHook
-from include.ferrero.config import load_config
+from include.ferrero.config import load_settings
 from include.ferrero.messages import render_email
 from sandbox.connections import product_connections
 
@@ -32,10 +32,10 @@ def _received(sandbox, kind: str) -> list[dict]:
 
 
 def test_email_is_delivered(sandbox, connections) -> None:
-    config = load_config()
+    config = load_settings()
     email = render_email("a2_to_a3_complete", config, {
         "campaign_name": "Summer <Crunch>", "campaign_id": "c1", "campaign_number": "CMP-1", "asset_count": 3})
-    MailgunHook(retry=FAST).send(email, config["notifications"]["from_address"])
+    MailgunHook(retry=FAST).send(email, config.notifications.from_address)
     [mail] = _received(sandbox, "mail")
     assert "Summer <Crunch>" in str(mail)                     # the subject is plain text
     assert "Summer &lt;Crunch&gt;" in str(mail)               # the HTML body is escaped
@@ -45,7 +45,7 @@ def test_email_is_delivered(sandbox, connections) -> None:
 def test_email_retries_a_503_then_succeeds(sandbox, connections) -> None:
     requests.post(f"{sandbox.endpoints['sinks_url']}/__sandbox__/faults", timeout=5, json={
         "method": "POST", "path": "/v3/*", "kind": "status", "status": 503, "count": 1})
-    config = load_config()
+    config = load_settings()
     email = render_email("a2_to_a3_complete", config, {
         "campaign_name": "X", "campaign_id": "c1", "campaign_number": "CMP-1", "asset_count": 1})
     MailgunHook(retry=FAST).send(email, "noreply@example.com")
@@ -55,7 +55,7 @@ def test_email_retries_a_503_then_succeeds(sandbox, connections) -> None:
 def test_wrong_mailgun_key_is_a_clear_error(sandbox, connections, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_MAILGUN_DEFAULT", connections["AIRFLOW_CONN_MAILGUN_DEFAULT"].replace(
         sandbox.settings.mailgun_api_key, "wrong-key"))
-    config = load_config()
+    config = load_settings()
     email = render_email("a2_to_a3_complete", config, {
         "campaign_name": "X", "campaign_id": "c1", "campaign_number": "CMP-1", "asset_count": 1})
     with pytest.raises(NotificationError, match=r"refused with HTTP 401"):

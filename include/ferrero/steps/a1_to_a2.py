@@ -25,24 +25,38 @@ from include.ferrero.outbox import STATUS_WEBHOOK, email_message, flip_keys, run
 from include.ferrero.temp_files import prepare_temp_root, size_problem
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
+    from include.ferrero.campaigns import MasterRef
+    from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
+    from include.ferrero.steps.payloads import (
+        CampaignPlan,
+        CampaignRun,
+        CampaignSummary,
+        MasterTransfer,
+        StatusChange,
+    )
+    from include.ferrero.steps.ports import BoxStorage, Dam, HasAsDict
     from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.tracking_rows import CampaignProgress, MasterRow, StatusChangeRow
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
-def record(value: Any) -> dict[str, Any]:
+def record(value: HasAsDict | Mapping[str, Any]) -> dict[str, Any]:
     """A hook's result (a small dataclass with ``as_dict``, or a mapping) as a plain dict."""
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value)
+
+
 _BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
 
 
-def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> list[dict[str, Any]]:
+def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[CampaignRun]:
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
-    limit = config["polling"]["max_campaigns_per_run"]
-    runs = []
+    limit = config.polling.max_campaigns_per_run
+    runs: list[CampaignRun] = []
     for campaign in map(record, otmm.search_campaigns("A1")[:limit]):
         db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
         cycle = db.completed_cycles(campaign["campaign_id"], "A1", "A2") + 1
@@ -53,7 +67,7 @@ def discover_campaigns(otmm: Any, db: TrackingDb, config: dict[str, Any]) -> lis
     return runs
 
 
-def run_by_hand(otmm: Any, db: TrackingDb, reference: str, force: bool, now: datetime) -> dict[str, Any]:
+def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> CampaignRun:
     """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
     its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own."""
     campaign = resolve_campaign(otmm, reference)
@@ -68,7 +82,7 @@ def run_by_hand(otmm: Any, db: TrackingDb, reference: str, force: bool, now: dat
     return {"trigger_run_id": run_id, "conf": {"campaign": campaign_id, "force": force, "cycle": cycle}}
 
 
-def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
+def resolve_campaign(otmm: Dam, reference: str) -> dict[str, Any]:
     """The campaign named by its DAM id or its campaign number."""
     reference = (reference or "").strip()
     if not reference:
@@ -79,8 +93,8 @@ def resolve_campaign(otmm: Any, reference: str) -> dict[str, Any]:
     return find_campaign(candidates, reference)
 
 
-def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], reference: str,
-                  force: bool = False, cycle: int | None = None) -> dict[str, Any]:
+def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, reference: str,
+                  force: bool = False, cycle: int | None = None) -> CampaignPlan:
     """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
@@ -91,7 +105,7 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
                             "assets (non-folder children of its DAM folder)")
     final_folder_id = record(otmm.find_final_assets_folder(campaign_id))["folder_id"]
     folders = record(box.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
-                                                 parent_folder_id=str(config["box"]["root_folder_id"])))
+                                                 parent_folder_id=str(config.box.root_folder_id)))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
     db.update_campaign_folders(campaign_id, box_folder_id=folders["campaign_folder_id"],
                                final_assets_folder_id=final_folder_id)
@@ -100,7 +114,7 @@ def plan_campaign(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], r
         # so its (already made) flip and notifications are not repeated.
         done = db.completed_cycles(campaign_id, "A1", "A2")
         cycle = done + 1 if campaign["status"] == "A1" or done == 0 else done
-    summary = {
+    summary: CampaignSummary = {
         "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
         "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
         "final_assets_folder_id": final_folder_id, "box_folder_id": folders["campaign_folder_id"],
@@ -120,8 +134,8 @@ def box_master_name(tracking_id: str, master_name: str) -> str:
     return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
 
 
-def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
-                    master: dict[str, Any], run_id: str) -> dict[str, Any]:
+def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, campaign: CampaignSummary,
+                    master: MasterRef, run_id: str) -> MasterTransfer:
     """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
 
     Re-running finds the same tracking ID (kept forever per master) and the same Box file (same name, same
@@ -131,10 +145,10 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
         asset = record(otmm.get_asset(asset_id))
-        too_large = size_problem(asset.get("content_size"), config["temp"], f"master {name!r}")
+        too_large = size_problem(asset.get("content_size"), config.temp.max_size_mb, f"master {name!r}")
         if too_large:
             raise CampaignError(too_large)
-        with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config["temp"])) as tmp:
+        with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config.temp)) as tmp:
             local = Path(tmp) / safe_local_name(name)
             otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
@@ -151,12 +165,12 @@ def transfer_master(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
             "box_file_id": uploaded["file_id"]}
 
 
-def partial_result_message(db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any],
-                           masters: list[dict[str, Any]], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
+def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSummary,
+                           masters: list[MasterRef], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
     """The partial-result email when some masters failed in this run, else None; the same failures of the same run
     are one fact (a clear that fails the same masters again sends nothing new)."""
     report = transfer_report(masters, db.transfers_of_run(run_id))
-    if report["failed"] == 0 or not config["notifications"]["enabled"]:
+    if report["failed"] == 0 or not config.notifications.enabled:
         return None
     email = render_email("a1_to_a2_partial", config, {
         "campaign_name": campaign["name"], "campaign_id": campaign["campaign_id"],
@@ -167,11 +181,11 @@ def partial_result_message(db: TrackingDb, config: dict[str, Any], campaign: dic
                          campaign["campaign_id"])
 
 
-def plan_failure_message(config: dict[str, Any], reference: str, error: str, run_id: str,
+def plan_failure_message(config: Config, reference: str, error: str, run_id: str,
                          airflow_url: str) -> OutboxMessage | None:
     """The error email of a campaign that could not even be planned (bad id, not in A1, no masters...), once per
     run; None when emails are off."""
-    if not config["notifications"]["enabled"]:
+    if not config.notifications.enabled:
         return None
     email = render_email("campaign_processing_failed", config, {
         "campaign_name": "", "campaign_id": reference, "campaign_number": reference, "error": error,
@@ -180,14 +194,14 @@ def plan_failure_message(config: dict[str, Any], reference: str, error: str, run
     return email_message(run_key("a1_to_a2", run_id, "plan-failed"), "campaign_processing_failed", email)
 
 
-def flip_to_a2(otmm: Any, db: TrackingDb, config: dict[str, Any], campaign: dict[str, Any], run_id: str,
-               box_folder_url: str | None) -> dict[str, Any]:
+def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSummary, run_id: str,
+               box_folder_url: str | None) -> StatusChange:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
     its status webhook and success email."""
     campaign_id = campaign["campaign_id"]
     label = campaign.get("number") or campaign_id
 
-    def apply(progress: dict[str, Any]) -> bool:
+    def apply(progress: CampaignProgress) -> bool:
         missing = len(progress["masters"]) - len(progress["in_box"])
         if len(progress["in_box"]) < campaign["master_count"] or missing:
             raise CampaignError(f"campaign {label} cannot move to A2: "
@@ -206,22 +220,22 @@ def flip_to_a2(otmm: Any, db: TrackingDb, config: dict[str, Any], campaign: dict
             "message_keys": flip_keys(campaign_id, "A1", "A2", change["cycle"])}
 
 
-def a2_messages(config: dict[str, Any], campaign: dict[str, Any], box_folder_url: str | None, change: dict[str, Any],
-                masters: list[dict[str, Any]]) -> list[OutboxMessage]:
+def a2_messages(config: Config, campaign: CampaignSummary, box_folder_url: str | None, change: StatusChangeRow,
+                masters: list[MasterRow]) -> list[OutboxMessage]:
     """The A2 flip's status webhook and success email, rendered from the recorded change and its masters."""
     campaign_id = campaign["campaign_id"]
     keys = flip_keys(campaign_id, "A1", "A2", change["cycle"])
     assets = [{"asset_id": m["dam_asset_id"], "asset_name": m["name"], "tracking_id": m["tracking_id"],
                "box_file_id": m["box_file_id"]} for m in masters]
     messages = []
-    hook = config["webhooks"]["campaign_status_update"]
-    if hook["enabled"]:
-        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook["payload_template"], {
+    hook = config.webhooks["campaign_status_update"]
+    if hook.enabled:
+        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook.payload_template, {
             "campaign_id": campaign_id, "campaign_number": campaign.get("number"), "campaign_name": campaign["name"],
             "old_status": "A1", "new_status": "A2", "asset_count": len(assets), "processed_assets": assets,
             "timestamp": change["changed_at"].isoformat(),
         }), campaign_id))
-    if config["notifications"]["enabled"]:
+    if config.notifications.enabled:
         messages.append(email_message(keys["email"], "a1_to_a2_complete", render_email("a1_to_a2_complete", config, {
             "campaign_name": campaign["name"], "campaign_id": campaign_id,
             "campaign_number": campaign.get("number") or "", "asset_count": len(assets), "assets": assets,

@@ -39,22 +39,33 @@ from include.ferrero.webhook_events import dag_run_id_for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from include.ferrero.config_model import Config, RuleFile
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
+    from include.ferrero.steps.payloads import (
+        CampaignCompletion,
+        Derivative,
+        DerivativeRun,
+        DerivativeUpload,
+        FailedDerivative,
+        VersionUpload,
+    )
+    from include.ferrero.steps.ports import BoxStorage, Dam
     from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.tracking_rows import CampaignProgress, MasterRow, StatusChangeRow
 
 
-def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_id: str,
-                     box_file_version_id: str | None = None) -> dict[str, Any]:
+def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,
+                     box_file_version_id: str | None = None) -> Derivative:
     """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong. The
     derivative is the version the run was started for (the current one when none was given)."""
     info = record(box.get_file_info(box_file_id))
     name = info["name"]
-    folder = config["box"]["derivatives_folder_name"]
+    folder = config.box.derivatives_folder_name
     if not derivatives_folder_of(info.get("path", []), info.get("parent_name"), folder):
         raise DerivativeError(f"{name!r} (Box file {box_file_id}) is not inside a {folder!r} folder, so it is not "
                               "an agency derivative", file_name=name)
-    parsed = parse_filename(name, config.get("naming"))
+    parsed = parse_filename(name, config.naming)
     if not parsed.is_valid:
         raise DerivativeError(f"{name!r} does not follow the naming convention: {parsed.error_summary()}",
                               file_name=name)
@@ -72,15 +83,15 @@ def check_derivative(box: Any, db: TrackingDb, config: dict[str, Any], box_file_
     }
 
 
-def lookup_domains(otmm: Any, mappings: dict[str, Any]) -> dict[str, Any] | None:
+def lookup_domains(otmm: Dam, mappings: RuleFile) -> dict[str, dict[str, str]] | None:
     """The DAM's allowed codes of every configured field domain (None when validation is off)."""
     if not (mappings.get("validate_domain_values") or {}).get("enabled", True):
         return None
     return {domain: otmm.get_lookup_domain(domain) for domain in set((mappings.get("field_domains") or {}).values())}
 
 
-def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any],
-                      derivative: dict[str, Any]) -> dict[str, Any]:
+def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config,
+                      derivative: Derivative) -> DerivativeUpload:
     """The run's Box version (and any older one not yet in the DAM, first) → DAM Final Assets, recorded.
 
     Under the DAM target's lock, so racing runs never both create the asset or check in one version twice. The
@@ -97,7 +108,7 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
             return {"dam_asset_id": store.dam_asset_of(derivative["tracking_id"], derivative["file_name"]),
                     "warnings": [], "already_done": True, "versions": [], "message_keys": []}
         context = _UploadContext(otmm, box, config, derivative, db.get_master(derivative["tracking_id"]))
-        result: dict[str, Any] = {}
+        result: VersionUpload | None = None
         keys: list[str] = []
         for version_id in due:
             try:
@@ -113,24 +124,24 @@ def upload_derivative(otmm: Any, box: Any, db: TrackingDb, config: dict[str, Any
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
                                  messages=messages, dam_version_asset_id=result["dam_version_asset_id"])
             keys += [m.key for m in messages]
-    return {**result, "already_done": False, "versions": due, "message_keys": keys}
+    return {**(result or {}), "already_done": False, "versions": due, "message_keys": keys}  # type: ignore[typeddict-item]
 
 
 class _UploadContext:
     """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
 
-    def __init__(self, otmm: Any, box: Any, config: dict[str, Any], derivative: dict[str, Any],
-                 master: dict[str, Any]) -> None:
+    def __init__(self, otmm: Dam, box: BoxStorage, config: Config, derivative: Derivative,
+                 master: MasterRow) -> None:
         self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
-        self.mappings = config["field_mappings"]
+        self.mappings = config.field_mappings
         self.domains = lookup_domains(otmm, self.mappings)
-        self.temp = config["temp"]
+        self.temp = config.temp
 
-    def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> dict[str, Any]:
+    def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> VersionUpload:
         """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it
         (checked in on its latest version; ``dam_ids`` = (logical id, latest version's id))."""
         d = self.derivative
-        too_large = size_problem(version["size"], self.temp, f"{d['file_name']!r} (Box version {version['version_id']})")
+        too_large = size_problem(version["size"], self.temp.max_size_mb, f"{d['file_name']!r} (Box version {version['version_id']})")
         if too_large:
             raise DerivativeError(too_large, file_name=d["file_name"], tracking_id=d["tracking_id"])
         with tempfile.TemporaryDirectory(prefix="derivative-", dir=prepare_temp_root(self.temp)) as tmp:
@@ -156,13 +167,13 @@ class _UploadContext:
                 "warnings": representation.warnings, "media": media}
 
 
-def asset_webhook_messages(config: dict[str, Any], derivative: dict[str, Any], version_id: str,
+def asset_webhook_messages(config: Config, derivative: Derivative, version_id: str,
                            dam_asset_id: str) -> list[OutboxMessage]:
     """The ``asset_upload_complete`` webhook of one Box version that reached the DAM (when enabled)."""
-    settings = config["webhooks"].get(ASSET_WEBHOOK) or {}
-    if not settings.get("enabled"):
+    settings = config.webhooks.get(ASSET_WEBHOOK)
+    if settings is None or not settings.enabled:
         return []
-    payload = status_payload(settings["payload_template"], {
+    payload = status_payload(settings.payload_template, {
         "tracking_id": derivative["tracking_id"], "dam_asset_id": dam_asset_id, "filename": derivative["file_name"],
         "clean_name": derivative["clean_name"], "box_file_id": derivative["box_file_id"],
         "box_file_version_id": version_id, "campaign_id": derivative["campaign_id"],
@@ -172,15 +183,15 @@ def asset_webhook_messages(config: dict[str, Any], derivative: dict[str, Any], v
                             payload, derivative["campaign_id"])]
 
 
-def media_elements(representation: AssetRepresentation, mappings: dict[str, Any]) -> list[dict[str, Any]]:
+def media_elements(representation: AssetRepresentation, mappings: RuleFile) -> list[dict[str, Any]]:
     """The representation's metadata elements of the fields read from the file (``media_field_mappings``)."""
     media_fields = {rule["field_id"] for rule in mappings.get("media_field_mappings") or ()}
     elements = representation.representation["asset_resource"]["asset"]["metadata"]["metadata_element_list"]
     return [element for element in elements if element["id"] in media_fields]
 
 
-def complete_campaign(otmm: Any, db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any],
-                      run_id: str) -> dict[str, Any]:
+def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Derivative,
+                      run_id: str) -> CampaignCompletion:
     """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
     derivatives land at the same moment: the decision is taken under the campaign's lock), recorded together
     with its status webhook and completion email."""
@@ -188,7 +199,7 @@ def complete_campaign(otmm: Any, db: TrackingDb, config: dict[str, Any], derivat
     cycle = max(1, db.completed_cycles(campaign_id, "A1", "A2"))
     outcome: dict[str, Any] = {}
 
-    def apply(progress: dict[str, Any]) -> bool:
+    def apply(progress: CampaignProgress) -> bool:
         outcome["missing"] = progress["missing"]
         if not campaign_complete(progress["masters"], progress["with_derivative"]):
             return False
@@ -208,20 +219,20 @@ def complete_campaign(otmm: Any, db: TrackingDb, config: dict[str, Any], derivat
             **outcome}
 
 
-def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict[str, Any],
-                masters: list[dict[str, Any]]) -> list[OutboxMessage]:
+def a3_messages(config: Config, derivative: Derivative, change: StatusChangeRow,
+                masters: list[MasterRow]) -> list[OutboxMessage]:
     """The A3 flip's status webhook and completion email, rendered from the recorded change."""
     campaign_id = derivative["campaign_id"]
     keys = flip_keys(campaign_id, "A2", "A3", change["cycle"])
     messages = []
-    hook = config["webhooks"]["campaign_status_update"]
-    if hook["enabled"]:
-        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook["payload_template"], {
+    hook = config.webhooks["campaign_status_update"]
+    if hook.enabled:
+        messages.append(webhook_message(keys["status-webhook"], STATUS_WEBHOOK, status_payload(hook.payload_template, {
             "campaign_id": campaign_id, "campaign_number": derivative.get("campaign_number"),
             "campaign_name": derivative.get("campaign_name"), "old_status": "A2", "new_status": "A3",
             "asset_count": len(masters), "processed_assets": [], "timestamp": change["changed_at"].isoformat(),
         }), campaign_id))
-    if config["notifications"]["enabled"]:
+    if config.notifications.enabled:
         messages.append(email_message(keys["email"], "a2_to_a3_complete", render_email("a2_to_a3_complete", config, {
             "campaign_name": derivative.get("campaign_name") or "", "campaign_id": campaign_id,
             "campaign_number": derivative.get("campaign_number") or "", "asset_count": len(masters),
@@ -229,19 +240,19 @@ def a3_messages(config: dict[str, Any], derivative: dict[str, Any], change: dict
     return messages
 
 
-def upload_failed_email(config: dict[str, Any], file_name: str | None, box_file_id: str | None, error: str,
+def upload_failed_email(config: Config, file_name: str | None, box_file_id: str | None, error: str,
                         tracking_id: str | None, airflow_url: str | None) -> Email:
     """The error email of a derivative; names the file once (by its Box id when its name is unknown) and gives the
     tracking ID its name leads with, also when the name is otherwise invalid."""
     if not tracking_id and file_name:
-        tracking_id = tracking_id_in(file_name, config.get("naming"))
+        tracking_id = tracking_id_in(file_name, config.naming)
     return render_email("upload_failed", config, {
         "filename": file_name, "tracking_id": tracking_id, "error": error, "box_file_id": box_file_id,
         "airflow_url": airflow_url,
     })
 
 
-def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: dict[str, Any], error: str,
+def record_upload_failure(db: TrackingDb, config: Config, derivative: FailedDerivative | Derivative, error: str,
                           run_id: str | None, airflow_url: str | None, *, version_id: str | None = None) -> str | None:
     """Record that a Box version did not reach the DAM, with its error email (once per version, whatever the
     retries and clears); return the email's outbox key (None when emails are off)."""
@@ -249,7 +260,7 @@ def record_upload_failure(db: TrackingDb, config: dict[str, Any], derivative: di
     version = version_id or derivative.get("box_file_version_id") or "current"
     key = derivative_key(file_id, version, "failed-email")
     messages = []
-    if config["notifications"]["enabled"]:
+    if config.notifications.enabled:
         messages.append(email_message(key, "upload_failed", upload_failed_email(
             config, derivative.get("file_name"), file_id, error, derivative.get("tracking_id"), airflow_url),
             derivative.get("campaign_id")))
@@ -265,15 +276,15 @@ log = logging.getLogger(__name__)
 CAMPAIGN_STATUSES = ("A1", "A2", "A3")
 
 
-def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
-                      run_state: Callable[[str], str | None]) -> list[dict[str, Any]]:
+def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
+                      run_state: Callable[[str], str | None]) -> list[DerivativeRun]:
     """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
     runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
     none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
     done, one queued or running is under way; a failed one is logged, not started again (its id is taken: clear it
     once the cause is fixed)."""
-    folder_name = config["box"]["derivatives_folder_name"].lower()
-    runs = []
+    folder_name = config.box.derivatives_folder_name.lower()
+    runs: list[DerivativeRun] = []
     for campaign_folder_id in _campaign_folders(box, db, config):
         derivative_folders = [i for i in map(record, box.list_folder_items(campaign_folder_id))
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
@@ -298,17 +309,17 @@ def sweep_derivatives(box: Any, db: TrackingDb, config: dict[str, Any],
     return runs
 
 
-def _campaign_folders(box: Any, db: TrackingDb, config: dict[str, Any]) -> list[str]:
+def _campaign_folders(box: BoxStorage, db: TrackingDb, config: Config) -> list[str]:
     """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
     database knows."""
     folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
-    root = str(config["box"].get("root_folder_id") or "0")
+    root = str(config.box.root_folder_id or "0")
     if root != "0":
         folders.update(i["item_id"] for i in map(record, box.list_folder_items(root)) if i["item_type"] == "folder")
     return sorted(folders)
 
 
-def _files_below(box: Any, folder_id: str) -> list[dict[str, Any]]:
+def _files_below(box: BoxStorage, folder_id: str) -> list[dict[str, Any]]:
     found = []
     for item in map(record, box.list_folder_items(folder_id)):
         if item["item_type"] == "file":

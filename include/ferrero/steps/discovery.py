@@ -13,6 +13,7 @@ from include.ferrero.outage_db import DOWN, OutageStore
 from include.ferrero.outbox import email_message
 
 if TYPE_CHECKING:
+    from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
 
@@ -21,10 +22,10 @@ class Probe(Protocol):
     def test_connection(self) -> tuple[bool, str]: ...
 
 
-def outage_messages(config: dict[str, Any], service: str, state: str, outage: dict[str, Any],
+def outage_messages(config: Config, service: str, state: str, outage: dict[str, Any],
                     airflow_url: str | None) -> list[OutboxMessage]:
     """The critical email of an outage's start (``DOWN``) or end, keyed by the outage."""
-    if not config["notifications"]["enabled"]:
+    if not config.notifications.enabled:
         return []
     template = "service_unreachable" if state == DOWN else "service_recovered"
     email = render_email(template, config, {
@@ -35,7 +36,7 @@ def outage_messages(config: dict[str, Any], service: str, state: str, outage: di
     return [email_message(f"outage/{service}/{outage['id']}/{state}", template, email)]
 
 
-def watch_services(probes: dict[str, Probe], db: TrackingDb, config: dict[str, Any],
+def watch_services(probes: dict[str, Probe], db: TrackingDb, config: Config,
                    airflow_url: str | None) -> tuple[dict[str, str], list[str]]:
     """Probe each service; return (service -> why it cannot be reached, outbox keys of critical emails due)."""
     store, down, keys = OutageStore(db), {}, []

@@ -1,0 +1,146 @@
+"""What the tasks pass each other through XCom, and the runs the steps ask to start: one TypedDict each.
+
+TypedDicts are plain dicts at run time, so XCom stores them as JSON unchanged; these say which fields they hold.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from include.ferrero.campaigns import MasterRef  # one master of a run, a domain type
+
+# -- runs to start ------------------------------------------------------------------------------------------------
+
+
+class CampaignRunConf(TypedDict):
+    campaign: str
+    force: bool
+    cycle: int
+
+
+class CampaignRun(TypedDict):
+    """An ``a1_to_a2`` run to start (discovery, or an operator)."""
+
+    trigger_run_id: str
+    conf: CampaignRunConf
+
+
+class DerivativeRunConf(TypedDict):
+    box_file_id: str
+    box_file_version_id: str | None
+    file_name: str
+    event_id: str | None
+
+
+class DerivativeRun(TypedDict):
+    """An ``a2_to_a3`` run to start (the sweep)."""
+
+    trigger_run_id: str
+    conf: DerivativeRunConf
+
+
+# -- A1 -> A2 ----------------------------------------------------------------------------------------------------
+
+
+class CampaignSummary(TypedDict):
+    """``plan_campaign``'s XCom ``campaign``: what every later task of the run reads."""
+
+    campaign_id: str
+    name: str
+    number: str | None
+    status: str
+    cycle: int
+    force: bool
+    master_count: int
+    final_assets_folder_id: str
+    box_folder_id: str
+    masters_folder_id: str
+
+
+class CampaignPlan(TypedDict):
+    campaign: CampaignSummary
+    masters: list[MasterRef]
+
+
+class MasterTransfer(TypedDict):
+    """One master in Box with its tracking ID."""
+
+    asset_id: str
+    asset_name: str
+    tracking_id: str
+    box_file_id: str
+
+
+class StatusChange(TypedDict):
+    """A recorded A1 -> A2 change and the outbox keys of its messages (``status-webhook``, ``email``)."""
+
+    change_id: int
+    changed_at: str
+    created: bool
+    message_keys: dict[str, str]
+
+
+# -- A2 -> A3 ----------------------------------------------------------------------------------------------------
+
+
+class Derivative(TypedDict):
+    """``check_derivative``'s result: the Box file, its parsed V2 name, its master and campaign."""
+
+    box_file_id: str
+    box_file_version_id: str | None
+    file_name: str
+    clean_name: str
+    parsed: dict[str, Any]  # ParsedName.to_dict()
+    tracking_id: str
+    master_name: str
+    campaign_id: str
+    campaign_name: str | None
+    campaign_number: str | None
+    final_assets_folder_id: str
+
+
+class FailedDerivative(TypedDict):
+    """What is known of a derivative that failed: its Box file at least (all of :class:`Derivative` when its
+    check passed)."""
+
+    box_file_id: str
+    box_file_version_id: NotRequired[str | None]
+    file_name: NotRequired[str | None]
+    tracking_id: NotRequired[str]
+    campaign_id: NotRequired[str]
+
+
+class VersionUpload(TypedDict):
+    """One Box version in the DAM."""
+
+    dam_asset_id: str
+    dam_version: int
+    dam_version_asset_id: str
+    warnings: list[str]
+    media: dict[str, Any]  # read_media_metadata()
+
+
+class DerivativeUpload(TypedDict):
+    """``upload_derivative``'s result: the last version's upload (absent when nothing was due) and what was done."""
+
+    dam_asset_id: str | None
+    dam_version: NotRequired[int]
+    dam_version_asset_id: NotRequired[str]
+    warnings: list[str]
+    media: NotRequired[dict[str, Any]]
+    already_done: bool
+    versions: list[str]
+    message_keys: list[str]
+
+
+class CampaignCompletion(TypedDict):
+    """``complete_campaign``'s result: whether A2 -> A3 happened, and why not when it did not."""
+
+    flipped: bool
+    missing: NotRequired[list[str]]
+    dam_status: NotRequired[str]
+    change_id: NotRequired[int]
+    created: NotRequired[bool]
+    changed_at: NotRequired[str]
+    message_keys: NotRequired[dict[str, str]]

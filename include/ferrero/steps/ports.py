@@ -1,0 +1,71 @@
+"""What the steps need from the DAM and from Box: exactly the methods they call, typed as the provider's hooks
+(``OtmmHook``, ``BoxHook``) define them. The hooks satisfy these structurally; tests may pass any fake that does.
+
+The provider's model dataclasses are imported for type checking only: the domain does not import the hooks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
+    from ferrero_provider.box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
+    from ferrero_provider.common.streams import DownloadedFile
+    from ferrero_provider.otmm.client.versions import CheckIn
+    from ferrero_provider.otmm.models import Campaign, DamFolder, MasterAsset
+
+
+class HasAsDict(Protocol):
+    """A hook's result dataclass: its fields as a plain dict (for XCom and the tracking DB)."""
+
+    def as_dict(self) -> Mapping[str, object]: ...
+
+
+class Dam(Protocol):
+    """The DAM (OTMM) as the steps use it."""
+
+    def search_campaigns(self, status: str) -> list[Campaign]: ...
+
+    def get_campaign(self, campaign_id: str) -> Campaign: ...
+
+    def list_master_assets(self, campaign_id: str) -> list[MasterAsset]: ...
+
+    def find_final_assets_folder(self, campaign_id: str) -> DamFolder: ...
+
+    def get_asset(self, asset_id: str) -> MasterAsset: ...
+
+    def download_original(self, asset_id: str, target: str | os.PathLike[str], *,
+                          expected_size: int | None = None) -> DownloadedFile: ...
+
+    def create_asset(self, folder_id: str, path: str | os.PathLike[str], asset_representation: dict[str, Any] | str,
+                     *, file_name: str | None = None, mime_type: str | None = None) -> str: ...
+
+    def check_in_new_version(self, asset_id: str, path: str | os.PathLike[str], *, file_name: str | None = None,
+                             mime_type: str | None = None,
+                             metadata: list[dict[str, Any]] | None = None) -> CheckIn: ...
+
+    def get_lookup_domain(self, domain_id: str) -> dict[str, str]: ...
+
+    def set_campaign_status(self, campaign_id: str, status: str, *, expected_status: str | None = None) -> bool: ...
+
+
+class BoxStorage(Protocol):
+    """Box as the steps use it."""
+
+    def ensure_campaign_folders(self, number: str, name: str, *,
+                                parent_folder_id: str | None = None) -> CampaignFolders: ...
+
+    def list_folder_items(self, folder_id: str) -> list[BoxItem]: ...
+
+    def get_file_info(self, file_id: str) -> BoxFile: ...
+
+    def file_versions(self, file_id: str) -> list[BoxFileVersion]: ...
+
+    def upload_file(self, folder_id: str, path: str | os.PathLike[str], *,
+                    file_name: str | None = None) -> UploadedFile: ...
+
+    def download_file(self, file_id: str, target: str | os.PathLike[str], *, version_id: str | None = None,
+                      sha1: str | None = None, size: int | None = None) -> DownloadedFile: ...
