@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from include.ferrero.config import load_config
+from include.ferrero.config import PROJECT_ROOT, load_config
 from include.ferrero.messages import Email
 from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy
 from include.ferrero.outbox_db import Outbox
@@ -41,16 +41,23 @@ class Services:
         return TrackingDb.from_airflow()
 
     @functools.cached_property
+    def retry_policy(self) -> Any:
+        """The config's ``retry`` section, given to the hooks (they never read the project config)."""
+        from ferrero_provider.common.retry import RetryPolicy
+
+        return RetryPolicy.from_config(self.config)
+
+    @functools.cached_property
     def otmm(self) -> Any:
         from ferrero_provider.otmm.hooks import OtmmHook
 
-        return OtmmHook()
+        return OtmmHook(**otmm_hook_kwargs(self.config), retry=self.retry_policy)
 
     @functools.cached_property
     def box(self) -> Any:
         from ferrero_provider.box.hooks import BoxHook
 
-        return BoxHook()
+        return BoxHook(**box_hook_kwargs(self.config), retry=self.retry_policy)
 
     @functools.cached_property
     def outbox(self) -> Outbox:
@@ -103,6 +110,34 @@ class Services:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def otmm_hook_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """The DAM hook's settings from the project config (``dam``, ``field_mappings.validate_domain_values``)."""
+    dam = config.get("dam") or {}
+    campaign = dam.get("campaign") or {}
+    domains = (config.get("field_mappings") or {}).get("validate_domain_values") or {}
+    cache_file = domains.get("cache_file")
+    if cache_file:
+        cache_file = cache_file if os.path.isabs(cache_file) else str(PROJECT_ROOT / cache_file)
+    values = {
+        "timeout_seconds": dam.get("timeout_seconds"),
+        "job_timeout_seconds": dam.get("job_timeout_seconds"),
+        "page_size": dam.get("page_size"),
+        "status_field": campaign.get("status_field"),
+        "number_field": campaign.get("number_field"),
+        "final_assets_folder_name": campaign.get("final_assets_folder_name"),
+        "domain_cache_ttl_hours": domains.get("cache_ttl_hours"),
+        "domain_cache_file": cache_file or False,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def box_hook_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """The Box hook's settings from the project config (``box``)."""
+    box = config.get("box") or {}
+    keys = ("chunked_upload_threshold_mb", "masters_folder_name", "derivatives_folder_name", "root_folder_id")
+    return {key: box[key] for key in keys if box.get(key) is not None}
 
 
 def dag_url(dag_id: str) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.errors import ServiceError, StatusMap, classified
 from ferrero_provider.common.messages import server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -80,32 +80,21 @@ class OtmmJobError(OtmmError):
     """A DAM import job failed or did not finish in time."""
 
 
+OTMM_STATUSES = StatusMap(auth=OtmmAuthError, not_found=OtmmNotFoundError, conflict=OtmmConflictError,
+                          rate_limit=OtmmRateLimitError, server=OtmmServerError, bad_request=OtmmBadRequestError)
+
+
 def http_error(operation: str, response: requests.Response, policy: RetryPolicy) -> OtmmError:
-    """The exception for an HTTP error answer (the body read and trimmed). Retryable exactly when ``policy``
-    lists the status (429 always); a status it lists is never permanent."""
+    """The exception for an HTTP error answer (the body read and trimmed), classified by ``policy``."""
     status = response.status_code
     try:
         message = server_message(response.content)
     except requests.RequestException:
         message = ""
     detail = f"HTTP {status} {response.reason or ''}".strip() + (f" ({message})" if message else "")
-    if status in (401, 403):
-        cls: type[OtmmError] = OtmmAuthError
-    elif status == 404:
-        cls = OtmmNotFoundError
-    elif status == 409:
-        cls = OtmmConflictError
-    elif status == 429:
-        cls = OtmmRateLimitError
-    elif status >= 500:
-        cls = OtmmServerError
-    else:
-        cls = OtmmBadRequestError
+    cls = OTMM_STATUSES.class_for(status)
     error = cls(f"DAM request failed while {operation}: {detail}", status=status, server_message=message)
-    error.retryable = policy.is_retryable_status(status)
-    error.permanent = error.permanent and not error.retryable
-    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-    return error
+    return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))
 
 
 class OtmmStatusError(OtmmError):
