@@ -14,7 +14,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ferrero_provider.box import hooks as box_hooks
+from ferrero_provider.box.client import folders as box_folders
 from ferrero_provider.box.exceptions import (
     BoxAuthError,
     BoxBadRequestError,
@@ -92,7 +92,7 @@ def test_ensure_folder_where_a_file_has_the_name_is_a_conflict(hook: BoxHook, fo
 def test_list_folder_items_reads_every_page(hook: BoxHook, folder: str, monkeypatch: pytest.MonkeyPatch):
     for i in range(5):
         hook.ensure_folder(folder, f"sub {i}")
-    monkeypatch.setattr(box_hooks, "PAGE_LIMIT", 2)
+    monkeypatch.setattr(box_folders, "PAGE_LIMIT", 2)
     assert sorted(i.name for i in hook.list_folder_items(folder)) == [f"sub {i}" for i in range(5)]
 
 

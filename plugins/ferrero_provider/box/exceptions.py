@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.errors import ServiceError, StatusMap, classified
 from ferrero_provider.common.messages import one_line, server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -28,12 +28,6 @@ class BoxError(ServiceError):
         self.code = code
         self.request_id = request_id
         self.context_info = context_info or {}
-
-    def reworded(self, message: str) -> BoxError:
-        """The same error (type, status, permanent, retryable, already retried...) with another message."""
-        copy = type(self)(message)
-        copy.__dict__.update(self.__dict__)
-        return copy
 
 
 class BoxConfigError(BoxError):
@@ -88,23 +82,9 @@ class BoxIntegrityError(BoxError):
     retryable = True
 
 
-def _class_for(status: int) -> type[BoxError]:
-    if status in (401, 403):
-        return BoxAuthError
-    if status == 404:
-        return BoxNotFoundError
-    if status in (409, 412):
-        return BoxConflictError
-    if status == 429:
-        return BoxRateLimitError
-    return BoxServerError if status >= 500 else BoxBadRequestError
-
-
-def _kind(error: BoxError, policy: RetryPolicy) -> BoxError:
-    """Retryable exactly when ``policy`` lists the status (429 always); a status it lists is never permanent."""
-    error.retryable = error.status is not None and policy.is_retryable_status(error.status)
-    error.permanent = error.permanent and not error.retryable
-    return error
+BOX_STATUSES = StatusMap(auth=BoxAuthError, not_found=BoxNotFoundError, conflict=BoxConflictError,
+                         rate_limit=BoxRateLimitError, server=BoxServerError, bad_request=BoxBadRequestError,
+                         conflict_statuses=frozenset({409, 412}))
 
 
 def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:
@@ -118,14 +98,16 @@ def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError
     detail = f"HTTP {status}" + (f" {code}" if code else "") + (f" ({message})" if message and message != code else "")
     if info.request_id:
         detail += f", request id {info.request_id}"
-    cls = _class_for(status)
+    cls = BOX_STATUSES.class_for(status)
     if token_call and status < 500 and status != 429:
         cls = BoxAuthError
     if token_call:
         operation = f"{operation} (getting an access token)"
     context = info.context_info if isinstance(info.context_info, dict) else {}
-    return _kind(cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
-                     request_id=info.request_id, context_info=context), policy)
+    headers = {str(k).lower(): v for k, v in (info.headers or {}).items()}
+    error = cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
+                request_id=info.request_id, context_info=context)
+    return classified(error, status, policy, parse_retry_after(headers.get("retry-after")))
 
 
 def download_error(operation: str, response: requests.Response, policy: RetryPolicy) -> BoxError:
@@ -133,6 +115,5 @@ def download_error(operation: str, response: requests.Response, policy: RetryPol
     status = response.status_code
     message = server_message(response.content)
     detail = f"HTTP {status}" + (f" ({message})" if message else "")
-    error = _kind(_class_for(status)(f"Box request failed while {operation}: {detail}", status=status), policy)
-    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-    return error
+    error = BOX_STATUSES.class_for(status)(f"Box request failed while {operation}: {detail}", status=status)
+    return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))
