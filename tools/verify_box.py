@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
+from ferrero_provider.common.retry import RetryPolicy
+from include.ferrero.config import load_config
+from include.ferrero.runtime import box_hook_kwargs
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:
@@ -18,7 +21,8 @@ class BoxVerifier:
     """Runs the Box checks with the connection ``box_default``."""
 
     def __init__(self, conn_id: str = "box_default") -> None:
-        self.hook = BoxHook(conn_id)
+        config = load_config()
+        self.hook = BoxHook(conn_id, **box_hook_kwargs(config), retry=RetryPolicy.from_config(config))
         self.findings: list[Finding] = []
 
     def check(self, assumption: str, probe: Callable[[], str]) -> None:
