@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.errors import ServiceError, StatusMap, classified
+from ferrero_provider.common.errors import ServiceError, classified, error_kinds
 from ferrero_provider.common.messages import one_line, server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -30,61 +30,9 @@ class BoxError(ServiceError):
         self.context_info = context_info or {}
 
 
-class BoxConfigError(BoxError):
-    """The Airflow connection is incomplete or invalid (a field is missing or malformed)."""
-
-    permanent = True
-
-
-class BoxAuthError(BoxError):
-    """Box refused the app's credentials or the permission (token endpoint errors, HTTP 401/403)."""
-
-    permanent = True
-
-
-class BoxNotFoundError(BoxError):
-    """The file or folder does not exist in Box, or the service account cannot see it (HTTP 404)."""
-
-    permanent = True
-
-
-class BoxConflictError(BoxError):
-    """An item with that name already exists, or the item changed meanwhile (HTTP 409/412)."""
-
-
-class BoxBadRequestError(BoxError):
-    """Box refused the request as invalid (HTTP 400 or another 4xx); retrying will not help."""
-
-    permanent = True
-
-
-class BoxRateLimitError(BoxError):
-    """Box kept answering HTTP 429 (too many requests) until the retries ran out."""
-
-    retryable = True
-
-
-class BoxServerError(BoxError):
-    """Box kept failing with a server error (HTTP 5xx) until the retries ran out."""
-
-    retryable = True
-
-
-class BoxTransportError(BoxError):
-    """Box could not be reached, timed out or cut a response short until the retries ran out."""
-
-    retryable = True
-
-
-class BoxIntegrityError(BoxError):
-    """A transferred file's size or SHA-1 does not match what Box reports."""
-
-    retryable = True
-
-
-BOX_STATUSES = StatusMap(auth=BoxAuthError, not_found=BoxNotFoundError, conflict=BoxConflictError,
-                         rate_limit=BoxRateLimitError, server=BoxServerError, bad_request=BoxBadRequestError,
-                         conflict_statuses=frozenset({409, 412}))
+BOX_ERRORS = error_kinds(BoxError, "Box", __name__, frozenset({409, 412}))
+(BoxConfigError, BoxAuthError, BoxNotFoundError, BoxConflictError, BoxBadRequestError,
+ BoxRateLimitError, BoxServerError, BoxTransportError, BoxIntegrityError) = BOX_ERRORS[:9]
 
 
 def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:
@@ -98,7 +46,7 @@ def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError
     detail = f"HTTP {status}" + (f" {code}" if code else "") + (f" ({message})" if message and message != code else "")
     if info.request_id:
         detail += f", request id {info.request_id}"
-    cls = BOX_STATUSES.class_for(status)
+    cls = BOX_ERRORS.class_for(status)
     if token_call and status < 500 and status != 429:
         cls = BoxAuthError
     if token_call:
@@ -115,5 +63,5 @@ def download_error(operation: str, response: requests.Response, policy: RetryPol
     status = response.status_code
     message = server_message(response.content)
     detail = f"HTTP {status}" + (f" ({message})" if message else "")
-    error = BOX_STATUSES.class_for(status)(f"Box request failed while {operation}: {detail}", status=status)
+    error = BOX_ERRORS.class_for(status)(f"Box request failed while {operation}: {detail}", status=status)
     return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))

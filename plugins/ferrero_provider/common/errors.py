@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from ferrero_provider.common.retry import RetryPolicy
@@ -39,16 +38,39 @@ class ServiceError(AirflowException):
 E = TypeVar("E", bound=ServiceError)
 
 
-@dataclass(frozen=True)
-class StatusMap:
-    """A service's exception classes by HTTP status: the one status -> exception mapping of every client."""
+#: The kinds every service's errors come in: (field, class name suffix, permanent, retryable, what it means).
+_KINDS = (
+    ("config", "ConfigError", True, False, "The Airflow connection is incomplete or invalid (a field is missing "
+                                           "or malformed)."),
+    ("auth", "AuthError", True, False, "The service refused the credentials or the permission (HTTP 401/403)."),
+    ("not_found", "NotFoundError", True, False, "The object does not exist, or the account cannot see it (HTTP 404)."),
+    ("conflict", "ConflictError", False, False, "The service refused the change because of the object's state: an "
+                                                "item of that name exists, or it is locked or changed (HTTP 409)."),
+    ("bad_request", "BadRequestError", True, False, "The service refused the request as invalid (HTTP 400 or "
+                                                    "another 4xx); retrying will not help."),
+    ("rate_limit", "RateLimitError", False, True, "The service kept answering HTTP 429 (too many requests) until "
+                                                  "the retries ran out."),
+    ("server", "ServerError", False, True, "The service kept failing with a server error (HTTP 5xx) until the "
+                                           "retries ran out."),
+    ("transport", "TransportError", False, True, "The service could not be reached, timed out or cut a response "
+                                                 "short until the retries ran out."),
+    ("integrity", "IntegrityError", False, True, "A transferred file's size or digest does not match what the "
+                                                 "service reports."),
+)
 
+
+class ErrorKinds(NamedTuple):
+    """A service's error classes, one a kind (made by :func:`error_kinds`), and the one status -> class map."""
+
+    config: type[ServiceError]
     auth: type[ServiceError]
     not_found: type[ServiceError]
     conflict: type[ServiceError]
+    bad_request: type[ServiceError]
     rate_limit: type[ServiceError]
     server: type[ServiceError]
-    bad_request: type[ServiceError]
+    transport: type[ServiceError]
+    integrity: type[ServiceError]
     conflict_statuses: frozenset[int] = frozenset({409})
 
     def class_for(self, status: int) -> type[ServiceError]:
@@ -61,6 +83,18 @@ class StatusMap:
         if status == 429:
             return self.rate_limit
         return self.server if status >= 500 else self.bad_request
+
+
+def error_kinds(base: type[ServiceError], prefix: str, module: str,
+                conflict_statuses: frozenset[int] = frozenset({409})) -> ErrorKinds:
+    """The subclasses of ``base`` for every kind, named ``<prefix><Kind>Error`` and living in ``module`` (bind
+    them there under those names, so that they pickle)."""
+    made = {}
+    for key, suffix, permanent, retryable, doc in _KINDS:
+        name = prefix + suffix
+        made[key] = type(name, (base,), {"permanent": permanent, "retryable": retryable, "__doc__": doc,
+                                         "__module__": module, "__qualname__": name})
+    return ErrorKinds(**made, conflict_statuses=conflict_statuses)
 
 
 def classified(error: E, status: int | None, policy: RetryPolicy, retry_after: float | None = None) -> E:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ferrero_provider.common.errors import ServiceError, StatusMap, classified
+from ferrero_provider.common.errors import ServiceError, classified, error_kinds
 from ferrero_provider.common.messages import server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -24,64 +24,13 @@ class OtmmError(ServiceError):
         self.server_message = server_message
 
 
-class OtmmConfigError(OtmmError):
-    """The Airflow connection is incomplete or invalid (a field is missing or malformed)."""
-
-    permanent = True
-
-
-class OtmmAuthError(OtmmError):
-    """The DAM refused the credentials or the permission (HTTP 401/403), also after logging in again."""
-
-    permanent = True
-
-
-class OtmmNotFoundError(OtmmError):
-    """The object does not exist in the DAM (HTTP 404), or a folder expected by the workflow is missing."""
-
-    permanent = True
-
-
-class OtmmConflictError(OtmmError):
-    """The DAM refused the change because of the object's state, e.g. locked by someone else (HTTP 409)."""
-
-
-class OtmmBadRequestError(OtmmError):
-    """The DAM refused the request as invalid (HTTP 400 or another 4xx); retrying will not help."""
-
-    permanent = True
-
-
-class OtmmRateLimitError(OtmmError):
-    """The DAM kept answering HTTP 429 (too many requests) until the retries ran out."""
-
-    retryable = True
-
-
-class OtmmServerError(OtmmError):
-    """The DAM kept failing with a server error (HTTP 5xx) until the retries ran out."""
-
-    retryable = True
-
-
-class OtmmTransportError(OtmmError):
-    """The DAM could not be reached, timed out or cut a response short until the retries ran out."""
-
-    retryable = True
-
-
-class OtmmIntegrityError(OtmmError):
-    """A transferred file does not have the size the DAM announced."""
-
-    retryable = True
+OTMM_ERRORS = error_kinds(OtmmError, "Otmm", __name__)
+(OtmmConfigError, OtmmAuthError, OtmmNotFoundError, OtmmConflictError, OtmmBadRequestError,
+ OtmmRateLimitError, OtmmServerError, OtmmTransportError, OtmmIntegrityError) = OTMM_ERRORS[:9]
 
 
 class OtmmJobError(OtmmError):
     """A DAM import job failed or did not finish in time."""
-
-
-OTMM_STATUSES = StatusMap(auth=OtmmAuthError, not_found=OtmmNotFoundError, conflict=OtmmConflictError,
-                          rate_limit=OtmmRateLimitError, server=OtmmServerError, bad_request=OtmmBadRequestError)
 
 
 def http_error(operation: str, response: requests.Response, policy: RetryPolicy) -> OtmmError:
@@ -92,7 +41,7 @@ def http_error(operation: str, response: requests.Response, policy: RetryPolicy)
     except requests.RequestException:
         message = ""
     detail = f"HTTP {status} {response.reason or ''}".strip() + (f" ({message})" if message else "")
-    cls = OTMM_STATUSES.class_for(status)
+    cls = OTMM_ERRORS.class_for(status)
     error = cls(f"DAM request failed while {operation}: {detail}", status=status, server_message=message)
     return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))
 
