@@ -26,6 +26,7 @@ from ferrero_provider.box.exceptions import (
     BoxTransportError,
 )
 from ferrero_provider.box.hooks import BoxHook
+from ferrero_provider.common.retry import RetryPolicy
 from tests.plugins.conftest import box_connection
 
 if TYPE_CHECKING:
@@ -37,9 +38,8 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-def make_hook(**kwargs: object) -> BoxHook:
-    kwargs.setdefault("initial_delay_seconds", 0)
-    return BoxHook(**kwargs)  # type: ignore[arg-type]
+def make_hook(max_attempts: int = 3, **kwargs: object) -> BoxHook:
+    return BoxHook(retry=RetryPolicy(initial_delay_seconds=0, max_attempts=max_attempts), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture

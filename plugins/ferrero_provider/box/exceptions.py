@@ -32,7 +32,7 @@ class BoxError(ServiceError):
 
 BOX_ERRORS = error_kinds(BoxError, "Box", __name__, frozenset({409, 412}))
 (BoxConfigError, BoxAuthError, BoxNotFoundError, BoxConflictError, BoxBadRequestError,
- BoxRateLimitError, BoxServerError, BoxTransportError, BoxIntegrityError) = BOX_ERRORS[:9]
+ BoxRateLimitError, BoxServerError, BoxTransportError, BoxIntegrityError) = BOX_ERRORS.classes
 
 
 def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:

@@ -23,8 +23,7 @@ from airflow.sdk import BaseHook
 
 from ferrero_provider.box.client import BoxApi, BoxConnection, BoxSettings, box_item_name
 from ferrero_provider.common.connection import ConnectionFields
-from ferrero_provider.common.messages import one_line, scrub
-from ferrero_provider.common.retry import RetryPolicy
+from ferrero_provider.common.messages import failed_test
 
 if TYPE_CHECKING:
     import os
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from box_sdk_gen import BoxClient
 
     from ferrero_provider.box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
+    from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.common.streams import DownloadedFile
 
 __all__ = ["BoxHook", "box_item_name"]
@@ -41,8 +41,8 @@ class BoxHook(BaseHook):
     """Box folders, uploads (direct or chunked, idempotent by name and SHA-1), downloads, listings, shared links.
 
     :param box_conn_id: the Airflow connection (type ``box``).
-    :param retry: a whole :class:`RetryPolicy` (default: its defaults), with ``max_attempts``,
-        ``initial_delay_seconds``, ``max_delay_seconds``, ``timeout_seconds`` overriding single values.
+    :param retry: the :class:`RetryPolicy` of every call (default: its defaults; the workflow gives the
+        config's ``retry`` section).
     :param chunked_upload_threshold_mb: files above this many MiB are uploaded in chunks (default 50).
     :param upload_workers: parts of a chunked upload sent in parallel at most (memory: one part, 8 MiB on Box,
         each); fewer when Box dictates parts so large that they would not fit in ``UPLOAD_BUFFER_BUDGET``.
@@ -52,31 +52,29 @@ class BoxHook(BaseHook):
     default_conn_name = "box_default"
     conn_type = "box"
     hook_name = "Box"
+    #: The Airflow-free client every call is delegated to.
+    client: BoxApi
 
     def __init__(
         self,
         box_conn_id: str = default_conn_name,
         *,
-        retry: RetryPolicy | None = None,
-        max_attempts: int | None = None,
-        initial_delay_seconds: float | None = None,
-        max_delay_seconds: float | None = None,
-        timeout_seconds: float | None = None,
         chunked_upload_threshold_mb: float = 50,
         masters_folder_name: str = "Masters",
         derivatives_folder_name: str = "Derivatives",
         root_folder_id: str = "0",
         upload_workers: int = 3,
+        retry: RetryPolicy | None = None,
     ) -> None:
+        """Nothing is read yet: the connection when first needed (the UI's Test button gives only its id)."""
         super().__init__()
         self.box_conn_id = box_conn_id
-        policy = (retry or RetryPolicy()).with_overrides(
-            max_attempts=max_attempts, initial_delay_seconds=initial_delay_seconds,
-            max_delay_seconds=max_delay_seconds, request_timeout_seconds=timeout_seconds)
         settings = BoxSettings(chunked_upload_threshold_mb=chunked_upload_threshold_mb,
                                masters_folder_name=masters_folder_name, derivatives_folder_name=derivatives_folder_name,
                                root_folder_id=str(root_folder_id), upload_workers=upload_workers)
-        self.client = BoxApi(self._read_connection, retry=policy, settings=settings)
+        self.client = BoxApi(self._read_connection, retry=retry, settings=settings)
+        self.upload_workers = self.client.upload_workers
+        self.chunked_threshold_bytes = self.client.chunked_threshold_bytes
 
     def _read_connection(self) -> BoxConnection:
         return BoxConnection.from_connection(ConnectionFields.from_airflow(self.get_connection(self.box_conn_id)))
@@ -86,21 +84,13 @@ class BoxHook(BaseHook):
         """The connection, checked: fails fast naming the missing or malformed field."""
         return self.client.connection
 
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self.client.policy
-
-    @property
-    def upload_workers(self) -> int:
-        return self.client.upload_workers
-
-    @property
-    def chunked_threshold_bytes(self) -> int:
-        return self.client.chunked_threshold_bytes
-
     def get_conn(self) -> BoxClient:
         """The SDK client (created on first use), pointed at the connection's base URLs."""
         return self.client.sdk()
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self.client.policy
 
     # ---- the workflow's calls, delegated ------------------------------------------------------------------------
 
@@ -143,9 +133,4 @@ class BoxHook(BaseHook):
             return True, (f"Connected to Box at {c.base_url} as {getattr(me, 'name', None) or me.id} "
                           f"({getattr(me, 'login', '') or 'no login'}; {c.auth_mode} authentication, {c.subject}).")
         except Exception as exc:  # noqa: BLE001 - the Test button shows the reason instead of an error page
-            secrets: tuple[str | None, ...] = ()
-            try:
-                secrets = self.conn_settings.secrets
-            except Exception:  # noqa: BLE001, S110
-                pass
-            return False, scrub(one_line(str(exc), 500), secrets)
+            return failed_test(exc, lambda: self.conn_settings.secrets)

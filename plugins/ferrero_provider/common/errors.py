@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ferrero_provider.common.retry import RetryPolicy
@@ -38,63 +38,62 @@ class ServiceError(AirflowException):
 E = TypeVar("E", bound=ServiceError)
 
 
-#: The kinds every service's errors come in: (field, class name suffix, permanent, retryable, what it means).
-_KINDS = (
-    ("config", "ConfigError", True, False, "The Airflow connection is incomplete or invalid (a field is missing "
-                                           "or malformed)."),
-    ("auth", "AuthError", True, False, "The service refused the credentials or the permission (HTTP 401/403)."),
-    ("not_found", "NotFoundError", True, False, "The object does not exist, or the account cannot see it (HTTP 404)."),
-    ("conflict", "ConflictError", False, False, "The service refused the change because of the object's state: an "
-                                                "item of that name exists, or it is locked or changed (HTTP 409)."),
-    ("bad_request", "BadRequestError", True, False, "The service refused the request as invalid (HTTP 400 or "
-                                                    "another 4xx); retrying will not help."),
-    ("rate_limit", "RateLimitError", False, True, "The service kept answering HTTP 429 (too many requests) until "
-                                                  "the retries ran out."),
-    ("server", "ServerError", False, True, "The service kept failing with a server error (HTTP 5xx) until the "
-                                           "retries ran out."),
-    ("transport", "TransportError", False, True, "The service could not be reached, timed out or cut a response "
-                                                 "short until the retries ran out."),
-    ("integrity", "IntegrityError", False, True, "A transferred file's size or digest does not match what the "
-                                                 "service reports."),
-)
+#: The kinds every service's errors come in, kind -> (class name suffix, what it means): those that fail the task at
+#: once, those the retry layer tries again, and the conflict (neither: Airflow's task retries decide).
+_PERMANENT = {
+    "config": ("ConfigError", "The Airflow connection is incomplete or invalid (a field is missing or malformed)."),
+    "auth": ("AuthError", "The service refused the credentials or the permission (HTTP 401/403)."),
+    "not_found": ("NotFoundError", "The object does not exist, or the account cannot see it (HTTP 404)."),
+    "bad_request": ("BadRequestError", "The service refused the request as invalid (HTTP 400 or another 4xx)."),
+}
+_RETRYABLE = {
+    "rate_limit": ("RateLimitError", "The service kept answering HTTP 429 until the retries ran out."),
+    "server": ("ServerError", "The service kept failing with a server error (HTTP 5xx) until the retries ran out."),
+    "transport": ("TransportError", "The service could not be reached, timed out or cut a response short."),
+    "integrity": ("IntegrityError", "A transferred file's size or digest does not match what the service reports."),
+}
+_CONFLICT = ("ConflictError", "The service refused the change because of the object's state (HTTP 409).")
+KIND_ORDER = ("config", "auth", "not_found", "conflict", "bad_request", "rate_limit", "server", "transport", "integrity")
 
 
-class ErrorKinds(NamedTuple):
+class ErrorKinds:
     """A service's error classes, one a kind (made by :func:`error_kinds`), and the one status -> class map."""
 
-    config: type[ServiceError]
-    auth: type[ServiceError]
-    not_found: type[ServiceError]
-    conflict: type[ServiceError]
-    bad_request: type[ServiceError]
-    rate_limit: type[ServiceError]
-    server: type[ServiceError]
-    transport: type[ServiceError]
-    integrity: type[ServiceError]
-    conflict_statuses: frozenset[int] = frozenset({409})
+    def __init__(self, classes: dict[str, type[ServiceError]], conflict_statuses: frozenset[int]) -> None:
+        self.by_kind = classes
+        self.conflict_statuses = conflict_statuses
+
+    @property
+    def classes(self) -> tuple[type[ServiceError], ...]:
+        """The classes in the order of the kinds: config, auth, not found, conflict, bad request, rate limit,
+        server, transport, integrity."""
+        return tuple(self.by_kind[key] for key in KIND_ORDER)
 
     def class_for(self, status: int) -> type[ServiceError]:
         if status in (401, 403):
-            return self.auth
-        if status == 404:
-            return self.not_found
-        if status in self.conflict_statuses:
-            return self.conflict
-        if status == 429:
-            return self.rate_limit
-        return self.server if status >= 500 else self.bad_request
+            kind = "auth"
+        elif status == 404:
+            kind = "not_found"
+        elif status in self.conflict_statuses:
+            kind = "conflict"
+        elif status == 429:
+            kind = "rate_limit"
+        else:
+            kind = "server" if status >= 500 else "bad_request"
+        return self.by_kind[kind]
 
 
 def error_kinds(base: type[ServiceError], prefix: str, module: str,
                 conflict_statuses: frozenset[int] = frozenset({409})) -> ErrorKinds:
     """The subclasses of ``base`` for every kind, named ``<prefix><Kind>Error`` and living in ``module`` (bind
     them there under those names, so that they pickle)."""
-    made = {}
-    for key, suffix, permanent, retryable, doc in _KINDS:
+    made: dict[str, type[ServiceError]] = {}
+    for key in KIND_ORDER:
+        suffix, doc = _PERMANENT.get(key) or _RETRYABLE.get(key) or _CONFLICT
         name = prefix + suffix
-        made[key] = type(name, (base,), {"permanent": permanent, "retryable": retryable, "__doc__": doc,
-                                         "__module__": module, "__qualname__": name})
-    return ErrorKinds(**made, conflict_statuses=conflict_statuses)
+        made[key] = type(name, (base,), {"permanent": key in _PERMANENT, "retryable": key in _RETRYABLE,
+                                         "__doc__": doc, "__module__": module, "__qualname__": name})
+    return ErrorKinds(made, conflict_statuses)
 
 
 def classified(error: E, status: int | None, policy: RetryPolicy, retry_after: float | None = None) -> E:

@@ -26,7 +26,7 @@ class OtmmError(ServiceError):
 
 OTMM_ERRORS = error_kinds(OtmmError, "Otmm", __name__)
 (OtmmConfigError, OtmmAuthError, OtmmNotFoundError, OtmmConflictError, OtmmBadRequestError,
- OtmmRateLimitError, OtmmServerError, OtmmTransportError, OtmmIntegrityError) = OTMM_ERRORS[:9]
+ OtmmRateLimitError, OtmmServerError, OtmmTransportError, OtmmIntegrityError) = OTMM_ERRORS.classes
 
 
 class OtmmJobError(OtmmError):

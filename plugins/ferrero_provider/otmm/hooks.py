@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from airflow.sdk import BaseHook
 
 from ferrero_provider.common.configured import ConfiguredHookMixin
-from ferrero_provider.common.messages import one_line, scrub
+from ferrero_provider.common.messages import failed_test
 from ferrero_provider.otmm.client.domains import _DOMAIN_CACHE, Domains
 from ferrero_provider.otmm.client.settings import AUTH_MODES, ConnSettings, DamSettings
 from ferrero_provider.otmm.client.versions import CheckIn, Versions
@@ -191,11 +191,6 @@ class OtmmHook(ConfiguredHookMixin, Versions, Domains, BaseHook):
             who = conn.login if conn.auth_mode != "otds" else f"client {conn.client_id}"
             return True, f"Connected to the DAM at {conn.base_url} as {who} ({conn.auth_mode} authentication)."
         except Exception as exc:  # noqa: BLE001 - the Test button shows the reason instead of an error page
-            secrets: tuple[str | None, ...] = ()
-            try:
-                secrets = self.conn_settings.secrets
-            except Exception:  # noqa: BLE001, S110
-                pass
-            return False, scrub(one_line(str(exc), 500), secrets)
+            return failed_test(exc, lambda: self.conn_settings.secrets)
 
 
