@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
+from include.ferrero.config import load_settings
+from include.ferrero.runtime import box_hook_kwargs, retry_policy
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:
@@ -18,7 +20,8 @@ class BoxVerifier:
     """Runs the Box checks with the connection ``box_default``."""
 
     def __init__(self, conn_id: str = "box_default") -> None:
-        self.hook = BoxHook(conn_id)
+        config = load_settings()
+        self.hook = BoxHook(conn_id, **box_hook_kwargs(config), retry=retry_policy(config))
         self.findings: list[Finding] = []
 
     def check(self, assumption: str, probe: Callable[[], str]) -> None:

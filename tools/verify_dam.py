@@ -212,8 +212,10 @@ class DamVerifier:
                        bool(first) or master.content_size == 0)
 
     def domains(self) -> Finding:
-        config = self.hook._load_config()
-        ids = sorted(set(((config.get("field_mappings") or {}).get("field_domains") or {}).values()))
+        from include.ferrero.config import load_settings
+
+        domains = load_settings().field_mappings.get("field_domains")
+        ids = sorted({str(d) for d in domains.values()}) if isinstance(domains, dict) else []
         counts = {d: len(self.hook.get_lookup_domain(d)) for d in ids}
         return Finding("dam.domains", "the configured lookup domains are readable",
                        ", ".join(f"{d}: {n} value(s)" for d, n in counts.items()) or "none configured", True)

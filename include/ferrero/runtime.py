@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from include.ferrero.config import load_settings
+from include.ferrero.config import PROJECT_ROOT, load_settings
 from include.ferrero.messages import Email
 from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy
 from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
+    from ferrero_provider.common.retry import RetryPolicy
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage, StoredMessage
 
@@ -63,16 +64,20 @@ class Services:
         return TrackingDb.from_airflow()
 
     @functools.cached_property
+    def retry_policy(self) -> RetryPolicy:
+        return retry_policy(self.config)
+
+    @functools.cached_property
     def otmm(self) -> Any:
         from ferrero_provider.otmm.hooks import OtmmHook
 
-        return OtmmHook()
+        return OtmmHook(**otmm_hook_kwargs(self.config), retry=self.retry_policy)
 
     @functools.cached_property
     def box(self) -> Any:
         from ferrero_provider.box.hooks import BoxHook
 
-        return BoxHook()
+        return BoxHook(**box_hook_kwargs(self.config), retry=self.retry_policy)
 
     @functools.cached_property
     def outbox(self) -> Outbox:
@@ -125,6 +130,39 @@ class Services:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def retry_policy(config: Config) -> RetryPolicy:
+    """The config's ``retry`` section, given to the hooks (they never read the project config)."""
+    from ferrero_provider.common.retry import RetryPolicy
+
+    return RetryPolicy.from_config({"retry": config.retry.model_dump()})
+
+
+def otmm_hook_kwargs(config: Config) -> dict[str, Any]:
+    """The DAM hook's settings from the project config (``dam``, ``field_mappings.validate_domain_values``)."""
+    dam = config.dam
+    domains = config.field_mappings.get("validate_domain_values")
+    domains = domains if isinstance(domains, dict) else {}
+    cache_file = domains.get("cache_file")
+    if isinstance(cache_file, str) and cache_file:
+        cache_file = cache_file if os.path.isabs(cache_file) else str(PROJECT_ROOT / cache_file)
+    values = {
+        "timeout_seconds": dam.timeout_seconds,
+        "job_timeout_seconds": dam.job_timeout_seconds,
+        "page_size": dam.page_size,
+        "status_field": dam.campaign.status_field,
+        "number_field": dam.campaign.number_field,
+        "final_assets_folder_name": dam.campaign.final_assets_folder_name,
+        "domain_cache_ttl_hours": domains.get("cache_ttl_hours"),
+        "domain_cache_file": cache_file or False,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def box_hook_kwargs(config: Config) -> dict[str, Any]:
+    """The Box hook's settings from the project config (``box``)."""
+    return {**config.box.model_dump(), "root_folder_id": str(config.box.root_folder_id)}
 
 
 def dag_url(dag_id: str) -> str:

@@ -14,7 +14,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ferrero_provider.box import hooks as box_hooks
+from ferrero_provider.box.client import folders as box_folders
 from ferrero_provider.box.exceptions import (
     BoxAuthError,
     BoxBadRequestError,
@@ -26,6 +26,7 @@ from ferrero_provider.box.exceptions import (
     BoxTransportError,
 )
 from ferrero_provider.box.hooks import BoxHook
+from ferrero_provider.common.retry import RetryPolicy
 from tests.plugins.conftest import box_connection
 
 if TYPE_CHECKING:
@@ -37,9 +38,8 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-def make_hook(**kwargs: object) -> BoxHook:
-    kwargs.setdefault("initial_delay_seconds", 0)
-    return BoxHook(**kwargs)  # type: ignore[arg-type]
+def make_hook(max_attempts: int = 3, **kwargs: object) -> BoxHook:
+    return BoxHook(retry=RetryPolicy(initial_delay_seconds=0, max_attempts=max_attempts), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_ensure_folder_where_a_file_has_the_name_is_a_conflict(hook: BoxHook, fo
 def test_list_folder_items_reads_every_page(hook: BoxHook, folder: str, monkeypatch: pytest.MonkeyPatch):
     for i in range(5):
         hook.ensure_folder(folder, f"sub {i}")
-    monkeypatch.setattr(box_hooks, "PAGE_LIMIT", 2)
+    monkeypatch.setattr(box_folders, "PAGE_LIMIT", 2)
     assert sorted(i.name for i in hook.list_folder_items(folder)) == [f"sub {i}" for i in range(5)]
 
 

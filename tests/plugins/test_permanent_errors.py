@@ -38,7 +38,7 @@ def otmm_hook(config: dict | None = None) -> OtmmHook:
 
 
 def box_hook(config: dict | None = None) -> BoxHook:
-    return BoxHook(retry=RetryPolicy.from_config(config) if config else None, initial_delay_seconds=0)
+    return BoxHook(retry=RetryPolicy.from_config(config, initial_delay_seconds=0))
 
 
 # ---- DAM ----------------------------------------------------------------------------------------------------------

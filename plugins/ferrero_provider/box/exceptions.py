@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.errors import ServiceError, classified, error_kinds
 from ferrero_provider.common.messages import one_line, server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -29,82 +29,10 @@ class BoxError(ServiceError):
         self.request_id = request_id
         self.context_info = context_info or {}
 
-    def reworded(self, message: str) -> BoxError:
-        """The same error (type, status, permanent, retryable, already retried...) with another message."""
-        copy = type(self)(message)
-        copy.__dict__.update(self.__dict__)
-        return copy
 
-
-class BoxConfigError(BoxError):
-    """The Airflow connection is incomplete or invalid (a field is missing or malformed)."""
-
-    permanent = True
-
-
-class BoxAuthError(BoxError):
-    """Box refused the app's credentials or the permission (token endpoint errors, HTTP 401/403)."""
-
-    permanent = True
-
-
-class BoxNotFoundError(BoxError):
-    """The file or folder does not exist in Box, or the service account cannot see it (HTTP 404)."""
-
-    permanent = True
-
-
-class BoxConflictError(BoxError):
-    """An item with that name already exists, or the item changed meanwhile (HTTP 409/412)."""
-
-
-class BoxBadRequestError(BoxError):
-    """Box refused the request as invalid (HTTP 400 or another 4xx); retrying will not help."""
-
-    permanent = True
-
-
-class BoxRateLimitError(BoxError):
-    """Box kept answering HTTP 429 (too many requests) until the retries ran out."""
-
-    retryable = True
-
-
-class BoxServerError(BoxError):
-    """Box kept failing with a server error (HTTP 5xx) until the retries ran out."""
-
-    retryable = True
-
-
-class BoxTransportError(BoxError):
-    """Box could not be reached, timed out or cut a response short until the retries ran out."""
-
-    retryable = True
-
-
-class BoxIntegrityError(BoxError):
-    """A transferred file's size or SHA-1 does not match what Box reports."""
-
-    retryable = True
-
-
-def _class_for(status: int) -> type[BoxError]:
-    if status in (401, 403):
-        return BoxAuthError
-    if status == 404:
-        return BoxNotFoundError
-    if status in (409, 412):
-        return BoxConflictError
-    if status == 429:
-        return BoxRateLimitError
-    return BoxServerError if status >= 500 else BoxBadRequestError
-
-
-def _kind(error: BoxError, policy: RetryPolicy) -> BoxError:
-    """Retryable exactly when ``policy`` lists the status (429 always); a status it lists is never permanent."""
-    error.retryable = error.status is not None and policy.is_retryable_status(error.status)
-    error.permanent = error.permanent and not error.retryable
-    return error
+BOX_ERRORS = error_kinds(BoxError, "Box", __name__, frozenset({409, 412}))
+(BoxConfigError, BoxAuthError, BoxNotFoundError, BoxConflictError, BoxBadRequestError,
+ BoxRateLimitError, BoxServerError, BoxTransportError, BoxIntegrityError) = BOX_ERRORS.classes
 
 
 def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:
@@ -118,14 +46,16 @@ def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError
     detail = f"HTTP {status}" + (f" {code}" if code else "") + (f" ({message})" if message and message != code else "")
     if info.request_id:
         detail += f", request id {info.request_id}"
-    cls = _class_for(status)
+    cls = BOX_ERRORS.class_for(status)
     if token_call and status < 500 and status != 429:
         cls = BoxAuthError
     if token_call:
         operation = f"{operation} (getting an access token)"
     context = info.context_info if isinstance(info.context_info, dict) else {}
-    return _kind(cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
-                     request_id=info.request_id, context_info=context), policy)
+    headers = {str(k).lower(): v for k, v in (info.headers or {}).items()}
+    error = cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
+                request_id=info.request_id, context_info=context)
+    return classified(error, status, policy, parse_retry_after(headers.get("retry-after")))
 
 
 def download_error(operation: str, response: requests.Response, policy: RetryPolicy) -> BoxError:
@@ -133,6 +63,5 @@ def download_error(operation: str, response: requests.Response, policy: RetryPol
     status = response.status_code
     message = server_message(response.content)
     detail = f"HTTP {status}" + (f" ({message})" if message else "")
-    error = _kind(_class_for(status)(f"Box request failed while {operation}: {detail}", status=status), policy)
-    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-    return error
+    error = BOX_ERRORS.class_for(status)(f"Box request failed while {operation}: {detail}", status=status)
+    return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))

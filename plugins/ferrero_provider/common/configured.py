@@ -1,5 +1,5 @@
-"""What both hooks do with the project's configuration: load it once, lazily (never at import), and build the
-retry policy from its ``retry`` section with the values given to the hook's constructor taking precedence."""
+"""What both hooks do with the configuration values given to them (never loaded by the hook itself: a hook built
+with a connection id only uses its defaults): the retry policy, the values given singly taking precedence."""
 
 from __future__ import annotations
 
@@ -22,11 +22,8 @@ class ConfiguredHookMixin:
         self._retry_overrides = retry_overrides
 
     def _load_config(self) -> dict[str, Any]:
-        if self._config is None:
-            from include.ferrero.config import load_config
-
-            self._config = load_config()
-        return self._config
+        """The configuration values given to the constructor (none: the hook's defaults)."""
+        return self._config or {}
 
     def _configured_retry_policy(self) -> RetryPolicy:
         """A whole policy given to the constructor, else the config's; single constructor values override it."""

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 MAX_SERVER_MESSAGE = 200
 
@@ -41,3 +41,14 @@ def server_message(body: Any) -> str:
             if inner.get(key):
                 return one_line(inner[key])
     return one_line(data if data not in (None, {}, []) else "")
+
+
+def failed_test(exc: BaseException, secrets: Callable[[], tuple[str | None, ...]]) -> tuple[bool, str]:
+    """What a hook's ``test_connection`` answers for ``exc``: (False, the reason in one scrubbed line), even when
+    the connection's secrets cannot be read."""
+    known: tuple[str | None, ...] = ()
+    try:
+        known = secrets()
+    except Exception:  # noqa: BLE001, S110 - the connection itself may be what failed
+        pass
+    return False, scrub(one_line(str(exc), 500), known)

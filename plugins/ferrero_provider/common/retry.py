@@ -1,4 +1,5 @@
-"""The retry policy of every DAM / Box HTTP call, read from the config's ``retry`` section.
+"""The retry policy of every DAM / Box HTTP call, given to the hooks (built from the config's ``retry`` section
+by whoever builds the hooks).
 
 Retried: HTTP 429 (waiting what ``Retry-After`` asks), the retryable codes of the config (5xx), connection
 errors, timeouts and truncated bodies. Never any other 4xx. Waits grow exponentially with jitter, capped.
@@ -7,9 +8,18 @@ errors, timeouts and truncated bodies. Never any other 4xx. Waits grow exponenti
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+import tenacity
+
+from ferrero_provider.common.errors import E, ServiceError
+from ferrero_provider.common.messages import scrub
+
+#: Told before each wait: (the attempt that failed, the attempts allowed, its error, the seconds about to wait).
+OnRetry = Callable[[int, int, BaseException, float], None]
 
 #: A server asking for more than this many seconds in Retry-After is treated as asking for this long.
 MAX_RETRY_AFTER_SECONDS = 300.0
@@ -30,12 +40,9 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None = None, **overrides: Any) -> RetryPolicy:
-        """The policy of ``config['retry']`` (loaded lazily when not given); keyword overrides win."""
-        if config is None:
-            from include.ferrero.config import load_config
-
-            config = load_config()
-        section = config.get("retry") or {}
+        """The policy of ``config['retry']`` (the project config's section; defaults without it); keyword
+        overrides win."""
+        section = (config or {}).get("retry") or {}
         policy = cls(
             max_attempts=int(section.get("max_attempts", cls.max_attempts)),
             initial_delay_seconds=float(section.get("initial_delay_seconds", cls.initial_delay_seconds)),
@@ -71,11 +78,42 @@ class RetryPolicy:
         base = min(base, self.max_delay_seconds)
         return min(self.max_delay_seconds, base * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
 
+    def retrying(self, on_retry: OnRetry, attempts: int | None = None) -> tenacity.Retrying:
+        """The one retry layer of a client: retryable :class:`ServiceError` s, up to ``attempts`` (default
+        ``max_attempts``), waiting what the error's ``Retry-After`` asked or the backoff."""
+        allowed = attempts or self.max_attempts
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return self.wait_for(state.attempt_number, getattr(exc, "retry_after", None))
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            on_retry(state.attempt_number, allowed, exc or RuntimeError("?"),
+                     state.next_action.sleep if state.next_action else 0.0)
+
+        return tenacity.Retrying(stop=tenacity.stop_after_attempt(allowed), wait=wait,
+                                 retry=tenacity.retry_if_exception(_retryable), before_sleep=before_sleep,
+                                 reraise=True)
+
     def wait_for(self, attempt: int, retry_after: float | None) -> float:
         """The wait before the next attempt: what Retry-After asks (capped), else the backoff."""
         if retry_after is not None:
             return max(0.0, min(retry_after, self.max_retry_after_seconds))
         return self.backoff(attempt)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ServiceError) and exc.retryable
+
+
+def final_error(exc: E, attempts: int, secrets: tuple[str | None, ...]) -> E:
+    """The error to raise once retrying is over: same type and kind, its message one scrubbed sentence that
+    counts the attempts when there were several."""
+    message = str(exc).rstrip(".")
+    if attempts > 1 and exc.retryable:
+        message += f", after {attempts} attempts"
+    return exc.reworded(scrub(message, secrets) + ".")  # type: ignore[return-value]
 
 
 def parse_retry_after(value: str | None) -> float | None:

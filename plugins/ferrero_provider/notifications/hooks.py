@@ -8,18 +8,33 @@ password = API key, extra ``domain``) and ``campaign_status_webhook`` (host = UR
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
+from ferrero_provider.common.retry import RetryPolicy
 from ferrero_provider.notifications.exceptions import NotificationError, RetryableNotificationError
 
 if TYPE_CHECKING:
-    from include.ferrero.messages import Email
+    from collections.abc import Sequence
 
-_RETRYABLE = {429, 500, 502, 503, 504}
+
+class Email(Protocol):
+    """What :meth:`MailgunHook.send` reads of an email (the domain's ``messages.Email`` is one)."""
+
+    @property
+    def recipients(self) -> Sequence[str]: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def html(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 def _retry_args(retry: dict[str, Any] | None, attempts: int | None = None) -> dict[str, Any]:
@@ -35,11 +50,12 @@ def _retry_args(retry: dict[str, Any] | None, attempts: int | None = None) -> di
     }
 
 
-def _check(response: requests.Response, what: str) -> None:
+def _check(response: requests.Response, what: str, retry: dict[str, Any] | None) -> None:
     if response.ok:
         return
     detail = " ".join(response.text.split())[:200]
-    error = RetryableNotificationError if response.status_code in _RETRYABLE else NotificationError
+    retryable = RetryPolicy.from_config({"retry": retry or {}}).is_retryable_status(response.status_code)
+    error = RetryableNotificationError if retryable else NotificationError
     raise error(f"{what} was refused with HTTP {response.status_code}: {detail or response.reason}")
 
 
@@ -76,7 +92,7 @@ class MailgunHook(HttpHook):
         def attempt() -> requests.Response:
             response = self.run(endpoint=f"{domain}/messages", data=data,
                                 extra_options={"check_response": False, "timeout": self._timeout})
-            _check(response, what)
+            _check(response, what, self._retry)
             return response
 
         response = tenacity.Retrying(**_retry_args(self._retry))(attempt)
@@ -120,6 +136,6 @@ class StatusWebhookHook(HttpHook):
         def attempt() -> None:
             response = self.run(endpoint=None, json=payload, headers=headers,
                                 extra_options={"check_response": False, "timeout": self._timeout})
-            _check(response, what)
+            _check(response, what, self._retry)
 
         tenacity.Retrying(**_retry_args(self._retry, self._attempts))(attempt)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ferrero_provider.common.errors import ServiceError
+from ferrero_provider.common.errors import ServiceError, classified, error_kinds
 from ferrero_provider.common.messages import server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -24,56 +24,9 @@ class OtmmError(ServiceError):
         self.server_message = server_message
 
 
-class OtmmConfigError(OtmmError):
-    """The Airflow connection is incomplete or invalid (a field is missing or malformed)."""
-
-    permanent = True
-
-
-class OtmmAuthError(OtmmError):
-    """The DAM refused the credentials or the permission (HTTP 401/403), also after logging in again."""
-
-    permanent = True
-
-
-class OtmmNotFoundError(OtmmError):
-    """The object does not exist in the DAM (HTTP 404), or a folder expected by the workflow is missing."""
-
-    permanent = True
-
-
-class OtmmConflictError(OtmmError):
-    """The DAM refused the change because of the object's state, e.g. locked by someone else (HTTP 409)."""
-
-
-class OtmmBadRequestError(OtmmError):
-    """The DAM refused the request as invalid (HTTP 400 or another 4xx); retrying will not help."""
-
-    permanent = True
-
-
-class OtmmRateLimitError(OtmmError):
-    """The DAM kept answering HTTP 429 (too many requests) until the retries ran out."""
-
-    retryable = True
-
-
-class OtmmServerError(OtmmError):
-    """The DAM kept failing with a server error (HTTP 5xx) until the retries ran out."""
-
-    retryable = True
-
-
-class OtmmTransportError(OtmmError):
-    """The DAM could not be reached, timed out or cut a response short until the retries ran out."""
-
-    retryable = True
-
-
-class OtmmIntegrityError(OtmmError):
-    """A transferred file does not have the size the DAM announced."""
-
-    retryable = True
+OTMM_ERRORS = error_kinds(OtmmError, "Otmm", __name__)
+(OtmmConfigError, OtmmAuthError, OtmmNotFoundError, OtmmConflictError, OtmmBadRequestError,
+ OtmmRateLimitError, OtmmServerError, OtmmTransportError, OtmmIntegrityError) = OTMM_ERRORS.classes
 
 
 class OtmmJobError(OtmmError):
@@ -81,31 +34,16 @@ class OtmmJobError(OtmmError):
 
 
 def http_error(operation: str, response: requests.Response, policy: RetryPolicy) -> OtmmError:
-    """The exception for an HTTP error answer (the body read and trimmed). Retryable exactly when ``policy``
-    lists the status (429 always); a status it lists is never permanent."""
+    """The exception for an HTTP error answer (the body read and trimmed), classified by ``policy``."""
     status = response.status_code
     try:
         message = server_message(response.content)
     except requests.RequestException:
         message = ""
     detail = f"HTTP {status} {response.reason or ''}".strip() + (f" ({message})" if message else "")
-    if status in (401, 403):
-        cls: type[OtmmError] = OtmmAuthError
-    elif status == 404:
-        cls = OtmmNotFoundError
-    elif status == 409:
-        cls = OtmmConflictError
-    elif status == 429:
-        cls = OtmmRateLimitError
-    elif status >= 500:
-        cls = OtmmServerError
-    else:
-        cls = OtmmBadRequestError
+    cls = OTMM_ERRORS.class_for(status)
     error = cls(f"DAM request failed while {operation}: {detail}", status=status, server_message=message)
-    error.retryable = policy.is_retryable_status(status)
-    error.permanent = error.permanent and not error.retryable
-    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-    return error
+    return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))
 
 
 class OtmmStatusError(OtmmError):

@@ -16,8 +16,10 @@ client package ``otmm.client`` it mixes in (``transport``, ``folders``, ``status
 
 Every call goes through :meth:`OtmmHook._request`: one lazily created ``requests.Session``, a timeout on every
 request, retries (tenacity) on 429 (honouring ``Retry-After``), the config's 5xx codes, connection errors,
-timeouts and truncated bodies, never on other 4xx; a 401 logs in again once. Settings come from the config
-(``retry``, ``dam``, ``field_mappings.validate_domain_values``), read when first needed; constructor keywords win.
+timeouts and truncated bodies, never on other 4xx; a 401 logs in again once. Settings are given to the
+constructor (the workflow's ``include/ferrero/runtime.py`` passes the config's ``retry``, ``dam`` and
+``field_mappings.validate_domain_values`` values); the hook never reads the project config, so a hook built
+with a connection id only (the UI's Test button) uses its defaults.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit
 from airflow.sdk import BaseHook
 
 from ferrero_provider.common.configured import ConfiguredHookMixin
-from ferrero_provider.common.messages import one_line, scrub
+from ferrero_provider.common.messages import failed_test
 from ferrero_provider.otmm.client.domains import _DOMAIN_CACHE, Domains
 from ferrero_provider.otmm.client.settings import AUTH_MODES, ConnSettings, DamSettings
 from ferrero_provider.otmm.client.versions import CheckIn, Versions
@@ -51,14 +53,15 @@ class OtmmHook(ConfiguredHookMixin, Versions, Domains, BaseHook):
     lookup domains.
 
     :param otmm_conn_id: the Airflow connection (type ``otmm``).
-    :param retry: a whole :class:`RetryPolicy`; otherwise the config's ``retry`` section, with
+    :param retry: a whole :class:`RetryPolicy` (default: its defaults), with
         ``max_attempts``, ``initial_delay_seconds``, ``max_delay_seconds`` overriding single values
         (tests pass ``initial_delay_seconds=0``).
-    :param timeout_seconds: read timeout of each request (default ``dam.timeout_seconds``).
-    :param job_timeout_seconds: how long to wait for an import job (default ``dam.job_timeout_seconds``).
-    :param page_size: page size of listings and searches (default ``dam.page_size``).
-    :param domain_cache_file: file cache of lookup domains shared by task processes (default the config's
-        ``validate_domain_values.cache_file``); ``False`` keeps the cache in memory only.
+    :param timeout_seconds: read timeout of each request (the config's ``dam.timeout_seconds``; default 120).
+    :param job_timeout_seconds: how long to wait for an import job (``dam.job_timeout_seconds``; default 300).
+    :param page_size: page size of listings and searches (``dam.page_size``; default 100).
+    :param domain_cache_file: file cache of lookup domains shared by task processes (the config's
+        ``validate_domain_values.cache_file``); ``False`` or none keeps the cache in memory only.
+    :param config: a dict shaped like the project config, read for values not given singly (tests).
     """
 
     conn_name_attr = "otmm_conn_id"
@@ -191,11 +194,6 @@ class OtmmHook(ConfiguredHookMixin, Versions, Domains, BaseHook):
             who = conn.login if conn.auth_mode != "otds" else f"client {conn.client_id}"
             return True, f"Connected to the DAM at {conn.base_url} as {who} ({conn.auth_mode} authentication)."
         except Exception as exc:  # noqa: BLE001 - the Test button shows the reason instead of an error page
-            secrets: tuple[str | None, ...] = ()
-            try:
-                secrets = self.conn_settings.secrets
-            except Exception:  # noqa: BLE001, S110
-                pass
-            return False, scrub(one_line(str(exc), 500), secrets)
+            return failed_test(exc, lambda: self.conn_settings.secrets)
 
 

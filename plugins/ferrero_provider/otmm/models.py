@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.ferrero.representation import flatten_metadata
+from ferrero_provider.otmm.metadata import flatten_metadata
 
 CONTAINER_TYPE = "com.artesia.container.Container"
 

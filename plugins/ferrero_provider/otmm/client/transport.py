@@ -11,9 +11,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import requests
-import tenacity
 
 from ferrero_provider.common.messages import scrub
+from ferrero_provider.common.retry import final_error
 from ferrero_provider.common.streams import IncompleteTransferError, TransferAdapter
 from ferrero_provider.otmm.exceptions import (
     OtmmAuthError,
@@ -26,6 +26,8 @@ from ferrero_provider.otmm.exceptions import (
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
+
+    import tenacity
 
     from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.otmm.client.settings import ConnSettings, DamSettings
@@ -141,25 +143,11 @@ class Transport:
         return path if "://" in path else f"{self.conn_settings.base_url}/{path.lstrip('/')}"
 
     def _retrying(self, operation: str, attempts: int | None = None) -> tenacity.Retrying:
-        policy = self.retry_policy
+        def on_retry(attempt: int, allowed: int, exc: BaseException, wait: float) -> None:
+            self.log.warning("DAM: attempt %d of %d failed (%s); retrying in %.1f s", attempt, allowed,
+                             scrub(str(exc), self.conn_settings.secrets), wait)
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return policy.wait_for(state.attempt_number, getattr(exc, "retry_after", None))
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            self.log.warning("DAM: attempt %d of %d failed (%s); retrying in %.1f s", state.attempt_number,
-                             attempts or policy.max_attempts, scrub(str(exc), self.conn_settings.secrets),
-                             state.next_action.sleep if state.next_action else 0)
-
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(attempts or policy.max_attempts),
-            wait=wait,
-            retry=tenacity.retry_if_exception(_retryable),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        return self.retry_policy.retrying(on_retry, attempts)
 
     def _request(
         self,
@@ -210,9 +198,9 @@ class Transport:
                 try:
                     response = session.request(method, url, timeout=policy.timeout, stream=True, **call)
                 except requests.Timeout as exc:
-                    raise _transport(operation, f"no answer within {policy.request_timeout_seconds:g} s", exc) from exc
+                    raise _transport(operation, f"no answer within {policy.request_timeout_seconds:g} s") from exc
                 except requests.RequestException as exc:
-                    raise _transport(operation, f"connection failed ({type(exc).__name__})", exc) from exc
+                    raise _transport(operation, f"connection failed ({type(exc).__name__})") from exc
                 with response:
                     if response.status_code == 401 and authenticated and not state["renewed"]:
                         state["renewed"] = True
@@ -230,13 +218,13 @@ class Transport:
                         raise OtmmIntegrityError(f"DAM request failed while {operation}: the body was cut short "
                                                  f"({exc})") from exc
                     except requests.RequestException as exc:
-                        raise _transport(operation, f"the answer was cut short ({type(exc).__name__})", exc) from exc
+                        raise _transport(operation, f"the answer was cut short ({type(exc).__name__})") from exc
                     if not content.strip():
                         return None
                     try:
                         return json.loads(content)
                     except ValueError as exc:
-                        raise _transport(operation, "the answer is not complete JSON", exc) from exc
+                        raise _transport(operation, "the answer is not complete JSON") from exc
 
         try:
             return self._retrying(operation, attempts)(attempt)
@@ -244,19 +232,10 @@ class Transport:
             raise _final(exc, state["attempts"], secrets) from exc.__cause__
 
 
-def _transport(operation: str, what: str, cause: BaseException) -> OtmmTransportError:
+def _transport(operation: str, what: str) -> OtmmTransportError:
     return OtmmTransportError(f"DAM request failed while {operation}: {what}")
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, OtmmError) and exc.retryable
 
 
 def _final(exc: OtmmError, attempts: int, secrets: tuple[str | None, ...]) -> OtmmError:
     """The exception to raise: same type and kind, the message as one scrubbed sentence with the attempt count."""
-    message = str(exc).rstrip(".")
-    if attempts > 1 and exc.retryable:
-        message += f", after {attempts} attempts"
-    final = type(exc)(scrub(message + ".", secrets), status=exc.status, server_message=exc.server_message)
-    final.permanent, final.retryable = exc.permanent, exc.retryable
-    return final
+    return final_error(exc, attempts, secrets)
