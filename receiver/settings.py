@@ -10,15 +10,13 @@ longest wait before Airflow is tried again while it is unreachable.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
+from ferrero_provider.common.connection import ConnectionSettingsError
+from ferrero_provider.common.postgres import libpq_kwargs_from_value
 from include.ferrero.config import load_config
-
-#: libpq options an Airflow postgres connection may carry in its extras.
-_LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "options", "application_name")
 
 
 class SettingsError(ValueError):
@@ -78,31 +76,14 @@ class ReceiverSettings:
 
 
 def tracking_db_kwargs(conn: str) -> dict[str, Any]:
-    """psycopg2.connect() keyword arguments from an Airflow connection: JSON form or URI form."""
-    conn = conn.strip()
-    if not conn:
+    """psycopg2.connect() keyword arguments of the tracking DB's Airflow connection (JSON form or URI form), read
+    as the tasks read it (``ferrero_provider.common.postgres``)."""
+    if not conn.strip():
         raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be set (the tracking database connection)")
-    if conn.startswith("{"):
-        try:
-            fields = json.loads(conn)
-        except ValueError as exc:
-            raise SettingsError(f"AIRFLOW_CONN_TRACKING_DB is not valid JSON ({exc.msg})") from None
-        extra = fields.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
-        kwargs = {
-            "host": fields.get("host"),
-            "port": fields.get("port"),
-            "user": fields.get("login"),
-            "password": fields.get("password"),
-            "dbname": fields.get("schema"),
-            **{key: extra[key] for key in _LIBPQ_EXTRAS if key in extra},
-        }
-        return {key: value for key, value in kwargs.items() if value not in (None, "")}
-    scheme, sep, rest = conn.partition("://")
-    if not sep or scheme not in ("postgres", "postgresql"):
-        raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be a postgres connection (JSON or postgres:// URI)")
-    return {"dsn": f"postgresql://{rest}"}
+    try:
+        return libpq_kwargs_from_value(conn)
+    except ConnectionSettingsError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _positive(env: dict[str, str], name: str, default: float) -> float:

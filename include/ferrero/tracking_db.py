@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
-_LIBPQ_EXTRAS = {"sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "application_name"}
 
 
 class TrackingIdExhaustedError(RuntimeError):
@@ -50,15 +49,17 @@ class TrackingDb:
 
     @classmethod
     def from_airflow(cls, conn_id: str = TRACKING_DB_CONN_ID) -> TrackingDb:
-        """Connect with the Airflow connection ``conn_id`` (inside tasks), resolved by ``PostgresHook``.
+        """Connect with the Airflow connection ``conn_id`` (inside tasks), read as ``PostgresHook`` reads it
+        (``ferrero_provider.common.postgres.libpq_kwargs``: every libpq extra is passed through).
 
         The connection is opened with psycopg2 (the provider may pick psycopg 3 for its own ``get_conn``)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        conn = PostgresHook.get_connection(conn_id)
-        params = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password,
-                  "dbname": conn.schema, **{k: v for k, v in conn.extra_dejson.items() if k in _LIBPQ_EXTRAS}}
-        return cls(lambda: psycopg2.connect(**{k: v for k, v in params.items() if v not in (None, "")}))
+        from ferrero_provider.common.connection import ConnectionFields
+        from ferrero_provider.common.postgres import libpq_kwargs
+
+        kwargs = libpq_kwargs(ConnectionFields.from_airflow(PostgresHook.get_connection(conn_id)))
+        return cls(lambda: psycopg2.connect(**kwargs))
 
     # -- plumbing ---------------------------------------------------------------------------------------
 

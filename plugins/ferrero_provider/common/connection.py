@@ -92,8 +92,8 @@ class ConnectionFields:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "__extra__" in query:
             extra = _extra(query.pop("__extra__"), name)
-        else:
-            extra = query
+        else:  # as Airflow reads them: a value that is JSON (5, true, {...}) is decoded
+            extra = {key: _json_or_text(value) for key, value in query.items()}
         try:
             port = parts.port
         except ValueError:
@@ -122,6 +122,13 @@ def _extra(raw: Any, name: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConnectionSettingsError(f"{name} must have a JSON object as its extras")
     return raw
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value) if value else value
+    except ValueError:
+        return value
 
 
 def _port(raw: Any, name: str) -> int | None:
