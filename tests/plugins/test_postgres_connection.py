@@ -70,3 +70,14 @@ def test_the_keywords_open_the_database(tracking_dsn: str) -> None:
             cur.execute("SELECT current_database()")
             assert cur.fetchone()[0] == kwargs["dbname"]
         conn.close()
+
+
+def test_tracking_db_from_airflow_opens_the_connection(tracking_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.ferrero.tracking_db import TrackingDb
+
+    monkeypatch.setenv("AIRFLOW_CONN_TRACKING_DB", tracking_dsn)  # URI form, socket folder in ?host=
+    db = TrackingDb.from_airflow()
+    with db.conn.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone()[0] == libpq_kwargs_from_value(tracking_dsn)["dbname"]
+    db.close()
