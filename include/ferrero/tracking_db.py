@@ -265,13 +265,6 @@ class TrackingDb:
 
     # -- derivatives (A2 -> A3) -------------------------------------------------------------------------
 
-    def get_derivative(self, tracking_id: str, file_name: str) -> dict[str, Any] | None:
-        with self.transaction() as cur:
-            cur.execute("SELECT * FROM derivative_assets WHERE tracking_id = %s AND file_name = %s",
-                        (tracking_id, file_name))
-            row = cur.fetchone()
-        return dict(row) if row else None
-
     def recorded_box_files(self, box_file_ids: list[str]) -> set[tuple[str, str | None]]:
         """(box file id, version id) pairs among ``box_file_ids`` that already became derivatives."""
         if not box_file_ids:
