@@ -17,6 +17,7 @@ from typing import Any
 from ferrero_provider.common.connection import ConnectionSettingsError
 from ferrero_provider.common.postgres import libpq_kwargs_from_value
 from include.ferrero.config import load_config
+from include.ferrero.env_numbers import seconds_setting
 
 
 class SettingsError(ValueError):
@@ -62,8 +63,10 @@ class ReceiverSettings:
             airflow_user=env.get("AIRFLOW_WEBHOOK_USER") or None,
             airflow_password=env.get("AIRFLOW_WEBHOOK_PASSWORD") or None,
             tracking_db=tracking_db_kwargs(env.get("AIRFLOW_CONN_TRACKING_DB", "")),
-            retry_initial_seconds=_positive(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0),
-            retry_max_seconds=_positive(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0),
+            retry_initial_seconds=seconds_setting(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0, strict=True,
+                                                  error=SettingsError),
+            retry_max_seconds=seconds_setting(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0, strict=True,
+                                              error=SettingsError),
         )
         if settings.validate_signatures and not (settings.primary_key or settings.secondary_key):
             raise SettingsError(
@@ -84,16 +87,3 @@ def tracking_db_kwargs(conn: str) -> dict[str, Any]:
         return libpq_kwargs_from_value(conn)
     except ConnectionSettingsError as exc:
         raise SettingsError(str(exc)) from None
-
-
-def _positive(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be > 0, got {raw!r}")
-    return value
