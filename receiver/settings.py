@@ -10,15 +10,14 @@ longest wait before Airflow is tried again while it is unreachable.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
+from ferrero_provider.common.connection import ConnectionSettingsError
+from ferrero_provider.common.postgres import libpq_kwargs_from_value
 from include.ferrero.config import load_settings
-
-#: libpq options an Airflow postgres connection may carry in its extras.
-_LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "options", "application_name")
+from include.ferrero.env_numbers import seconds_setting
 
 
 class SettingsError(ValueError):
@@ -64,8 +63,10 @@ class ReceiverSettings:
             airflow_user=env.get("AIRFLOW_WEBHOOK_USER") or None,
             airflow_password=env.get("AIRFLOW_WEBHOOK_PASSWORD") or None,
             tracking_db=tracking_db_kwargs(env.get("AIRFLOW_CONN_TRACKING_DB", "")),
-            retry_initial_seconds=_positive(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0),
-            retry_max_seconds=_positive(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0),
+            retry_initial_seconds=seconds_setting(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0, strict=True,
+                                                  error=SettingsError),
+            retry_max_seconds=seconds_setting(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0, strict=True,
+                                              error=SettingsError),
         )
         if settings.validate_signatures and not (settings.primary_key or settings.secondary_key):
             raise SettingsError(
@@ -78,41 +79,11 @@ class ReceiverSettings:
 
 
 def tracking_db_kwargs(conn: str) -> dict[str, Any]:
-    """psycopg2.connect() keyword arguments from an Airflow connection: JSON form or URI form."""
-    conn = conn.strip()
-    if not conn:
+    """psycopg2.connect() keyword arguments of the tracking DB's Airflow connection (JSON form or URI form), read
+    as the tasks read it (``ferrero_provider.common.postgres``)."""
+    if not conn.strip():
         raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be set (the tracking database connection)")
-    if conn.startswith("{"):
-        try:
-            fields = json.loads(conn)
-        except ValueError as exc:
-            raise SettingsError(f"AIRFLOW_CONN_TRACKING_DB is not valid JSON ({exc.msg})") from None
-        extra = fields.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
-        kwargs = {
-            "host": fields.get("host"),
-            "port": fields.get("port"),
-            "user": fields.get("login"),
-            "password": fields.get("password"),
-            "dbname": fields.get("schema"),
-            **{key: extra[key] for key in _LIBPQ_EXTRAS if key in extra},
-        }
-        return {key: value for key, value in kwargs.items() if value not in (None, "")}
-    scheme, sep, rest = conn.partition("://")
-    if not sep or scheme not in ("postgres", "postgresql"):
-        raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be a postgres connection (JSON or postgres:// URI)")
-    return {"dsn": f"postgresql://{rest}"}
-
-
-def _positive(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
     try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be > 0, got {raw!r}")
-    return value
+        return libpq_kwargs_from_value(conn)
+    except ConnectionSettingsError as exc:
+        raise SettingsError(str(exc)) from None

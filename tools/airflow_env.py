@@ -27,6 +27,8 @@ import math
 import socket
 from typing import TYPE_CHECKING
 
+from include.ferrero.env_numbers import seconds_setting
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -49,10 +51,10 @@ COMPONENT_PORTS: dict[str, tuple[tuple[str, int], ...]] = {
 def outage_settings(env: Mapping[str, str]) -> dict[str, str]:
     """The ``AIRFLOW__*`` variables that let tasks wait out an api-server outage (see the module docstring),
     leaving out those ``env`` sets already."""
-    tolerance = _seconds(env, "AIRFLOW_OUTAGE_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS, minimum=0)
+    tolerance = seconds_setting(env, "AIRFLOW_OUTAGE_TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECONDS, minimum=0)
     if tolerance == 0:
         return {}
-    wait = _seconds(env, "AIRFLOW_OUTAGE_RETRY_SECONDS", DEFAULT_RETRY_SECONDS, minimum=0.1)
+    wait = seconds_setting(env, "AIRFLOW_OUTAGE_RETRY_SECONDS", DEFAULT_RETRY_SECONDS, minimum=0.1)
     settings = {
         "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": str(math.ceil(tolerance / wait) + 1),
         "AIRFLOW__WORKERS__EXECUTION_API_RETRY_WAIT_MIN": str(wait),
@@ -78,16 +80,3 @@ def ports_in_use(component: str, env: Mapping[str, str], host: str = "127.0.0.1"
             except OSError:
                 busy.append(f"{variable}={port}")
     return busy
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum:g}, got {raw!r}")
-    return value

@@ -18,8 +18,6 @@ from typing import Any
 
 import yaml
 
-from tools import localpg
-
 ROOT = Path(__file__).resolve().parents[1]
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 FAB_ROLES = {"viewer": "Viewer", "user": "User", "op": "Op", "admin": "Admin"}
@@ -57,20 +55,13 @@ def pool_slots() -> dict[str, int]:
     return load_settings().pools.model_dump()
 
 
-def _tracking_kwargs(value: str) -> dict[str, Any]:
-    """psycopg2 keywords of the tracking_db connection (Airflow's JSON form or a URI)."""
-    fields = json.loads(value) if value.lstrip().startswith("{") else localpg.conn_fields(value)
-    kwargs = {"host": fields.get("host"), "port": fields.get("port"), "user": fields.get("login"),
-              "password": fields.get("password"), "dbname": fields.get("schema")}
-    return {k: v for k, v in kwargs.items() if v}
-
-
 def migrate_tracking(conn_value: str) -> list[str]:
     import psycopg2
 
+    from ferrero_provider.common.postgres import libpq_kwargs_from_value
     from include.ferrero.migrate import migrate
 
-    conn = psycopg2.connect(**_tracking_kwargs(conn_value))
+    conn = psycopg2.connect(**libpq_kwargs_from_value(conn_value))
     try:
         return migrate(conn)
     finally:

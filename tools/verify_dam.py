@@ -9,6 +9,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ferrero_provider.otmm.connection import AUTH_MODES
 from ferrero_provider.otmm.exceptions import OtmmError, OtmmNotFoundError
 from ferrero_provider.otmm.hooks import OtmmHook
 from ferrero_provider.otmm.models import Campaign, is_container
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 VARIANTS_SETTING = "SANDBOX_OTMM_VARIANTS"
-MODES_NEED = {"session": ("login", "password"), "oauth": ("login", "password", "client_id", "client_secret"),
-              "otds": ("client_id", "client_secret", "otds_token_url")}
 
 
 def _variant(name: str, handled: str) -> dict[str, str]:
@@ -67,10 +66,10 @@ class DamVerifier:
     def auth_modes(self) -> Finding:
         conn = self.hook.get_connection(self.hook.otmm_conn_id)
         extra = conn.extra_dejson or {}
-        held = {"login": conn.login, "password": conn.password, **extra}
+        held = self.hook.conn_settings
         results = []
-        for mode, needs in MODES_NEED.items():
-            if not all(held.get(k) for k in needs):
+        for mode in AUTH_MODES:
+            if held.missing_for(mode):
                 continue
             conn_id = f"otmm_verify_{mode}"
             os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from include.ferrero.tracking_rows import (
         CampaignProgress,
         CampaignRow,
-        DerivativeRow,
         MasterRow,
         StatusChangeRow,
         TransferRow,
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 
 TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
-_LIBPQ_EXTRAS = {"sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "application_name"}
 
 
 class TrackingIdExhaustedError(RuntimeError):
@@ -58,15 +56,17 @@ class TrackingDb:
 
     @classmethod
     def from_airflow(cls, conn_id: str = TRACKING_DB_CONN_ID) -> TrackingDb:
-        """Connect with the Airflow connection ``conn_id`` (inside tasks), resolved by ``PostgresHook``.
+        """Connect with the Airflow connection ``conn_id`` (inside tasks), read as ``PostgresHook`` reads it
+        (``ferrero_provider.common.postgres.libpq_kwargs``: every libpq extra is passed through).
 
         The connection is opened with psycopg2 (the provider may pick psycopg 3 for its own ``get_conn``)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        conn = PostgresHook.get_connection(conn_id)
-        params = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password,
-                  "dbname": conn.schema, **{k: v for k, v in conn.extra_dejson.items() if k in _LIBPQ_EXTRAS}}
-        return cls(lambda: psycopg2.connect(**{k: v for k, v in params.items() if v not in (None, "")}))
+        from ferrero_provider.common.connection import ConnectionFields
+        from ferrero_provider.common.postgres import libpq_kwargs
+
+        kwargs = libpq_kwargs(ConnectionFields.from_airflow(PostgresHook.get_connection(conn_id)))
+        return cls(lambda: psycopg2.connect(**kwargs))
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
@@ -271,13 +271,6 @@ class TrackingDb:
             )
 
     # -- derivatives (A2 -> A3) -------------------------------------------------------------------------
-
-    def get_derivative(self, tracking_id: str, file_name: str) -> DerivativeRow | None:
-        with self.transaction() as cur:
-            cur.execute("SELECT * FROM derivative_assets WHERE tracking_id = %s AND file_name = %s",
-                        (tracking_id, file_name))
-            row = cur.fetchone()
-        return dict(row) if row else None
 
     def recorded_box_files(self, box_file_ids: list[str]) -> set[tuple[str, str | None]]:
         """(box file id, version id) pairs among ``box_file_ids`` that already became derivatives."""

@@ -146,26 +146,53 @@ def _sha1(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _upload(client: BoxClient, folder_id: str, name: str, path: Path) -> tuple[str, str]:
-    """Upload (or re-upload as a new version); returns (file id, what happened)."""
-    size, sha1 = path.stat().st_size, _sha1(path)
-    try:
-        with path.open("rb") as fh:
-            if size >= CHUNKED_THRESHOLD:
-                return client.chunked_uploads.upload_big_file(fh, name, size, folder_id).id, "uploaded"
-            attributes = UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=folder_id))
-            return client.uploads.upload_file(attributes, fh, content_md_5=sha1).entries[0].id, "uploaded"
-    except BoxAPIError as exc:
-        if exc.response_info.code != "item_name_in_use":
-            raise
-        existing = exc.response_info.context_info["conflicts"]
-    if existing.get("sha1") == sha1:
-        return existing["id"], "already there"
+@dataclass(frozen=True)
+class Put:
+    """What :func:`put_file` did: the Box file, its new version (None when nothing was uploaded), in words."""
+
+    file_id: str
+    version_id: str | None
+    outcome: str
+
+
+def put_file(client: BoxClient, folder_id: str, name: str, path: Path, *, file_id: str | None = None,
+             keep_same: bool = True) -> Put:
+    """Upload ``path`` as ``name`` into the folder, or as a new version of the file of that name (``file_id``
+    when known already). With ``keep_same``, a file of that name with the same content is left alone."""
+    sha1 = _sha1(path)
+    if file_id is None:
+        size = path.stat().st_size
+        try:
+            with path.open("rb") as fh:
+                if size >= CHUNKED_THRESHOLD:
+                    entry = client.chunked_uploads.upload_big_file(fh, name, size, folder_id)
+                else:
+                    attributes = UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=folder_id))
+                    entry = client.uploads.upload_file(attributes, fh, content_md_5=sha1).entries[0]
+            return Put(entry.id, _version_id(entry), "uploaded")
+        except BoxAPIError as exc:
+            if exc.response_info.code != "item_name_in_use":
+                raise
+            existing = exc.response_info.context_info["conflicts"]
+        if keep_same and existing.get("sha1") == sha1:
+            return Put(existing["id"], None, "already there")
+        file_id = existing["id"]
     with path.open("rb") as fh:
-        client.uploads.upload_file_version(
-            existing["id"], UploadFileVersionAttributes(name=name), fh, content_md_5=sha1
-        )
-    return existing["id"], "uploaded as a new version"
+        entry = client.uploads.upload_file_version(
+            file_id, UploadFileVersionAttributes(name=name), fh, content_md_5=sha1).entries[0]
+    return Put(entry.id, _version_id(entry), "uploaded as a new version")
+
+
+def _version_id(entry: object) -> str | None:
+    return getattr(getattr(entry, "file_version", None), "id", None)
+
+
+def derivatives_folder_id(client: BoxClient, campaign_folder_id: str) -> str:
+    """The campaign's ``Derivatives`` folder, created when missing."""
+    derivatives = _child(client, campaign_folder_id, lambda name: name.casefold() == "derivatives")
+    if derivatives is not None:
+        return derivatives.id
+    return client.folders.create_folder("Derivatives", CreateFolderParent(id=campaign_folder_id)).id
 
 
 def deliver(settings: SandboxSettings, endpoints: dict, campaign_number: str) -> list[Derivative]:
@@ -186,10 +213,7 @@ def deliver(settings: SandboxSettings, endpoints: dict, campaign_number: str) ->
     )
     if not masters:
         raise AgencyError(f"'{campaign.name}/Masters' is empty")
-    derivatives = _child(client, campaign.id, lambda name: name.casefold() == "derivatives")
-    derivatives_id = (
-        derivatives.id if derivatives else client.folders.create_folder("Derivatives", CreateFolderParent(id=campaign.id)).id
-    )
+    derivatives_id = derivatives_folder_id(client, campaign.id)
     delivered = []
     with tempfile.TemporaryDirectory(prefix="agency-") as tmp:
         uploads = [(index, master, False) for index, master in enumerate(masters)]
@@ -201,9 +225,9 @@ def deliver(settings: SandboxSettings, endpoints: dict, campaign_number: str) ->
                 client.downloads.download_file_to_output_stream(master.id, fh)
             language, market = LOCALES[index % len(LOCALES)]
             localize(local, f"{AGENCY_NAME} localization {language}{'-' + market if market else ''} of {master.name}")
-            file_id, outcome = _upload(client, derivatives_id, name, local)
+            put = put_file(client, derivatives_id, name, local)
             flag = " (badly named on purpose)" if bad else ""
-            print(f"{outcome}: Derivatives/{name} (file {file_id}) from master {master.name}{flag}")
+            print(f"{put.outcome}: Derivatives/{name} (file {put.file_id}) from master {master.name}{flag}")
             delivered.append(Derivative(master.name, name, bad))
     return delivered
 

@@ -105,3 +105,13 @@ def received(sandbox, kind: str) -> list[dict]:
 
 def ti_states(dag_run) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+
+
+def derivative_row(tracking_db, tracking_id: str, file_name: str) -> dict[str, Any]:
+    """The ``derivative_assets`` row of a derivative (read by the test only; the product reads it otherwise)."""
+    with tracking_db.transaction() as cur:
+        cur.execute("SELECT * FROM derivative_assets WHERE tracking_id = %s AND file_name = %s",
+                    (tracking_id, file_name))
+        row = cur.fetchone()
+    assert row is not None, f"no derivative_assets row for {file_name}"
+    return dict(row)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from box_sdk_gen import UploadFileVersionAttributes
 
 from sandbox.otmm.store import OtmmStore
-from tests.dags.conftest import fast, received, ti_states
+from tests.dags.conftest import derivative_row, fast, received, ti_states
 from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _final_assets, _to_a2
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, see
     assert float(fields["FERRERO.FIELD.DURATION"]) < 2 < old_duration, "media fields of the new file"
     assert fields["ARTESIA.FIELD.ASSET NAME"] == video.name, "the other metadata stays"
     assert store.get(latest)["locked_by"] is None and store.get(video.asset_id)["locked_by"] is None
-    derivative = tracking_db.get_derivative(video_file.name[:6], video_file.name)
+    derivative = derivative_row(tracking_db, video_file.name[:6], video_file.name)
     assert derivative["box_file_version_id"] == box.get_file_info(video_file.item_id).version_id
     assert derivative["dam_asset_id"] == video.asset_id and derivative["dam_latest_asset_id"] == latest
 

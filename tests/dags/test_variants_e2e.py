@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from sandbox.otmm.variants import BEARER_WRITES_NEED_REQUESTED_BY, VARIANTS
-from tests.dags.conftest import fast, ti_states
+from tests.dags.conftest import derivative_row, fast, ti_states
 from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _final_assets
 
 if TYPE_CHECKING:
@@ -53,5 +53,5 @@ def test_a1_to_a3_and_a_new_version_in_each_variant(dags, seeded_sandbox, seed, 
     assert run.state == "success", ti_states(run)
     after = _final_assets(otmm, campaign)[image.name[7:]]
     assert after.logical_id == before.asset_id != after.asset_id and after.version == 2
-    derivative = tracking_db.get_derivative(image.name[:6], image.name)
+    derivative = derivative_row(tracking_db, image.name[:6], image.name)
     assert derivative["dam_asset_id"] == before.asset_id and derivative["dam_latest_asset_id"] == after.asset_id

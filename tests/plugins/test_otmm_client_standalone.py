@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ferrero_provider.common.connection import ConnectionFields
 from ferrero_provider.common.retry import RetryPolicy
-from ferrero_provider.otmm.client.settings import ConnSettings, DamSettings
+from ferrero_provider.otmm.client.settings import DamSettings
 from ferrero_provider.otmm.client.standalone import OtmmClient
-from tests.plugins.conftest import NUMBER_FIELD, STATUS_FIELD
+from ferrero_provider.otmm.connection import DamConnection
+from tests.plugins.conftest import NUMBER_FIELD, STATUS_FIELD, otmm_connection
 
 if TYPE_CHECKING:
     from sandbox.testing import RunningSandbox
@@ -15,9 +17,7 @@ if TYPE_CHECKING:
 
 
 def test_the_client_works_without_airflow_settings(sandbox: RunningSandbox, dam: DamData):
-    s = sandbox.settings
-    conn = ConnSettings(base_url=sandbox.endpoints["otmm_base_url"], auth_mode="session", login=s.otmm_username,
-                        password=s.otmm_password, client_id=None, client_secret=None, otds_token_url=None)
+    conn = DamConnection.from_connection(ConnectionFields.from_value("otmm_default", otmm_connection(sandbox)))
     settings = DamSettings(timeout_seconds=30, job_timeout_seconds=30, job_poll_seconds=0.1, page_size=10,
                            status_field=STATUS_FIELD, number_field=NUMBER_FIELD, final_assets_folder_name="Final Assets",
                            domain_cache_ttl_seconds=0, domain_cache_file=None)

@@ -347,20 +347,12 @@ def test_create_asset_refused_by_the_dam_is_not_retried(hook: OtmmHook, final_fo
 def test_set_campaign_status_locks_patches_and_unlocks(hook: OtmmHook, dam: DamData):
     campaign_id = dam.campaign("Flip", "A1")
 
-    assert hook.set_campaign_status(campaign_id, "A2", expected_status="A1") is True
+    assert hook.set_campaign_status(campaign_id, "A2") is True
 
     stored = dam.get(campaign_id)
     assert stored["metadata"][STATUS_FIELD]["values"] == ["A2"]
     assert stored["locked_by"] is None
-    assert hook.set_campaign_status(campaign_id, "A2", expected_status="A1") is False  # already done: no change
-
-
-def test_set_campaign_status_refuses_an_unexpected_current_status_and_unlocks(hook: OtmmHook, dam: DamData):
-    campaign_id = dam.campaign("Wrong", "A3")
-    with pytest.raises(OtmmConflictError, match=r"has status 'A3' in the DAM, not 'A1'"):
-        hook.set_campaign_status(campaign_id, "A2", expected_status="A1")
-    assert dam.get(campaign_id)["locked_by"] is None
-    assert dam.get(campaign_id)["metadata"][STATUS_FIELD]["values"] == ["A3"]
+    assert hook.set_campaign_status(campaign_id, "A2") is False  # already done: no change
 
 
 def test_set_campaign_status_unlocks_even_when_the_patch_fails(hook: OtmmHook, dam: DamData, otmm_faults: Faults):

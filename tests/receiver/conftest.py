@@ -15,7 +15,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg2
 import psycopg2.extras
@@ -23,6 +22,7 @@ import pytest
 import requests
 
 from tests.airflow_api import free_port, start_airflow_api
+from tools.localpg import conn_fields
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -169,10 +169,7 @@ class RunningReceiver:
 
 def tracking_conn_json(dsn: str) -> str:
     """The Airflow connection (JSON form) of a libpq URI, socket folder in ``host``, as ``make up`` writes it."""
-    parts = urlsplit(dsn)
-    host = parse_qs(parts.query).get("host", [parts.hostname or "localhost"])[0]
-    return json.dumps({"conn_type": "postgres", "host": unquote(host), "login": parts.username or "postgres",
-                       "schema": parts.path.lstrip("/")})
+    return json.dumps({"conn_type": "postgres", **conn_fields(dsn)})
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ receiver's settings parsing, on a fresh tracking database."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -90,8 +91,12 @@ def test_tracking_connection_forms() -> None:
     as_json = json.dumps({"conn_type": "postgres", "host": "/tmp/sock", "login": "postgres", "schema": "tracking",
                           "port": 5433, "password": "pw", "extra": {"sslmode": "disable", "other": "x"}})
     assert tracking_db_kwargs(as_json) == {"host": "/tmp/sock", "port": 5433, "user": "postgres", "password": "pw",
-                                           "dbname": "tracking", "sslmode": "disable"}
-    assert tracking_db_kwargs("postgres://u:p@db:5432/tracking") == {"dsn": "postgresql://u:p@db:5432/tracking"}
-    for bad in ("", "{not json", "mysql://u@h/db"):
-        with pytest.raises(SettingsError):
+                                           "dbname": "tracking", "sslmode": "disable", "other": "x"}
+    assert tracking_db_kwargs("postgres://u:p@db:5432/tracking") == {"host": "db", "port": 5432, "user": "u",
+                                                                     "password": "p", "dbname": "tracking"}
+    for bad, sentence in (("", "AIRFLOW_CONN_TRACKING_DB must be set (the tracking database connection)"),
+                          ("{not json", "AIRFLOW_CONN_TRACKING_DB is not valid JSON"),
+                          ("mysql://u@h/db",
+                           "AIRFLOW_CONN_TRACKING_DB must be a postgres connection (JSON or postgres:// URI)")):
+        with pytest.raises(SettingsError, match=re.escape(sentence)):
             tracking_db_kwargs(bad)

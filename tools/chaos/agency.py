@@ -10,15 +10,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from box_sdk_gen import (
-    BoxAPIError,
-    CreateFolderParent,
-    UploadFileAttributes,
-    UploadFileAttributesParentField,
-    UploadFileVersionAttributes,
+from sandbox.box.agency import (
+    _child,
+    _folder_entries,
+    _root_folder_id,
+    _sha1,
+    derivatives_folder_id,
+    localize,
+    put_file,
+    v2_name,
 )
-
-from sandbox.box.agency import _child, _folder_entries, _root_folder_id, _sha1, localize, v2_name
 from sandbox.box.client import ccg_client
 from sandbox.settings import SandboxSettings
 
@@ -107,9 +108,7 @@ class Agency:
                 with local.open("wb") as fh:
                     self.client.downloads.download_file_to_output_stream(entry.id, fh)
                 self.masters.append(MasterCopy(number, seed_name, entry.name, index, local))
-            derivatives = _child(self.client, campaign.id, lambda n: n.casefold() == "derivatives")
-            self.derivatives_folder[number] = derivatives.id if derivatives else self.client.folders.create_folder(
-                "Derivatives", CreateFolderParent(id=campaign.id)).id
+            self.derivatives_folder[number] = derivatives_folder_id(self.client, campaign.id)
 
     def upload(self, master: MasterCopy, name: str, *, bad: bool) -> Upload:
         """Upload ``name`` (new content every time) into the master's campaign: a new file or a new version."""
@@ -118,24 +117,11 @@ class Agency:
         shutil.copyfile(master.path, local)
         localize(local, f"chaos agency upload {self._serial} of {name}")
         sha1, key = _sha1(local), (master.campaign, name)
-        folder = self.derivatives_folder[master.campaign]
-        entry = None
-        if key not in self.file_ids:
-            try:
-                with local.open("rb") as fh:
-                    attributes = UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=folder))
-                    entry = self.client.uploads.upload_file(attributes, fh, content_md_5=sha1).entries[0]
-            except BoxAPIError as exc:
-                if exc.response_info.code != "item_name_in_use":
-                    raise
-                self.file_ids[key] = exc.response_info.context_info["conflicts"]["id"]
-        if entry is None:
-            with local.open("rb") as fh:
-                entry = self.client.uploads.upload_file_version(
-                    self.file_ids[key], UploadFileVersionAttributes(name=name), fh, content_md_5=sha1).entries[0]
+        put = put_file(self.client, self.derivatives_folder[master.campaign], name, local,
+                       file_id=self.file_ids.get(key), keep_same=False)
         local.unlink()
-        self.file_ids[key] = entry.id
-        record = Upload(master.campaign, master.seed_name, name, entry.id, entry.file_version.id, sha1, bad,
+        self.file_ids[key] = put.file_id
+        record = Upload(master.campaign, master.seed_name, name, put.file_id, str(put.version_id), sha1, bad,
                         time.time())
         self.ledger.uploads.append(record)
         return record

@@ -71,12 +71,7 @@ class ConnectionFields:
         name = name or f"connection {conn_id}"
         value = value.strip()
         if value.startswith("{"):
-            try:
-                data = json.loads(value)
-            except ValueError as exc:
-                raise ConnectionSettingsError(f"{name} is not valid JSON ({exc.msg})") from None
-            if not isinstance(data, dict):
-                raise ConnectionSettingsError(f"{name} must be a JSON object")
+            data = _json_object(value, f"{name} is not valid JSON", f"{name} must be a JSON object")
             return cls(conn_id=conn_id, conn_type=data.get("conn_type"), host=data.get("host") or None,
                        login=data.get("login") or None, password=data.get("password") or None,
                        schema=data.get("schema") or None, port=_port(data.get("port"), name),
@@ -92,8 +87,8 @@ class ConnectionFields:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "__extra__" in query:
             extra = _extra(query.pop("__extra__"), name)
-        else:
-            extra = query
+        else:  # as Airflow reads them: a value that is JSON (5, true, {...}) is decoded
+            extra = {key: _json_or_text(value) for key, value in query.items()}
         try:
             port = parts.port
         except ValueError:
@@ -114,14 +109,30 @@ class ConnectionFields:
 def _extra(raw: Any, name: str) -> dict[str, Any]:
     if raw in (None, ""):
         return {}
+    not_object = f"{name} must have a JSON object as its extras"
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError as exc:
-            raise ConnectionSettingsError(f"{name} has extras that are not valid JSON ({exc.msg})") from None
+        return _json_object(raw, f"{name} has extras that are not valid JSON", not_object)
     if not isinstance(raw, dict):
-        raise ConnectionSettingsError(f"{name} must have a JSON object as its extras")
+        raise ConnectionSettingsError(not_object)
     return raw
+
+
+def _json_object(text: str, invalid: str, not_object: str) -> dict[str, Any]:
+    """``text`` as a JSON object; ``invalid`` (with the parser's reason) or ``not_object`` when it is none."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConnectionSettingsError(f"{invalid} ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConnectionSettingsError(not_object)
+    return data
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value) if value else value
+    except ValueError:
+        return value
 
 
 def _port(raw: Any, name: str) -> int | None:

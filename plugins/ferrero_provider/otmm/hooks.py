@@ -1,8 +1,8 @@
 """``OtmmHook``: the DAM (OpenText Media Management REST API ``otmmapi/v6``) for the content-scaling workflow.
 
-Connection (type ``otmm``, default ``otmm_default``): host = API base URL including ``/otmmapi/v6``, login and
-password, extras ``auth_mode`` (``session`` | ``oauth`` | ``otds``), ``client_id``, ``client_secret``,
-``otds_token_url``. Example::
+Connection (type ``otmm``, default ``otmm_default``), read by ``otmm.connection.DamConnection``: host = API base
+URL including ``/otmmapi/v6``, login and password, extras ``auth_mode`` (``session`` | ``oauth`` | ``otds``),
+``client_id``, ``client_secret``, ``otds_token_url``, and ``verify`` (CA bundle), ``cert``, ``proxies``. Example::
 
     AIRFLOW_CONN_OTMM_DEFAULT='{"conn_type": "otmm", "host": "https://dam.example.com/otmmapi/v6",
         "login": "svc_scaling", "password": "...", "extra": {"auth_mode": "session"}}'
@@ -27,16 +27,16 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
 from ferrero_provider.common.configured import ConfiguredHookMixin
+from ferrero_provider.common.connection import ConnectionFields
 from ferrero_provider.common.messages import failed_test
 from ferrero_provider.otmm.client.domains import _DOMAIN_CACHE, Domains
-from ferrero_provider.otmm.client.settings import AUTH_MODES, ConnSettings, DamSettings
+from ferrero_provider.otmm.client.settings import DamSettings
 from ferrero_provider.otmm.client.versions import CheckIn, Versions
-from ferrero_provider.otmm.exceptions import OtmmConfigError
+from ferrero_provider.otmm.connection import DamConnection
 
 if TYPE_CHECKING:
     import os
@@ -148,40 +148,10 @@ class OtmmHook(ConfiguredHookMixin, Versions, Domains, BaseHook):
         )
 
     @cached_property
-    def conn_settings(self) -> ConnSettings:
-        """The connection, checked: fails fast naming the missing or malformed field."""
-        conn = self.get_connection(self.otmm_conn_id)
-        extra = conn.extra_dejson or {}
-        where = f"Airflow connection '{self.otmm_conn_id}'"
-        host = (conn.host or "").strip()
-        if not host:
-            raise OtmmConfigError(f"{where} has no host; set it to the DAM API base URL, e.g. "
-                                  "https://dam.example.com/otmmapi/v6.")
-        if "://" not in host:
-            host = f"{conn.schema or 'https'}://{host}"
-        parts = urlsplit(host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OtmmConfigError(f"{where} has a host that is not an http(s) URL: {host!r}.")
-        netloc = parts.netloc if parts.port or not conn.port else f"{parts.netloc}:{conn.port}"
-        path = parts.path.rstrip("/") or "/otmmapi/v6"
-        mode = str(extra.get("auth_mode") or "session").strip().lower()
-        if mode not in AUTH_MODES:
-            raise OtmmConfigError(f"{where} has auth_mode {mode!r}; use one of {', '.join(AUTH_MODES)}.")
-        settings = ConnSettings(
-            base_url=f"{parts.scheme}://{netloc}{path}",
-            auth_mode=mode,
-            login=conn.login or None,
-            password=conn.password or None,
-            client_id=extra.get("client_id") or None,
-            client_secret=extra.get("client_secret") or None,
-            otds_token_url=extra.get("otds_token_url") or None,
-        )
-        required = {"session": ("login", "password"), "oauth": ("login", "password", "client_id", "client_secret"),
-                    "otds": ("client_id", "client_secret", "otds_token_url")}[mode]
-        missing = [name for name in required if not getattr(settings, name)]
-        if missing:
-            raise OtmmConfigError(f"{where} uses auth_mode {mode} but has no {' and no '.join(missing)}.")
-        return settings
+    def conn_settings(self) -> DamConnection:
+        """The connection, checked (``DamConnection.from_connection``): fails fast naming the missing or malformed
+        field."""
+        return DamConnection.from_connection(ConnectionFields.from_airflow(self.get_connection(self.otmm_conn_id)))
 
     # ---- connection test ------------------------------------------------------------------------------------
 
@@ -191,8 +161,7 @@ class OtmmHook(ConfiguredHookMixin, Versions, Domains, BaseHook):
             conn = self.conn_settings
             self._session = None
             self._request("GET", "/folders/rootfolders", "reading the root folders", params={"limit": 1})
-            who = conn.login if conn.auth_mode != "otds" else f"client {conn.client_id}"
-            return True, f"Connected to the DAM at {conn.base_url} as {who} ({conn.auth_mode} authentication)."
+            return True, f"Connected to the DAM at {conn.base_url} as {conn.who} ({conn.auth_mode} authentication)."
         except Exception as exc:  # noqa: BLE001 - the Test button shows the reason instead of an error page
             return failed_test(exc, lambda: self.conn_settings.secrets)
 

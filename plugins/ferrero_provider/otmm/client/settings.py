@@ -1,4 +1,5 @@
-"""Settings of the DAM client: the connection (checked) and the ``dam`` section of the config. Airflow-free."""
+"""Settings of the DAM client: the ``dam`` section of the config (the connection is ``otmm.connection``).
+Airflow-free."""
 
 from __future__ import annotations
 
@@ -7,24 +8,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-AUTH_MODES = ("session", "oauth", "otds")
-
-
-@dataclass(frozen=True)
-class ConnSettings:
-    base_url: str
-    auth_mode: str
-    login: str | None
-    password: str | None
-    client_id: str | None
-    client_secret: str | None
-    otds_token_url: str | None
-
-    @property
-    def secrets(self) -> tuple[str | None, ...]:
-        return (self.password, self.client_secret)
-
 
 @dataclass(frozen=True)
 class DamSettings:

@@ -17,7 +17,6 @@ from ferrero_provider.otmm.client.folders import Folders
 from ferrero_provider.otmm.exceptions import (
     OtmmAuthError,
     OtmmBadRequestError,
-    OtmmConflictError,
     OtmmError,
     OtmmNotFoundError,
     OtmmStatusError,
@@ -32,11 +31,11 @@ FIELD_TYPE = "com.artesia.metadata.MetadataField"
 class Status(Folders):
     """Locks, metadata PATCHes and the campaign status write."""
 
-    def set_campaign_status(self, campaign_id: str, status: str, *, expected_status: str | None = None) -> bool:
+    def set_campaign_status(self, campaign_id: str, status: str) -> bool:
         """Set the campaign's status field and read it back (see the module docstring).
 
-        Returns False when the status already was ``status`` (nothing changed). With ``expected_status``, a
-        campaign found in any other status is refused (:class:`OtmmConflictError`), so a flip happens once.
+        Returns False when the status already was ``status`` (nothing changed); the flip happens once because
+        the tracking DB decides it (``tracking_db.flip_once``).
 
         :raises OtmmStatusError: the status cannot be read, or reads back unchanged after the write.
         """
@@ -47,9 +46,6 @@ class Status(Folders):
             if current == status:
                 self.log.info("DAM: campaign %s already has status %s", campaign_id, status)
                 return False
-            if expected_status is not None and current != expected_status:
-                raise OtmmConflictError(f"Campaign {campaign_id} has status {current!r} in the DAM, not "
-                                        f"{expected_status!r}; its status was not changed to {status}.")
             element = {"id": s.status_field, "type": FIELD_TYPE,
                        "value": {"value": {"type": "string", "value": status}}}
             self._patch_folder(campaign_id, [element], operation)

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     import tenacity
 
     from ferrero_provider.common.retry import RetryPolicy
-    from ferrero_provider.otmm.client.settings import ConnSettings, DamSettings
+    from ferrero_provider.otmm.client.settings import DamSettings
+    from ferrero_provider.otmm.connection import DamConnection
 
 #: Renew a token this many seconds before the expiry the DAM announced.
 TOKEN_EXPIRY_MARGIN = 30.0
@@ -40,7 +41,7 @@ TOKEN_EXPIRY_MARGIN = 30.0
 class Transport:
     """Authentication and the retried request path shared by every part of the client."""
 
-    conn_settings: ConnSettings
+    conn_settings: DamConnection
     dam_settings: DamSettings
     retry_policy: RetryPolicy
     log: logging.Logger
@@ -58,7 +59,7 @@ class Transport:
         """The authenticated ``requests.Session`` (created and logged in on first use)."""
         with self._lock:
             if self._session is None:
-                session = requests.Session()
+                session = self.conn_settings.http.apply(requests.Session())  # CA bundle, client cert, proxies
                 adapter = TransferAdapter()
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
@@ -78,8 +79,7 @@ class Transport:
             session.headers.pop(header, None)
         session.cookies.clear()
         self._auth_expires_at = None
-        who = conn.login if conn.auth_mode != "otds" else f"client {conn.client_id}"
-        operation = f"logging in to the DAM as {who} ({conn.auth_mode} authentication)"
+        operation = f"logging in to the DAM as {conn.who} ({conn.auth_mode} authentication)"
         if conn.auth_mode == "session":
             data = self._send("POST", f"{conn.base_url}/sessions", operation,
                               data={"username": conn.login, "password": conn.password}, authenticated=False)
