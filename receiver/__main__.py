@@ -52,7 +52,7 @@ def _serve(settings: ReceiverSettings, level: str) -> int:
     if not load_settings().webhook.enabled:
         logging.getLogger("receiver").warning("webhook.enabled is false: the receiver does not start")
         return 0
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+    uvicorn.run(create_app(settings), host=settings.webhook.host, port=settings.webhook.port, log_config=None,
                 log_level=level.lower(), access_log=False, timeout_graceful_shutdown=10)
     return 0
 
@@ -64,7 +64,7 @@ def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
     from receiver.forwarder import send
 
     events = WebhookEvents(tracking_db(settings))
-    airflow = AirflowClient(settings.airflow_api_url, settings.airflow_user or "", settings.airflow_password or "")
+    airflow = AirflowClient(settings.webhook.airflow_api_url, settings.airflow_user or "", settings.airflow_password or "")
     failures = 0
     try:
         for event_id in event_ids:
@@ -77,7 +77,7 @@ def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
             else:
                 events.requeue(event_id)
                 try:
-                    result = send(events, airflow, settings.dag_id, events.get(event_id) or stored)
+                    result = send(events, airflow, settings.webhook.dag_id, events.get(event_id) or stored)
                 except AirflowUnavailable as exc:
                     report.update(outcome="pending", error=str(exc))
                 else:
@@ -102,7 +102,7 @@ def _register(settings: ReceiverSettings, address: str | None, folder_id: str | 
     from receiver.registration import box_client, ensure_webhook
 
     address = address or os.environ.get("RECEIVER_PUBLIC_URL") or (
-        f"http://{settings.host}:{settings.port}/box/webhook")
+        f"http://{settings.webhook.host}:{settings.webhook.port}/box/webhook")
     folder_id = folder_id or str(load_settings().box.root_folder_id)
     if folder_id == "0":
         print("receiver: Box has no webhooks on the root folder 0; set box.root_folder_id (BOX_ROOT_FOLDER_ID)",

@@ -69,19 +69,19 @@ def create_app(settings: ReceiverSettings, *, start_forwarder: bool = True) -> F
             own.db.close()
             raise
 
-    airflow = AirflowClient(settings.airflow_api_url, settings.airflow_user or "", settings.airflow_password or "")
+    airflow = AirflowClient(settings.webhook.airflow_api_url, settings.airflow_user or "", settings.airflow_password or "")
     forwarder = Forwarder(
-        lambda: WebhookEvents(tracking_db(settings)), airflow, settings.dag_id,
+        lambda: WebhookEvents(tracking_db(settings)), airflow, settings.webhook.dag_id,
         retry_initial_seconds=settings.retry_initial_seconds, retry_max_seconds=settings.retry_max_seconds,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not settings.validate_signatures:
+        if not settings.webhook.validate_signatures:
             log.warning("signature validation is OFF (webhook.validate_signatures: false)")
         if start_forwarder:
             forwarder.start()
-        log.info("receiver ready", extra={"fields": {"dag_id": settings.dag_id, "airflow": settings.airflow_api_url}})
+        log.info("receiver ready", extra={"fields": {"dag_id": settings.webhook.dag_id, "airflow": settings.webhook.airflow_api_url}})
         try:
             yield
         finally:
@@ -108,14 +108,14 @@ def create_app(settings: ReceiverSettings, *, start_forwarder: bool = True) -> F
     async def box_webhook(request: Request) -> JSONResponse:
         delivery_id = (request.headers.get("box-delivery-id") or "")[:100] or None
         context = {"delivery_id": delivery_id, "client": request.client.host if request.client else None}
-        body = await _read_limited(request, settings.max_body_bytes)
+        body = await _read_limited(request, settings.webhook.max_body_bytes)
         if body is None:
             log.warning("delivery refused", extra={"fields": {**context, "outcome": "too-large", "status": 413}})
             return _answer(413, "body too large")
-        if settings.validate_signatures:
+        if settings.webhook.validate_signatures:
             reason = signature.check(
                 body, request.headers, settings.primary_key, settings.secondary_key,
-                max_age=settings.max_age_seconds,
+                max_age=settings.webhook.max_age_seconds,
             )
             if reason:
                 log.warning("delivery refused",

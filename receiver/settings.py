@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferrero_provider.common.connection import ConnectionSettingsError
 from ferrero_provider.common.postgres import libpq_kwargs_from_value
 from include.ferrero.config import load_settings
 from include.ferrero.env_numbers import seconds_setting
+
+if TYPE_CHECKING:
+    from include.ferrero.config_model import WebhookReceiverConfig
 
 
 class SettingsError(ValueError):
@@ -26,13 +29,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class ReceiverSettings:
-    host: str
-    port: int
-    validate_signatures: bool
-    max_age_seconds: int
-    max_body_bytes: int
-    airflow_api_url: str
-    dag_id: str
+    webhook: WebhookReceiverConfig  # the config's ``webhook`` section: address, signatures, limits, Airflow
     derivatives_folder_name: str
     primary_key: str | None
     secondary_key: str | None
@@ -49,13 +46,7 @@ class ReceiverSettings:
         config = load_settings()
         webhook, box = config.webhook, config.box
         settings = cls(
-            host=webhook.host,
-            port=webhook.port,
-            validate_signatures=webhook.validate_signatures,
-            max_age_seconds=webhook.max_age_seconds,
-            max_body_bytes=webhook.max_body_bytes,
-            airflow_api_url=webhook.airflow_api_url.rstrip("/"),
-            dag_id=webhook.dag_id,
+            webhook=webhook.model_copy(update={"airflow_api_url": webhook.airflow_api_url.rstrip("/")}),
             derivatives_folder_name=box.derivatives_folder_name or "Derivatives",
             primary_key=env.get("BOX_WEBHOOK_PRIMARY_KEY") or None,
             secondary_key=env.get("BOX_WEBHOOK_SECONDARY_KEY") or None,
@@ -68,7 +59,7 @@ class ReceiverSettings:
             retry_max_seconds=seconds_setting(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0, strict=True,
                                               error=SettingsError),
         )
-        if settings.validate_signatures and not (settings.primary_key or settings.secondary_key):
+        if settings.webhook.validate_signatures and not (settings.primary_key or settings.secondary_key):
             raise SettingsError(
                 "BOX_WEBHOOK_PRIMARY_KEY (or BOX_WEBHOOK_SECONDARY_KEY) must be set while"
                 " webhook.validate_signatures is true"

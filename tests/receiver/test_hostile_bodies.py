@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from include.ferrero import webhook_events
+from include.ferrero.config_model import WebhookReceiverConfig
 from include.ferrero.webhook_events import IGNORED, PENDING, WebhookEvent, WebhookEvents, storable
 from receiver import events
 from receiver.app import create_app
@@ -291,9 +292,11 @@ def test_endpoint_never_answers_5xx(receiver: RunningReceiver, tracking_dsn: str
 
 def _post_in_process(tracking_db: dict[str, Any], tmp_path: Path, *payloads: dict[str, Any]) -> list[httpx.Response]:
     """POST unsigned bodies to an app of our own (no forwarder) over ASGI."""
+    webhook = WebhookReceiverConfig(
+        enabled=True, host="127.0.0.1", port=0, validate_signatures=False, max_age_seconds=600,
+        max_body_bytes=1 << 20, airflow_api_url=f"http://127.0.0.1:{free_port()}", dag_id="a2_to_a3")
     settings = ReceiverSettings(
-        host="127.0.0.1", port=0, validate_signatures=False, max_age_seconds=600, max_body_bytes=1 << 20,
-        airflow_api_url=f"http://127.0.0.1:{free_port()}", dag_id="a2_to_a3", derivatives_folder_name="Derivatives",
+        webhook=webhook, derivatives_folder_name="Derivatives",
         primary_key=None, secondary_key=None, service_account_user_id=SERVICE_ACCOUNT, airflow_user="u",
         airflow_password="p", tracking_db=tracking_db,
     )
