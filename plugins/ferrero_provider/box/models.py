@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ferrero_provider.common.records import Record
+
 
 def _type_name(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
 @dataclass(frozen=True)
-class BoxFile:
+class BoxFile(Record):
     """A Box file: id, name, size, SHA-1 (hex), parent folder and current version."""
 
     file_id: str
@@ -41,12 +43,9 @@ class BoxFile:
             parent_name=getattr(parent, "name", None) if parent is not None else None,
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class BoxFileVersion:
+class BoxFileVersion(Record):
     """One version of a file; ``position`` is its place in the file's history (1 = the first upload)."""
 
     version_id: str
@@ -54,9 +53,6 @@ class BoxFileVersion:
     sha1: str | None
     size: int | None
     created_at: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class UploadedFile(BoxFile):
 
 
 @dataclass(frozen=True)
-class BoxItem:
+class BoxItem(Record):
     """An entry of a folder listing: ``item_type`` is ``file``, ``folder`` or ``web_link``."""
 
     item_id: str
@@ -92,18 +88,12 @@ class BoxItem:
             sha1=getattr(entry, "sha_1", None),
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class CampaignFolders:
+class CampaignFolders(Record):
     """A campaign's Box folders: ``<number> <name>`` with its ``Masters`` and ``Derivatives`` subfolders."""
 
     campaign_folder_id: str
     campaign_folder_name: str
     masters_folder_id: str
     derivatives_folder_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from ferrero_provider.common.records import Record
 from ferrero_provider.otmm.metadata import flatten_metadata
 
 CONTAINER_TYPE = "com.artesia.container.Container"
@@ -15,7 +16,7 @@ def is_container(item: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class Campaign:
+class Campaign(Record):
     """A campaign folder: its id, name (the folder name), number and status, and its metadata.
 
     ``metadata`` is the DAM's grouped metadata as read; ``fields`` the same flattened (field id -> value, a list
@@ -42,12 +43,9 @@ class Campaign:
             fields=fields,
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class MasterAsset:
+class MasterAsset(Record):
     """A non-folder asset of a campaign folder, with the size and type of its original content."""
 
     asset_id: str
@@ -77,16 +75,10 @@ class MasterAsset:
             version=None if asset.get("version") is None else int(asset["version"]),
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class DamFolder:
+class DamFolder(Record):
     """A DAM folder (e.g. a campaign's Final Assets)."""
 
     folder_id: str
     name: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ferrero_provider.common.records import Record
 from ferrero_provider.common.streams import MultipartFileBody, file_sha1
 from ferrero_provider.otmm.client.assets import Assets
 from ferrero_provider.otmm.client.status import Status
@@ -30,7 +31,7 @@ PATH_ONLY = {"load_type": "custom", "data_load_request": json.dumps({"data_load_
 
 
 @dataclass(frozen=True)
-class CheckIn:
+class CheckIn(Record):
     """The outcome of :meth:`Versions.check_in_new_version`."""
 
     asset_id: str  #: the latest version's own asset id (address it for the next check-out or PATCH)
@@ -39,9 +40,6 @@ class CheckIn:
     previous_asset_id: str  #: the version that was the latest before
     checked_in: bool  #: False when the DAM already held these bytes (nothing was checked in)
     locked_after: bool  #: the new version was still locked after the check-in (and was unlocked)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Versions(Assets, Status):
