@@ -149,25 +149,14 @@ class Transport:
 
         return self.retry_policy.retrying(on_retry, attempts)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        operation: str,
-        *,
-        handle: Callable[[requests.Response], Any] | None = None,
-        body: Callable[[], tuple[Any, str]] | None = None,
-        idempotent: bool = True,
-        **kwargs: Any,
-    ) -> Any:
+    def _request(self, method: str, path: str, operation: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         """Send one DAM request with retries; return ``handle(response)`` or the parsed JSON body.
 
         ``handle`` runs inside the retried attempt (a download cut short is retried whole). ``body`` builds a
         fresh streamed body and its content type for every attempt. ``idempotent=False`` sends once (a 401 is
-        still answered by logging in again, since the request did not reach the DAM's logic).
+        still answered by logging in again, since the request did not reach the DAM's logic). See ``_send``.
         """
-        return self._send(method, self._url(path), operation, handle=handle, body=body,
-                          attempts=None if idempotent else 1, **kwargs)
+        return self._send(method, self._url(path), operation, attempts=None if idempotent else 1, **kwargs)
 
     def _send(
         self,
