@@ -69,6 +69,7 @@ def test_campaign_reaches_a2_once_and_a_rerun_creates_nothing(dags, seeded_sandb
     assert len(received(seeded_sandbox, "status-webhooks")) == 1
     assert len(received(seeded_sandbox, "mail")) == 1
     assert tracking_db.completed_cycles(campaign["id"], "A1", "A2") == 1
+    assert "/s/" in ((tracking_db.get_campaign(campaign["id"]) or {}).get("box_folder_url") or ""), "cockpit link"
 
     # By hand, for a campaign now in A2: refused unless forced; forced, the masters are checked again and no
     # status change or notification is repeated.

@@ -214,6 +214,8 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSumm
         otmm.set_campaign_status(campaign_id, "A2")
         return True
 
+    if box_folder_url:  # the cockpit's link to the campaign's Box folder
+        db.update_campaign_folders(campaign_id, box_folder_url=box_folder_url)
     change = db.flip_once(campaign_id, "A1", "A2", campaign["cycle"], run_id, apply,
                           lambda change, masters: a2_messages(config, campaign, box_folder_url, change, masters))
     return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"],
