@@ -65,7 +65,7 @@ def child(asset_id: str, box_folder_id: str, work: Path) -> None:
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.otmm.hooks import OtmmHook
 
-    otmm = OtmmHook(domain_cache_file=False)
+    otmm = OtmmHook()
     box = BoxHook()
     otmm.get_conn()
     box.get_conn()

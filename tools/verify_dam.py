@@ -9,6 +9,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ferrero_provider.otmm.client.settings import DamSettings
 from ferrero_provider.otmm.connection import AUTH_MODES
 from ferrero_provider.otmm.exceptions import OtmmError, OtmmNotFoundError
 from ferrero_provider.otmm.hooks import OtmmHook
@@ -30,7 +31,7 @@ class DamVerifier:
     """Runs the DAM checks with the connection ``otmm_default`` (and its other auth modes when it holds them)."""
 
     def __init__(self, conn_id: str = "otmm_default", *, statuses: tuple[str, ...] = ("A1", "A2", "A3")) -> None:
-        self.hook = OtmmHook(conn_id, domain_cache_file=False, job_poll_seconds=0.2)
+        self.hook = OtmmHook(conn_id, settings=DamSettings(job_poll_seconds=0.2))
         self.statuses = statuses
         self.findings: list[Finding] = []
         self.campaign_id: str | None = None
@@ -75,7 +76,7 @@ class DamVerifier:
             os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({
                 "conn_type": "otmm", "host": conn.host, "login": conn.login, "password": conn.password,
                 "extra": {**extra, "auth_mode": mode}})
-            ok, message = OtmmHook(conn_id, domain_cache_file=False).test_connection()
+            ok, message = OtmmHook(conn_id).test_connection()
             results.append((mode, ok, message))
         observed = "; ".join(f"{mode}: {'ok' if ok else message}" for mode, ok, message in results)
         failed = [mode for mode, ok, _ in results if not ok]

@@ -25,6 +25,7 @@ from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
     from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.otmm.client.settings import DamSettings
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage, StoredMessage
 
@@ -71,7 +72,7 @@ class Services:
     def otmm(self) -> Any:
         from ferrero_provider.otmm.hooks import OtmmHook
 
-        return OtmmHook(**otmm_hook_kwargs(self.config), retry=self.retry_policy)
+        return OtmmHook(retry=self.retry_policy, settings=dam_settings(self.config))
 
     @functools.cached_property
     def box(self) -> Any:
@@ -139,25 +140,21 @@ def retry_policy(config: Config) -> RetryPolicy:
     return RetryPolicy.from_config({"retry": config.retry.model_dump()})
 
 
-def otmm_hook_kwargs(config: Config) -> dict[str, Any]:
+def dam_settings(config: Config) -> DamSettings:
     """The DAM hook's settings from the project config (``dam``, ``field_mappings.validate_domain_values``)."""
+    from ferrero_provider.otmm.client.settings import DamSettings
+
     dam = config.dam
     domains = config.field_mappings.get("validate_domain_values")
     domains = domains if isinstance(domains, dict) else {}
     cache_file = domains.get("cache_file")
-    if isinstance(cache_file, str) and cache_file:
-        cache_file = cache_file if os.path.isabs(cache_file) else str(PROJECT_ROOT / cache_file)
-    values = {
-        "timeout_seconds": dam.timeout_seconds,
-        "job_timeout_seconds": dam.job_timeout_seconds,
-        "page_size": dam.page_size,
-        "status_field": dam.campaign.status_field,
-        "number_field": dam.campaign.number_field,
-        "final_assets_folder_name": dam.campaign.final_assets_folder_name,
-        "domain_cache_ttl_hours": domains.get("cache_ttl_hours"),
-        "domain_cache_file": cache_file or False,
-    }
-    return {key: value for key, value in values.items() if value is not None}
+    return DamSettings(
+        timeout_seconds=dam.timeout_seconds, job_timeout_seconds=dam.job_timeout_seconds, page_size=dam.page_size,
+        status_field=dam.campaign.status_field, number_field=dam.campaign.number_field,
+        final_assets_folder_name=dam.campaign.final_assets_folder_name,
+        domain_cache_ttl_seconds=float(str(domains.get("cache_ttl_hours", 24))) * 3600,
+        domain_cache_file=PROJECT_ROOT / cache_file if isinstance(cache_file, str) and cache_file else None,
+    )
 
 
 def box_hook_kwargs(config: Config) -> dict[str, Any]:

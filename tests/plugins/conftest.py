@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.otmm.hooks import OtmmHook
     from sandbox.testing import RunningSandbox
 
 STATUS_FIELD = "FERRERO.CAMPAIGN.FIELD.STATUS"
@@ -155,3 +157,19 @@ class DamData:
 @pytest.fixture
 def dam(sandbox: RunningSandbox, tmp_path: Path) -> DamData:
     return DamData(sandbox, tmp_path)
+
+
+def dam_hook(*, retry: RetryPolicy | None = None, max_attempts: int | None = None,
+             initial_delay_seconds: float | None = None, domain_cache_ttl_hours: float | None = None,
+             **settings: Any) -> OtmmHook:
+    """An ``OtmmHook`` from single values, as the tests give them: retry values on the policy, the rest as
+    ``DamSettings`` (``domain_cache_ttl_hours`` in hours)."""
+    from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.otmm.client.settings import DamSettings
+    from ferrero_provider.otmm.hooks import OtmmHook
+
+    policy = (retry or RetryPolicy()).with_overrides(max_attempts=max_attempts,
+                                                     initial_delay_seconds=initial_delay_seconds)
+    if domain_cache_ttl_hours is not None:
+        settings["domain_cache_ttl_seconds"] = domain_cache_ttl_hours * 3600
+    return OtmmHook(retry=policy, settings=DamSettings(**settings))

@@ -55,7 +55,7 @@ def test_hook_environment_and_client_read_one_value_alike(sandbox: RunningSandbo
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     value = otmm_connection(sandbox, "otds", extra={"verify": "false", "proxy": "http://proxy:3128"})
     monkeypatch.setenv("AIRFLOW_CONN_OTMM_DEFAULT", value)
-    from_hook = OtmmHook(domain_cache_file=False).conn_settings
+    from_hook = OtmmHook().conn_settings
     assert from_hook == DamConnection.from_environment() == DamConnection.from_connection(
         ConnectionFields.from_value("otmm_default", value))
     assert from_hook.http.verify is False

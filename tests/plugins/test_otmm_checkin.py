@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ferrero_provider.otmm.exceptions import OtmmBadRequestError, OtmmConflictError
-from ferrero_provider.otmm.hooks import OtmmHook
+from tests.plugins.conftest import dam_hook
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ferrero_provider.otmm.hooks import OtmmHook
     from tests.plugins.conftest import DamData, Faults
 
 BASE = "/otmmapi/v6"
@@ -23,7 +24,7 @@ MEDIA = [{"id": DURATION, "type": "com.artesia.metadata.MetadataField",
 
 @pytest.fixture
 def hook(otmm_conn: str) -> OtmmHook:
-    return OtmmHook(initial_delay_seconds=0, domain_cache_file=False, job_poll_seconds=0.1)
+    return dam_hook(initial_delay_seconds=0, job_poll_seconds=0.1)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from ferrero_provider.otmm.exceptions import (
     OtmmTransportError,
 )
 from ferrero_provider.otmm.hooks import OtmmHook
-from tests.plugins.conftest import STATUS_FIELD, otmm_connection
+from tests.plugins.conftest import STATUS_FIELD, dam_hook, otmm_connection
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,9 +44,8 @@ REPRESENTATION = {"asset_resource": {"asset": {
 
 def make_hook(**kwargs: object) -> OtmmHook:
     kwargs.setdefault("initial_delay_seconds", 0)
-    kwargs.setdefault("domain_cache_file", False)
     kwargs.setdefault("job_poll_seconds", 0.1)
-    return OtmmHook(**kwargs)  # type: ignore[arg-type]
+    return dam_hook(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ferrero_provider.otmm.exceptions import OtmmStatusError
-from ferrero_provider.otmm.hooks import OtmmHook
 from sandbox.otmm.variants import VARIANTS
 from sandbox.testing import start_sandbox
-from tests.plugins.conftest import DamData, Faults, otmm_connection
+from tests.plugins.conftest import DamData, Faults, dam_hook, otmm_connection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from ferrero_provider.otmm.hooks import OtmmHook
     from sandbox.testing import RunningSandbox
 
 
@@ -34,7 +34,7 @@ def variant_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 @pytest.fixture(params=["session", "oauth", "otds"])
 def hook(request: pytest.FixtureRequest, variant_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> OtmmHook:
     monkeypatch.setenv("AIRFLOW_CONN_OTMM_DEFAULT", otmm_connection(variant_sandbox, request.param))
-    return OtmmHook(initial_delay_seconds=0, domain_cache_file=False, job_poll_seconds=0.05, page_size=100)
+    return dam_hook(initial_delay_seconds=0, job_poll_seconds=0.05, page_size=100)
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ from ferrero_provider.otmm.exceptions import (
     OtmmNotFoundError,
     OtmmServerError,
 )
-from ferrero_provider.otmm.hooks import OtmmHook
+from tests.plugins.conftest import dam_hook
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ferrero_provider.otmm.hooks import OtmmHook
     from tests.plugins.conftest import DamData, Faults
 
 BASE = "/otmmapi/v6"
@@ -33,8 +34,8 @@ PERMANENT = [(400, "Bad"), (403, "Auth"), (404, "NotFound"), (422, "Bad")]
 
 
 def otmm_hook(config: dict | None = None) -> OtmmHook:
-    return OtmmHook(config=config, retry=RetryPolicy.from_config(config) if config else None,
-                    initial_delay_seconds=0, domain_cache_file=False)
+    return dam_hook(retry=RetryPolicy.from_config(config) if config else None,
+                    initial_delay_seconds=0)
 
 
 def box_hook(config: dict | None = None) -> BoxHook:
