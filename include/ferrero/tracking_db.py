@@ -249,26 +249,17 @@ class TrackingDb:
             )
             return int(cur.fetchone()["n"])
 
-    def update_campaign_folders(
-        self,
-        campaign_id: str,
-        *,
-        box_folder_id: str | None = None,
-        box_folder_url: str | None = None,
-        final_assets_folder_id: str | None = None,
-    ) -> None:
+    def record_campaign_folders(self, campaign_id: str, box_folder_id: str, final_assets_folder_id: str) -> None:
+        """Where the campaign's masters go (its Box folder) and its derivatives (the DAM's Final Assets)."""
         with self.transaction() as cur:
-            cur.execute(
-                """
-                UPDATE campaigns
-                   SET box_folder_id = COALESCE(%s, box_folder_id),
-                       box_folder_url = COALESCE(%s, box_folder_url),
-                       final_assets_folder_id = COALESCE(%s, final_assets_folder_id),
-                       updated_at = now()
-                 WHERE campaign_id = %s
-                """,
-                (box_folder_id, box_folder_url, final_assets_folder_id, campaign_id),
-            )
+            cur.execute("UPDATE campaigns SET box_folder_id = %s, final_assets_folder_id = %s, updated_at = now()"
+                        " WHERE campaign_id = %s", (box_folder_id, final_assets_folder_id, campaign_id))
+
+    def record_box_folder_url(self, campaign_id: str, box_folder_url: str) -> None:
+        """The shared link of the campaign's Box folder (the success email's and the cockpit's link)."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE campaigns SET box_folder_url = %s, updated_at = now() WHERE campaign_id = %s",
+                        (box_folder_url, campaign_id))
 
     # -- derivatives (A2 -> A3) -------------------------------------------------------------------------
 

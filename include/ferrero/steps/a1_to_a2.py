@@ -107,8 +107,7 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
     folders = record(box.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
                                                  parent_folder_id=str(config.box.root_folder_id)))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
-    db.update_campaign_folders(campaign_id, box_folder_id=folders["campaign_folder_id"],
-                               final_assets_folder_id=final_folder_id)
+    db.record_campaign_folders(campaign_id, folders["campaign_folder_id"], final_folder_id)
     if cycle is None:
         # A campaign in A1 starts a new cycle; a forced re-send of one already past A1 stays in its last cycle,
         # so its (already made) flip and notifications are not repeated.
@@ -215,7 +214,7 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSumm
         return True
 
     if box_folder_url:  # the cockpit's link to the campaign's Box folder
-        db.update_campaign_folders(campaign_id, box_folder_url=box_folder_url)
+        db.record_box_folder_url(campaign_id, box_folder_url)
     change = db.flip_once(campaign_id, "A1", "A2", campaign["cycle"], run_id, apply,
                           lambda change, masters: a2_messages(config, campaign, box_folder_url, change, masters))
     return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"],
