@@ -1,6 +1,6 @@
 """``OtmmHook``: the DAM (OpenText Media Management REST API ``otmmapi/v6``) for the content-scaling workflow.
 
-Connection (type ``otmm``, default ``otmm_default``), read by ``otmm.connection.DamConnection``: host = API base
+Connection (type ``otmm``, default ``otmm_default``), read by ``ferrero_provider.otmm.connection.DamConnection``: host = API base
 URL including ``/otmmapi/v6``, login and password, extras ``auth_mode`` (``session`` | ``oauth`` | ``otds``),
 ``client_id``, ``client_secret``, ``otds_token_url``, and ``verify`` (CA bundle), ``cert``, ``proxies``. Example::
 
@@ -11,7 +11,7 @@ URL including ``/otmmapi/v6``, login and password, extras ``auth_mode`` (``sessi
                   "otds_token_url": "https://otds.example.com/otdsws/oauth2/token"}}'
 
 The hook is thin: identity, connection and config parsing, ``test_connection``. The work is done by the Airflow-free
-client package ``otmm.client`` it mixes in (``transport``, ``folders``, ``status``, ``assets``, ``jobs``,
+client package ``ferrero_provider.otmm.client`` it mixes in (``transport``, ``folders``, ``status``, ``assets``, ``jobs``,
 ``versions``, ``domains``), each module documenting the fallbacks it takes where the public evidence is thin.
 
 Every call goes through :meth:`OtmmHook._request`: one lazily created ``requests.Session``, a timeout on every

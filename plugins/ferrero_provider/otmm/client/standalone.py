@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class OtmmClient(Versions, Domains):
-    """Every DAM operation of :class:`otmm.hooks.OtmmHook`, without Airflow.
+    """Every DAM operation of :class:`ferrero_provider.otmm.hooks.OtmmHook`, without Airflow.
 
     :param conn: the checked connection (``DamConnection.from_environment(conn_id)`` or ``.from_connection``).
     :param dam: the ``dam`` settings (page size, timeouts, field ids, lookup-domain cache).
