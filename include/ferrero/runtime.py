@@ -24,8 +24,10 @@ from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
+    from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.otmm.client.settings import DamSettings
+    from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage, StoredMessage
 
@@ -69,13 +71,13 @@ class Services:
         return retry_policy(self.config)
 
     @functools.cached_property
-    def otmm(self) -> Any:
+    def otmm(self) -> OtmmHook:
         from ferrero_provider.otmm.hooks import OtmmHook
 
         return OtmmHook(retry=self.retry_policy, settings=dam_settings(self.config))
 
     @functools.cached_property
-    def box(self) -> Any:
+    def box(self) -> BoxHook:
         from ferrero_provider.box.hooks import BoxHook
 
         return BoxHook(**box_hook_kwargs(self.config), retry=self.retry_policy)
