@@ -108,7 +108,7 @@ class Services:
         from ferrero_provider.notifications.hooks import MailgunHook
 
         body = message.body
-        MailgunHook(retry={**self.config.retry.model_dump(), "max_attempts": 1}).send(
+        MailgunHook(retry=self.retry_policy.with_overrides(max_attempts=1)).send(
             Email(recipients=body["recipients"], subject=body["subject"], html=body["html"], text=body.get("text", "")),
             self.config.notifications.from_address, message_key=message.idempotency_key)
 
@@ -116,7 +116,7 @@ class Services:
         from ferrero_provider.notifications.hooks import StatusWebhookHook
 
         settings = self.config.webhooks[message.target]
-        StatusWebhookHook(settings.conn_id, auth_type=settings.auth_type, retry=self.config.retry.model_dump(),
+        StatusWebhookHook(settings.conn_id, auth_type=settings.auth_type, retry=self.retry_policy,
                           timeout=settings.timeout_seconds, attempts=1,
                           ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import requests
 
+from ferrero_provider.common.retry import RetryPolicy
 from ferrero_provider.notifications.exceptions import NotificationError
 from ferrero_provider.notifications.hooks import MailgunHook, StatusWebhookHook
 from include.ferrero.config import load_settings
 from include.ferrero.messages import render_email
 from sandbox.connections import product_connections
 
-FAST = {"max_attempts": 3, "initial_delay_seconds": 0, "max_delay_seconds": 0}
+FAST = RetryPolicy(max_attempts=3, initial_delay_seconds=0, max_delay_seconds=0)
 
 
 @pytest.fixture

@@ -37,24 +37,21 @@ class Email(Protocol):
     def text(self) -> str: ...
 
 
-def _retry_args(retry: dict[str, Any] | None, attempts: int | None = None) -> dict[str, Any]:
-    retry = retry or {}
+def _retry_args(policy: RetryPolicy, attempts: int | None = None) -> dict[str, Any]:
     return {
-        "stop": tenacity.stop_after_attempt(attempts or retry.get("max_attempts", 3)),
-        "wait": tenacity.wait_random_exponential(
-            multiplier=retry.get("initial_delay_seconds", 5), max=retry.get("max_delay_seconds", 60)
-        ),
+        "stop": tenacity.stop_after_attempt(attempts or policy.max_attempts),
+        "wait": tenacity.wait_random_exponential(multiplier=policy.initial_delay_seconds, max=policy.max_delay_seconds),
         "retry": tenacity.retry_if_exception_type((RetryableNotificationError, requests.ConnectionError,
                                                    requests.Timeout)),
         "reraise": True,
     }
 
 
-def _check(response: requests.Response, what: str, retry: dict[str, Any] | None) -> None:
+def _check(response: requests.Response, what: str, policy: RetryPolicy) -> None:
     if response.ok:
         return
     detail = " ".join(response.text.split())[:200]
-    retryable = RetryPolicy.from_config({"retry": retry or {}}).is_retryable_status(response.status_code)
+    retryable = policy.is_retryable_status(response.status_code)
     error = RetryableNotificationError if retryable else NotificationError
     raise error(f"{what} was refused with HTTP {response.status_code}: {detail or response.reason}")
 
@@ -68,11 +65,11 @@ class MailgunHook(HttpHook):
     conn_type = "http"
     hook_name = "Mailgun"
 
-    def __init__(self, mailgun_conn_id: str = default_conn_name, retry: dict[str, Any] | None = None,
+    def __init__(self, mailgun_conn_id: str = default_conn_name, retry: RetryPolicy | None = None,
                  timeout: float = 30) -> None:
         super().__init__(method="POST", http_conn_id=mailgun_conn_id)
         self.mailgun_conn_id = mailgun_conn_id
-        self._retry = retry
+        self._retry = retry or RetryPolicy()
         self._timeout = timeout
 
     def send(self, email: Email, from_address: str, message_key: str | None = None) -> str:
@@ -108,11 +105,11 @@ class StatusWebhookHook(HttpHook):
     hook_name = "Campaign status webhook"
 
     def __init__(self, webhook_conn_id: str = default_conn_name, auth_type: str = "bearer",
-                 retry: dict[str, Any] | None = None, timeout: float = 10, attempts: int | None = None) -> None:
+                 retry: RetryPolicy | None = None, timeout: float = 10, attempts: int | None = None) -> None:
         super().__init__(method="POST", http_conn_id=webhook_conn_id)
         self.webhook_conn_id = webhook_conn_id
         self._auth = auth_type
-        self._retry = retry
+        self._retry = retry or RetryPolicy()
         self._timeout = timeout
         self._attempts = attempts
 
