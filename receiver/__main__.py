@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook receiver (the default)")
     replay = commands.add_parser("replay", help="send stored events to Airflow again")
     replay.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="Box event id (the body's `id`)")
-    register = commands.add_parser("register-webhook", help="create Box's FILE.UPLOADED webhook on the root folder")
+    register = commands.add_parser("register-webhook", help="create Box's webhook (FILE.UPLOADED, FILE.RENAMED) on the root folder")
     register.add_argument("--address", help="public URL of POST /box/webhook (default: RECEIVER_PUBLIC_URL, "
                                             "else http://<webhook.host>:<webhook.port>/box/webhook)")
     register.add_argument("--folder-id", help="the watched folder (default: box.root_folder_id)")

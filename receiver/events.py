@@ -1,6 +1,7 @@
 """What a Box webhook body means for us: its JSON, the fields we keep, and whether (and why) it is ignored.
 
-Only ``FILE.UPLOADED`` events for a file inside a folder named like ``box.derivatives_folder_name`` (the file's
+Only ``FILE.UPLOADED`` and ``FILE.RENAMED`` events (``TRIGGERS``; a renamed file is a new run, its run id names
+the file) for a file inside a folder named like ``box.derivatives_folder_name`` (the file's
 parent or any folder above it, compared case-insensitively), uploaded by someone other than the service account,
 go to the A2->A3 DAG. Everything else is acknowledged and kept as ``ignored`` with the reason.
 
@@ -25,6 +26,9 @@ from include.ferrero.derivatives import derivatives_folder_of
 from include.ferrero.webhook_events import WebhookEvent, storable
 
 FILE_UPLOADED = "FILE.UPLOADED"
+FILE_RENAMED = "FILE.RENAMED"
+#: The Box webhook triggers that start an a2_to_a3 run (and that ``register-webhook`` subscribes to).
+TRIGGERS = (FILE_UPLOADED, FILE_RENAMED)
 MAX_DEPTH = 64  # Box's events nest about 5 levels
 MAX_DIGITS = 1000
 MAX_ID_LENGTH = 100  # Box ids are a few dozen characters; a run id (file + version id) must stay short
@@ -110,8 +114,8 @@ def _ignore_reason(
     derivatives_folder_name: str,
     service_account_user_id: str | None,
 ) -> str | None:
-    if event.trigger != FILE_UPLOADED:
-        return f"trigger {_clip(event.trigger)} is not {FILE_UPLOADED}"
+    if event.trigger not in TRIGGERS:
+        return f"trigger {_clip(event.trigger)} is not one of {', '.join(TRIGGERS)}"
     if source.get("type") != "file":
         return f"the source is a {_clip(_text(source.get('type')) or 'missing item')}, not a file"
     if event.box_file_id is None:

@@ -1,6 +1,6 @@
-"""``python -m receiver register-webhook``: make sure Box's ``FILE.UPLOADED`` webhook on the root folder
-(``box.root_folder_id``) points at this receiver. Idempotent: an identical webhook is left alone, one on the
-same folder with another address is replaced.
+"""``python -m receiver register-webhook``: make sure Box's webhook on the root folder (``box.root_folder_id``),
+with the triggers the receiver handles (``receiver.events.TRIGGERS``), points at this receiver. Idempotent: an
+identical webhook is left alone, one on the same folder with another address or fewer triggers is replaced.
 
 The Box app comes from ``AIRFLOW_CONN_BOX_DEFAULT``, read by the Box hook's own parser
 (``ferrero_provider.box.client.connection.BoxConnection``: the same fields, defaults and HTTP options). The webhook belongs to the app's service account, like every Box call of the product. Box
@@ -25,6 +25,7 @@ from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxConfigError
 from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
 from ferrero_provider.common.retry import RetryPolicy
+from receiver.events import TRIGGERS
 from receiver.settings import SettingsError
 
 
@@ -42,12 +43,12 @@ def box_client(conn: str) -> BoxClient:
 
 
 def ensure_webhook(client: BoxClient, folder_id: str, address: str) -> dict[str, str]:
-    """The FILE.UPLOADED webhook on ``folder_id`` to ``address``; ``outcome`` is created, replaced or exists."""
+    """The webhook on ``folder_id`` to ``address`` with ``TRIGGERS``; ``outcome`` is created, replaced or exists."""
     for hook in _webhooks(client):
         if hook.target and hook.target.id == str(folder_id) and hook.target.type.value == "folder":
             full = client.webhooks.get_webhook_by_id(hook.id)
             triggers = {t.value if hasattr(t, "value") else str(t) for t in full.triggers or []}
-            if full.address == address and "FILE.UPLOADED" in triggers:
+            if full.address == address and set(TRIGGERS) <= triggers:
                 return {"webhook_id": full.id, "folder_id": str(folder_id), "address": address, "outcome": "exists"}
             client.webhooks.delete_webhook_by_id(full.id)  # one webhook per folder and app: replace it
             outcome = "replaced"
@@ -57,7 +58,7 @@ def ensure_webhook(client: BoxClient, folder_id: str, address: str) -> dict[str,
     try:
         created = client.webhooks.create_webhook(
             CreateWebhookTarget(id=str(folder_id), type=CreateWebhookTargetTypeField.FOLDER), address,
-            [CreateWebhookTriggers.FILE_UPLOADED],
+            [CreateWebhookTriggers(trigger) for trigger in TRIGGERS],
         )
     except BoxAPIError as exc:
         if exc.response_info.status_code != 409:  # 409: made meanwhile by a concurrent run

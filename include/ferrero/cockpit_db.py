@@ -13,22 +13,21 @@ from typing import TYPE_CHECKING, Any
 import psycopg2
 import psycopg2.extras
 
+from include.ferrero.derivative_db import SUPERSEDED_BY
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from psycopg2.extensions import connection as PgConnection
     from psycopg2.extensions import cursor as PgCursor
 
-# A failed derivative counts until a DAM version of the same Box file (that version or a later one) exists;
-# LATERAL ... LIMIT 1 makes it one primary-key probe per failure.
-_RESOLVED = """LEFT JOIN LATERAL (
-       SELECT true AS resolved FROM derivative_versions v
-        WHERE v.box_file_id = f.box_file_id
-          AND (v.box_file_version_id = f.box_file_version_id OR v.processed_at > f.failed_at) LIMIT 1) r ON true"""
+# A failed upload counts until a later upload supersedes it (derivative_db.SUPERSEDED_BY: a DAM version of the
+# same Box file or of the same master); LATERAL ... LIMIT 1 makes it two index probes per failure.
+_RESOLVED = SUPERSEDED_BY
 
 _TOTALS = f"""
 SELECT (SELECT count(*) FROM derivative_versions WHERE processed_at > now() - interval '24 hours') AS uploads_24h,
-       (SELECT count(*) FROM derivative_failures f {_RESOLVED} WHERE r.resolved IS NULL) AS failed_uploads
+       (SELECT count(*) FROM derivative_failures f {_RESOLVED} WHERE r.superseded_by IS NULL) AS failed_uploads
 """
 
 # The latest transfer of each master (a master is retried by later runs; the newest outcome counts).
@@ -58,7 +57,7 @@ t AS (
 f AS (
     SELECT f.campaign_id, count(*) AS failed_derivatives
       FROM derivative_failures f {_RESOLVED}
-     WHERE r.resolved IS NULL
+     WHERE r.superseded_by IS NULL
      GROUP BY f.campaign_id),
 o AS (
     SELECT campaign_id, count(*) FILTER (WHERE status = 'pending') AS outbox_pending,
@@ -85,11 +84,11 @@ SELECT c.campaign_id, c.campaign_number, c.name, c.status, c.box_folder_url, c.u
  ORDER BY c.campaign_number NULLS LAST, c.name
 """
 
-# Failed uploads no campaign could be named for (e.g. a file name without a tracking ID).
+# Failed uploads nothing ties to a campaign (no known tracking ID, no earlier version, outside every campaign folder).
 _UNATTRIBUTED = f"""
 SELECT f.box_file_id, f.box_file_version_id, f.file_name, f.error, f.dag_run_id, f.failed_at
   FROM derivative_failures f {_RESOLVED}
- WHERE f.campaign_id IS NULL AND r.resolved IS NULL
+ WHERE f.campaign_id IS NULL AND r.superseded_by IS NULL
  ORDER BY f.failed_at DESC LIMIT 100
 """
 
@@ -117,9 +116,10 @@ SELECT da.tracking_id, da.file_name, da.clean_name, da.dam_asset_id, da.uploaded
 """
 
 _FAILURES = f"""
-SELECT f.box_file_id, f.box_file_version_id, f.file_name, f.tracking_id, f.error, f.dag_run_id, f.failed_at,
-       coalesce(r.resolved, false) AS resolved
+SELECT f.box_file_id, f.box_file_version_id, f.file_name, f.tracking_id, ma.name AS master_name, f.error,
+       f.dag_run_id, f.failed_at, r.superseded_by IS NOT NULL AS resolved, r.superseded_by
   FROM derivative_failures f {_RESOLVED}
+  LEFT JOIN master_assets ma ON ma.tracking_id = f.tracking_id::bpchar
  WHERE f.campaign_id = %(c)s
  ORDER BY f.failed_at DESC
 """

@@ -10,6 +10,7 @@ sees what the previous one recorded. A process that dies loses its connection, a
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from include.ferrero import outbox_db as outbox
@@ -19,6 +20,42 @@ if TYPE_CHECKING:
 
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
+
+
+@dataclass(frozen=True)
+class FailureOwner:
+    """The master (when known) and campaign a failed upload belongs to."""
+
+    campaign_id: str
+    tracking_id: str | None = None
+    master_name: str | None = None
+
+
+# Who a file belongs to, first match wins: the master its tracking ID names, the master an earlier version of the
+# same Box file went to, the campaign whose Box folder holds it.
+_OWNER = """
+SELECT * FROM (
+    SELECT 1 AS rank, campaign_id, tracking_id, name AS master_name FROM master_assets WHERE tracking_id = %(t)s
+    UNION ALL
+    (SELECT 2, ma.campaign_id, ma.tracking_id, ma.name FROM derivative_versions v
+       JOIN master_assets ma ON ma.tracking_id = v.tracking_id
+      WHERE v.box_file_id = %(f)s ORDER BY v.processed_at DESC LIMIT 1)
+    UNION ALL
+    (SELECT 3, campaign_id, NULL, NULL FROM campaigns WHERE box_folder_id = ANY(%(folders)s) LIMIT 1)
+) owners ORDER BY rank LIMIT 1
+"""
+
+# A failure is superseded once a DAM version exists of the same Box file (that version, or one processed after the
+# failure: a rename or a corrected new version) or of the same master, processed after the failure (a valid upload
+# that replaced the bad one). ``f`` is the failure row.
+SUPERSEDED_BY = """LEFT JOIN LATERAL (
+       SELECT v.file_name AS superseded_by FROM derivative_versions v
+        WHERE v.box_file_id = f.box_file_id
+          AND (v.box_file_version_id = f.box_file_version_id OR v.processed_at > f.failed_at)
+       UNION ALL
+       SELECT v.file_name FROM derivative_versions v
+        WHERE v.tracking_id = f.tracking_id::bpchar AND v.processed_at > f.failed_at
+       LIMIT 1) r ON true"""
 
 
 class DerivativeStore:
@@ -93,16 +130,39 @@ class DerivativeStore:
             outbox.add(cur, messages)
             return dict(row)
 
+    def owner_of(self, *, tracking_id: str | None, box_file_id: str | None,
+                 folder_ids: Iterable[str] = ()) -> FailureOwner | None:
+        """The master and campaign a file belongs to: by the tracking ID in its name, by an earlier version of the
+        same Box file, or by the campaign folder it sits in (``folder_ids``: its Box path); None when nothing
+        ties it to a campaign."""
+        with self.db.transaction() as cur:
+            cur.execute(_OWNER, {"t": tracking_id, "f": box_file_id, "folders": [str(i) for i in folder_ids]})
+            row = cur.fetchone()
+        return FailureOwner(row["campaign_id"], row["tracking_id"], row["master_name"]) if row else None
+
+    def superseded_failures(self, box_file_ids: list[str]) -> set[tuple[str, str]]:
+        """(Box file id, version id) of the failures among ``box_file_ids`` that a later upload superseded."""
+        if not box_file_ids:
+            return set()
+        with self.db.transaction() as cur:
+            cur.execute(f"SELECT f.box_file_id, f.box_file_version_id FROM derivative_failures f {SUPERSEDED_BY}"
+                        " WHERE f.box_file_id = ANY(%s) AND r.superseded_by IS NOT NULL", (list(box_file_ids),))
+            return {(row["box_file_id"], row["box_file_version_id"]) for row in cur.fetchall()}
+
     def record_failure(self, *, box_file_id: str, version_id: str, file_name: str | None, tracking_id: str | None,
                        campaign_id: str | None, error: str, run_id: str | None,
                        messages: Iterable[OutboxMessage] = ()) -> None:
-        """A Box version that could not become a DAM asset, with its error email, in one transaction."""
+        """A Box version that could not become a DAM asset, with its error email, in one transaction. The version's
+        latest failure counts: a renamed file that fails again replaces its name, reason and owner."""
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, tracking_id,"
                 " campaign_id, error, dag_run_id) VALUES (%s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (box_file_id, box_file_version_id) DO UPDATE SET error = EXCLUDED.error,"
-                " dag_run_id = EXCLUDED.dag_run_id, failed_at = now()",
+                " dag_run_id = EXCLUDED.dag_run_id, failed_at = now(),"
+                " file_name = coalesce(EXCLUDED.file_name, derivative_failures.file_name),"
+                " tracking_id = coalesce(EXCLUDED.tracking_id, derivative_failures.tracking_id),"
+                " campaign_id = coalesce(EXCLUDED.campaign_id, derivative_failures.campaign_id)",
                 (box_file_id, version_id, file_name, tracking_id, campaign_id, error, run_id),
             )
             outbox.add(cur, messages)

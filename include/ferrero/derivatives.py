@@ -8,10 +8,12 @@ from __future__ import annotations
 class DerivativeError(ValueError):
     """An uploaded file cannot become a DAM asset; the message is one sentence for the agency and operators."""
 
-    def __init__(self, message: str, *, file_name: str | None = None, tracking_id: str | None = None) -> None:
+    def __init__(self, message: str, *, file_name: str | None = None, tracking_id: str | None = None,
+                 campaign_id: str | None = None) -> None:
         super().__init__(message)
         self.file_name = file_name
         self.tracking_id = tracking_id
+        self.campaign_id = campaign_id  # the campaign the file belongs to, when anything says so
 
 
 def derivatives_folder_of(path_names: list[str], parent_name: str | None, folder_name: str) -> bool:

@@ -197,7 +197,7 @@ def fail_clearly(exc: Exception) -> NoReturn:
     """A bad campaign or file, or a permanent DAM/Box error (HTTP 4xx, a missing object), is not worth a retry:
     fail now, with the sentence that says why. Anything else is raised as it is, for Airflow's retries.
 
-    A refused derivative's name and tracking ID go to XCom ``refused``, for the failure email (the failure
+    A refused derivative's name, tracking ID and campaign go to XCom ``refused``, for the failure email (the failure
     callback cannot see this exception's attributes)."""
     from ferrero_provider.common.errors import ServiceError
     from include.ferrero.campaigns import CampaignError
@@ -207,7 +207,7 @@ def fail_clearly(exc: Exception) -> NoReturn:
         from airflow.sdk import get_current_context
 
         get_current_context()["ti"].xcom_push(key="refused", value={
-            "file_name": exc.file_name, "tracking_id": exc.tracking_id})
+            "file_name": exc.file_name, "tracking_id": exc.tracking_id, "campaign_id": exc.campaign_id})
     if isinstance(exc, (CampaignError, DerivativeError)) or (isinstance(exc, ServiceError) and exc.permanent):
         raise expected_failure(str(exc)) from None
     raise exc

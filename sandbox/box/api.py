@@ -205,7 +205,10 @@ async def _update_item(request: Request, user_id: str, kind: str) -> Response:
     if "shared_link" in body:
         wanted = body["shared_link"]
         changes["shared_link"] = json.dumps(_shared_link(request, row, wanted)) if wanted is not None else None
+    renamed = kind == "file" and changes.get("name", row["name"]) != row["name"]
     row = store.update_item(row["id"], user_id, **changes)
+    if renamed:
+        webhooks.enqueue_file_event(state, row, user_id, webhooks.TRIGGER_FILE_RENAMED)
     full = objects.item_full(store, row)
     return JSONResponse(objects.select_fields(full, request.query_params.get("fields")))
 

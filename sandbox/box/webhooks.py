@@ -1,7 +1,9 @@
-"""Box webhooks v2: ``FILE.UPLOADED`` events, their signed delivery and Box's redelivery schedule.
+"""Box webhooks v2: ``FILE.UPLOADED`` and ``FILE.RENAMED`` events, their signed delivery and Box's redelivery
+schedule.
 
-Every upload (new file or new version, direct or chunked) inside a watched folder, at any depth, or onto a
-watched file, becomes one event per webhook, stored as ``pending`` with its exact body. :func:`delivery_worker`
+Every upload (new file or new version, direct or chunked) and every rename of a file (``PUT /files/{id}`` with a
+new name; the file keeps its version) inside a watched folder, at any depth, or of a watched file, becomes one
+event per webhook subscribed to that trigger, stored as ``pending`` with its exact body. :func:`delivery_worker`
 POSTs due events with Box's headers::
 
     BOX-DELIVERY-ID          new uuid per attempt
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 30.0
 USER_AGENT = "Box-WH-Client/0.1"
 TRIGGER_FILE_UPLOADED = "FILE.UPLOADED"
+TRIGGER_FILE_RENAMED = "FILE.RENAMED"
 _DROP_KEY = "webhooks.drop_next"
 
 
@@ -81,12 +84,17 @@ def webhook_body(state: BoxState, row: sqlite3.Row) -> dict[str, Any]:
 
 def enqueue_file_uploaded(state: BoxState, file_row: sqlite3.Row, user_id: str) -> list[str]:
     """Create the FILE.UPLOADED events an upload causes; returns their ids (dropped ones included)."""
+    return enqueue_file_event(state, file_row, user_id, TRIGGER_FILE_UPLOADED)
+
+
+def enqueue_file_event(state: BoxState, file_row: sqlite3.Row, user_id: str, trigger: str) -> list[str]:
+    """Create the ``trigger`` events of a file (its row as it is now); returns their ids (dropped ones included)."""
     store = state.store
     folder_ids = [folder["id"] for folder in store.ancestors(file_row["id"])]
     hooks = [
         hook
         for hook in store.query("SELECT * FROM webhooks ORDER BY id")
-        if TRIGGER_FILE_UPLOADED in json.loads(hook["triggers"])
+        if trigger in json.loads(hook["triggers"])
         and (
             (hook["target_type"] == "folder" and hook["target_id"] in folder_ids)
             or (hook["target_type"] == "file" and hook["target_id"] == file_row["id"])
@@ -104,7 +112,7 @@ def enqueue_file_uploaded(state: BoxState, file_row: sqlite3.Row, user_id: str) 
             "type": "webhook_event",
             "id": event_id,
             "created_at": created_at,
-            "trigger": TRIGGER_FILE_UPLOADED,
+            "trigger": trigger,
             "webhook": {"id": str(hook["id"]), "type": "webhook"},
             "created_by": created_by,
             "source": source,
@@ -119,7 +127,7 @@ def enqueue_file_uploaded(state: BoxState, file_row: sqlite3.Row, user_id: str) 
                 "INSERT INTO events (id, webhook_id, address, trigger, source_id, body, created_at, status, "
                 "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    event_id, hook["id"], hook["address"], TRIGGER_FILE_UPLOADED, str(file_row["id"]),
+                    event_id, hook["id"], hook["address"], trigger, str(file_row["id"]),
                     json.dumps(body, ensure_ascii=False), created_at,
                     "dropped" if to_drop > 0 else "pending", None if to_drop > 0 else time.time(),
                 ),

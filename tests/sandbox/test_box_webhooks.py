@@ -209,3 +209,37 @@ def test_pending_delivery_resumes_after_restart(
         assert deliveries[1]["status"] == 200 and _valid(second, deliveries[1])
     finally:
         receiver.close()
+
+
+def test_rename_sends_file_renamed_to_webhooks_that_want_it(
+    sandbox: RunningSandbox, client: BoxClient, receiver: WebhookRecorder
+) -> None:
+    """``PUT /files/{id}`` with a new name sends FILE.RENAMED (the file as it is now, same version) to a webhook
+    subscribed to it, and nothing to one watching uploads only; a description change is no rename."""
+    uploads_only = WebhookRecorder()
+    try:
+        root, _ = _watched_root(client, uploads_only.url)
+        campaign = client.folders.create_folder("CMP-2026-001 Spring", CreateFolderParent(id=root)).id
+        client.webhooks.create_webhook(
+            CreateWebhookTarget(id=campaign, type=CreateWebhookTargetTypeField.FOLDER), receiver.url,
+            [CreateWebhookTriggers.FILE_UPLOADED, CreateWebhookTriggers.FILE_RENAMED],
+        )
+        agency = ccg_client(sandbox.settings, sandbox.endpoints, user_id=sandbox.settings.box_agency_user_id)
+        uploaded = _upload(agency, campaign, "K7M2QX_Nutella_Breakfast_video_IT.mp4", b"renamed later")
+        uploads_only.wait_for(1)
+        receiver.wait_for(1)
+        agency.files.update_file_by_id(uploaded.id, description="not a rename")
+        agency.files.update_file_by_id(uploaded.id, name="K7M2QX_Nutella_Breakfast_video_IT_v01.mp4")
+
+        renamed = receiver.wait_for(2)[1]
+        assert _valid(sandbox, renamed)
+        event = json.loads(renamed["body"])
+        assert event["trigger"] == "FILE.RENAMED"
+        assert event["created_by"]["id"] == sandbox.settings.box_agency_user_id
+        source = event["source"]
+        assert (source["id"], source["name"]) == (uploaded.id, "K7M2QX_Nutella_Breakfast_video_IT_v01.mp4")
+        assert source["file_version"]["id"] == uploaded.file_version.id, "a rename makes no new version"
+        time.sleep(0.5)
+        assert len(receiver.deliveries) == 2 and len(uploads_only.deliveries) == 1
+    finally:
+        uploads_only.close()

@@ -7,6 +7,7 @@ nothing behind. Each step is safe to retry, clear and re-run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from datetime import datetime, timezone
@@ -57,22 +58,32 @@ if TYPE_CHECKING:
 
 def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,
                      box_file_version_id: str | None = None) -> Derivative:
-    """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong. The
-    derivative is the version the run was started for (the current one when none was given)."""
+    """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong and, when
+    anything ties the file to a campaign (the tracking ID its name leads with, an earlier version of the file,
+    the campaign folder it sits in), that campaign. The derivative is the version the run was started for (the
+    current one when none was given)."""
     info = record(box.get_file_info(box_file_id))
     name = info["name"]
+    leading_id = tracking_id_in(name, config.naming)
+    owner = DerivativeStore(db).owner_of(tracking_id=leading_id, box_file_id=str(info["file_id"]),
+                                         folder_ids=[*info.get("path_ids", ()), info.get("folder_id") or ""])
+
+    def refused(sentence: str, tracking_id: str | None = None) -> DerivativeError:
+        return DerivativeError(sentence, file_name=name, tracking_id=tracking_id or leading_id or
+                               (owner.tracking_id if owner else None),
+                               campaign_id=owner.campaign_id if owner else None)
+
     folder = config.box.derivatives_folder_name
     if not derivatives_folder_of(info.get("path", []), info.get("parent_name"), folder):
-        raise DerivativeError(f"{name!r} (Box file {box_file_id}) is not inside a {folder!r} folder, so it is not "
-                              "an agency derivative", file_name=name)
+        raise refused(f"{name!r} (Box file {box_file_id}) is not inside a {folder!r} folder, so it is not "
+                      "an agency derivative")
     parsed = parse_filename(name, config.naming)
     if not parsed.is_valid:
-        raise DerivativeError(f"{name!r} does not follow the naming convention: {parsed.error_summary()}",
-                              file_name=name)
+        raise refused(f"{name!r} does not follow the naming convention: {parsed.error_summary()}")
     master = db.get_master(parsed.tracking_id)
     if master is None or not master["box_file_id"]:
-        raise DerivativeError(f"{name!r} carries tracking ID {parsed.tracking_id}, which belongs to no master asset "
-                              "sent to Box", file_name=name, tracking_id=parsed.tracking_id)
+        raise refused(f"{name!r} carries tracking ID {parsed.tracking_id}, which belongs to no master asset "
+                      "sent to Box", parsed.tracking_id)
     campaign = db.get_campaign(master["campaign_id"]) or {}
     return {
         "box_file_id": str(info["file_id"]), "box_file_version_id": box_file_version_id or info.get("version_id"),
@@ -254,21 +265,42 @@ def upload_failed_email(config: Config, file_name: str | None, box_file_id: str 
 
 def record_upload_failure(db: TrackingDb, config: Config, derivative: FailedDerivative | Derivative, error: str,
                           run_id: str | None, airflow_url: str | None, *, version_id: str | None = None) -> str | None:
-    """Record that a Box version did not reach the DAM, with its error email (once per version, whatever the
-    retries and clears); return the email's outbox key (None when emails are off)."""
+    """Record that a Box version did not reach the DAM, with its error email (once per version and name, whatever
+    the retries and clears); return the email's outbox key (None when emails are off). The failure and its email
+    belong to the file's campaign whenever anything names it (see :func:`failure_owner`)."""
     file_id = derivative["box_file_id"]
     version = version_id or derivative.get("box_file_version_id") or "current"
-    key = derivative_key(file_id, version, "failed-email")
+    file_name = derivative.get("file_name")
+    tracking_id, campaign_id = failure_owner(db, config, derivative)
+    key = derivative_key(file_id, version, failed_email_what(file_name))
     messages = []
     if config.notifications.enabled:
         messages.append(email_message(key, "upload_failed", upload_failed_email(
-            config, derivative.get("file_name"), file_id, error, derivative.get("tracking_id"), airflow_url),
-            derivative.get("campaign_id")))
-    DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=derivative.get("file_name"),
-                                       tracking_id=derivative.get("tracking_id"),
-                                       campaign_id=derivative.get("campaign_id"), error=error, run_id=run_id,
+            config, file_name, file_id, error, tracking_id, airflow_url), campaign_id))
+    DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=file_name,
+                                       tracking_id=tracking_id, campaign_id=campaign_id, error=error, run_id=run_id,
                                        messages=messages)
     return key if messages else None
+
+
+def failure_owner(db: TrackingDb, config: Config,
+                  derivative: FailedDerivative | Derivative) -> tuple[str | None, str | None]:
+    """(tracking ID, campaign id) of a failed derivative: what its check found, else the tracking ID its name
+    leads with and the master or campaign the tracking database ties it to (also when its check never ran, e.g.
+    Box was down)."""
+    file_name = derivative.get("file_name")
+    tracking_id = derivative.get("tracking_id") or (tracking_id_in(file_name, config.naming) if file_name else None)
+    campaign_id = derivative.get("campaign_id")
+    if campaign_id is None:
+        owner = DerivativeStore(db).owner_of(tracking_id=tracking_id, box_file_id=derivative["box_file_id"])
+        if owner is not None:
+            tracking_id, campaign_id = tracking_id or owner.tracking_id, owner.campaign_id
+    return tracking_id, campaign_id
+
+
+def failed_email_what(file_name: str | None) -> str:
+    """The failure email's part of its outbox key: a renamed file that fails again is a new fact (a new email)."""
+    return f"failed-email/{hashlib.sha256((file_name or '').encode()).hexdigest()[:12]}"
 
 
 log = logging.getLogger(__name__)
@@ -282,7 +314,9 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
     runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
     none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
     done, one queued or running is under way; a failed one is logged, not started again (its id is taken: clear it
-    once the cause is fixed)."""
+    once the cause is fixed), unless a later upload for the same file or master superseded its failure (then
+    nothing is left to fix). A renamed file has a new run id, so a rename whose webhook never came is started
+    here."""
     folder_name = config.box.derivatives_folder_name.lower()
     runs: list[DerivativeRun] = []
     for campaign_folder_id in _campaign_folders(box, db, config):
@@ -290,13 +324,17 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
         files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
         recorded = db.recorded_box_files([f["item_id"] for f in files])
+        superseded = DerivativeStore(db).superseded_failures([f["item_id"] for f in files])
         for file in files:
             version = record(box.get_file_info(file["item_id"])).get("version_id")
             if (file["item_id"], version) in recorded:
                 continue
             run_id = dag_run_id_for(file["item_id"], version, file["name"])
             state = run_state(run_id)
-            if state == "failed":
+            if state == "failed" and (file["item_id"], version) in superseded:
+                log.info("%s (Box file %s): run %s failed, superseded by a later upload", file["name"], file["item_id"],
+                         run_id)
+            elif state == "failed":
                 log.warning("%s (Box file %s): run %s failed; not started again, clear it once the cause is fixed",
                             file["name"], file["item_id"], run_id)
             if state is not None:

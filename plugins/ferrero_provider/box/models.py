@@ -25,6 +25,8 @@ class BoxFile(Record):
     #: Names of the folders from the root down to the parent (Box's ``path_collection``), when read.
     path: tuple[str, ...] = ()
     parent_name: str | None = None
+    #: Ids of those folders, in the same order (the campaign's own folder is among them).
+    path_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_sdk(cls, file: Any) -> BoxFile:
@@ -41,6 +43,7 @@ class BoxFile(Record):
             version_id=str(version.id) if version is not None and getattr(version, "id", None) else None,
             path=tuple(str(getattr(e, "name", "") or "") for e in entries),
             parent_name=getattr(parent, "name", None) if parent is not None else None,
+            path_ids=tuple(str(getattr(e, "id", "") or "") for e in entries),
         )
 
 
