@@ -18,6 +18,9 @@ import pytest
 import requests
 from box_sdk_gen import (
     CreateFolderParent,
+    CreateWebhookTarget,
+    CreateWebhookTargetTypeField,
+    CreateWebhookTriggers,
     UploadFileAttributes,
     UploadFileAttributesParentField,
 )
@@ -250,6 +253,9 @@ def test_agency_upload_end_to_end(
     # the admin command registers Box's webhook on the root folder, with the product's Box connection
     register_env = {**receiver.env, "BOX_ROOT_FOLDER_ID": root,
                     "AIRFLOW_CONN_BOX_DEFAULT": product_connections(sandbox.data_dir)["AIRFLOW_CONN_BOX_DEFAULT"]}
+    # an older install's webhook (uploads only) is replaced by one with every trigger the receiver handles
+    service.webhooks.create_webhook(CreateWebhookTarget(id=root, type=CreateWebhookTargetTypeField.FOLDER),
+                                    receiver.webhook_url, [CreateWebhookTriggers.FILE_UPLOADED])
     outcomes = []
     for _ in range(2):
         done = subprocess.run([sys.executable, "-m", "receiver", "register-webhook", "--address",
@@ -257,9 +263,10 @@ def test_agency_upload_end_to_end(
                               timeout=60)
         assert done.returncode == 0, done.stderr
         outcomes.append(json.loads(done.stdout))
-    assert [o["outcome"] for o in outcomes] == ["created", "exists"]
+    assert [o["outcome"] for o in outcomes] == ["replaced", "exists"]
     hook = service.webhooks.get_webhook_by_id(outcomes[0]["webhook_id"])
     assert (hook.target.id, hook.address) == (root, receiver.webhook_url)
+    assert {getattr(t, "value", t) for t in hook.triggers} == {"FILE.UPLOADED", "FILE.RENAMED"}
     try:
         campaign = service.folders.create_folder("CMP-2026-001 Spring", CreateFolderParent(id=root)).id
         masters = service.folders.create_folder("Masters", CreateFolderParent(id=campaign)).id
@@ -291,5 +298,13 @@ def test_agency_upload_end_to_end(
         wait_until(lambda: all_triggered(lambda: [r for r in events_table() if r["status"] != "ignored"], 2),
                    what="both derivatives triggered")
         assert len(runs_for(airflow_api, {run_id, late_run_id})) == 2
+
+        # a rename (no new version) is a run of its own: its run id names the file as it is now
+        renamed = agency.files.update_file_by_id(late.id, name="K7M2QX_Nutella_Breakfast_video_DE_AT_v01.mp4")
+        renamed_run_id = dag_run_id_for(late.id, late.file_version.id, renamed.name)
+        run = wait_until(lambda: run_of(airflow_api, renamed_run_id), timeout=30, what=f"DAG run {renamed_run_id}")
+        assert (run["conf"]["box_file_version_id"], run["conf"]["file_name"]) == (late.file_version.id, renamed.name)
+        assert [r["trigger"] for r in events_table() if r["box_file_id"] == late.id] == ["FILE.UPLOADED",
+                                                                                         "FILE.RENAMED"]
     finally:
         service.webhooks.delete_webhook_by_id(hook.id)
