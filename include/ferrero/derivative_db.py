@@ -46,15 +46,16 @@ SELECT * FROM (
 """
 
 # A failure is superseded once a DAM version exists of the same Box file (that version, or one processed after the
-# failure: a rename or a corrected new version) or of the same master, processed after the failure (a valid upload
-# that replaced the bad one). ``f`` is the failure row.
+# failure: a rename or a corrected new version) or of a file for the same master created in Box after the failing
+# one (a valid upload that replaced the bad one; Box's creation times, so the order the runs ran in does not
+# matter). ``f`` is the failure row.
 SUPERSEDED_BY = """LEFT JOIN LATERAL (
        SELECT v.file_name AS superseded_by FROM derivative_versions v
         WHERE v.box_file_id = f.box_file_id
           AND (v.box_file_version_id = f.box_file_version_id OR v.processed_at > f.failed_at)
        UNION ALL
        SELECT v.file_name FROM derivative_versions v
-        WHERE v.tracking_id = f.tracking_id::bpchar AND v.processed_at > f.failed_at
+        WHERE v.tracking_id = f.tracking_id::bpchar AND v.box_created_at > f.box_created_at
        LIMIT 1) r ON true"""
 
 
@@ -105,10 +106,10 @@ class DerivativeStore:
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position, tracking_id,"
-                " file_name, dam_asset_id, dam_version, dam_version_asset_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (box_file_id, box_file_version_id) DO NOTHING",
+                " file_name, dam_asset_id, dam_version, dam_version_asset_id, box_created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (box_file_id, box_file_version_id) DO NOTHING",
                 (derivative["box_file_id"], version_id, position, derivative["tracking_id"], derivative["file_name"],
-                 dam_asset_id, dam_version, latest),
+                 dam_asset_id, dam_version, latest, derivative.get("box_created_at")),
             )
             cur.execute(
                 """
@@ -150,19 +151,20 @@ class DerivativeStore:
             return {(row["box_file_id"], row["box_file_version_id"]) for row in cur.fetchall()}
 
     def record_failure(self, *, box_file_id: str, version_id: str, file_name: str | None, tracking_id: str | None,
-                       campaign_id: str | None, error: str, run_id: str | None,
+                       campaign_id: str | None, error: str, run_id: str | None, box_created_at: str | None = None,
                        messages: Iterable[OutboxMessage] = ()) -> None:
         """A Box version that could not become a DAM asset, with its error email, in one transaction. The version's
         latest failure counts: a renamed file that fails again replaces its name, reason and owner."""
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, tracking_id,"
-                " campaign_id, error, dag_run_id) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " campaign_id, error, dag_run_id, box_created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (box_file_id, box_file_version_id) DO UPDATE SET error = EXCLUDED.error,"
                 " dag_run_id = EXCLUDED.dag_run_id, failed_at = now(),"
+                " box_created_at = coalesce(EXCLUDED.box_created_at, derivative_failures.box_created_at),"
                 " file_name = coalesce(EXCLUDED.file_name, derivative_failures.file_name),"
                 " tracking_id = coalesce(EXCLUDED.tracking_id, derivative_failures.tracking_id),"
                 " campaign_id = coalesce(EXCLUDED.campaign_id, derivative_failures.campaign_id)",
-                (box_file_id, version_id, file_name, tracking_id, campaign_id, error, run_id),
+                (box_file_id, version_id, file_name, tracking_id, campaign_id, error, run_id, box_created_at),
             )
             outbox.add(cur, messages)

@@ -9,11 +9,12 @@ class DerivativeError(ValueError):
     """An uploaded file cannot become a DAM asset; the message is one sentence for the agency and operators."""
 
     def __init__(self, message: str, *, file_name: str | None = None, tracking_id: str | None = None,
-                 campaign_id: str | None = None) -> None:
+                 campaign_id: str | None = None, box_created_at: str | None = None) -> None:
         super().__init__(message)
         self.file_name = file_name
         self.tracking_id = tracking_id
         self.campaign_id = campaign_id  # the campaign the file belongs to, when anything says so
+        self.box_created_at = box_created_at  # when the file was created in Box, when read
 
 
 def derivatives_folder_of(path_names: list[str], parent_name: str | None, folder_name: str) -> bool:

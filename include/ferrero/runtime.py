@@ -207,7 +207,8 @@ def fail_clearly(exc: Exception) -> NoReturn:
         from airflow.sdk import get_current_context
 
         get_current_context()["ti"].xcom_push(key="refused", value={
-            "file_name": exc.file_name, "tracking_id": exc.tracking_id, "campaign_id": exc.campaign_id})
+            "file_name": exc.file_name, "tracking_id": exc.tracking_id, "campaign_id": exc.campaign_id,
+            "box_created_at": exc.box_created_at})
     if isinstance(exc, (CampaignError, DerivativeError)) or (isinstance(exc, ServiceError) and exc.permanent):
         raise expected_failure(str(exc)) from None
     raise exc

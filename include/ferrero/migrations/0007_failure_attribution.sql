@@ -11,3 +11,7 @@ UPDATE derivative_failures f
    SET tracking_id = coalesce(f.tracking_id, v.tracking_id), campaign_id = ma.campaign_id
   FROM derivative_versions v JOIN master_assets ma ON ma.tracking_id = v.tracking_id
  WHERE f.campaign_id IS NULL AND v.box_file_id = f.box_file_id;
+-- When each file was created in Box: a valid file for the same master created after a failed one supersedes
+-- the failure (derivative_db.SUPERSEDED_BY); unknown (NULL) for rows recorded before.
+ALTER TABLE derivative_failures ADD COLUMN IF NOT EXISTS box_created_at TIMESTAMPTZ;
+ALTER TABLE derivative_versions ADD COLUMN IF NOT EXISTS box_created_at TIMESTAMPTZ;

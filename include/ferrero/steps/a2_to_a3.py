@@ -71,7 +71,8 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
     def refused(sentence: str, tracking_id: str | None = None) -> DerivativeError:
         return DerivativeError(sentence, file_name=name, tracking_id=tracking_id or leading_id or
                                (owner.tracking_id if owner else None),
-                               campaign_id=owner.campaign_id if owner else None)
+                               campaign_id=owner.campaign_id if owner else None,
+                               box_created_at=info.get("created_at"))
 
     folder = config.box.derivatives_folder_name
     if not derivatives_folder_of(info.get("path", []), info.get("parent_name"), folder):
@@ -90,7 +91,7 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
         "file_name": name, "clean_name": parsed.clean_name, "parsed": parsed.to_dict(),
         "tracking_id": parsed.tracking_id, "master_name": master["name"], "campaign_id": master["campaign_id"],
         "campaign_name": campaign.get("name"), "campaign_number": campaign.get("campaign_number"),
-        "final_assets_folder_id": master["upload_folder_id"],
+        "final_assets_folder_id": master["upload_folder_id"], "box_created_at": info.get("created_at"),
     }
 
 
@@ -279,7 +280,7 @@ def record_upload_failure(db: TrackingDb, config: Config, derivative: FailedDeri
             config, file_name, file_id, error, tracking_id, airflow_url), campaign_id))
     DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=file_name,
                                        tracking_id=tracking_id, campaign_id=campaign_id, error=error, run_id=run_id,
-                                       messages=messages)
+                                       box_created_at=derivative.get("box_created_at"), messages=messages)
     return key if messages else None
 
 

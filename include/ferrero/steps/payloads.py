@@ -98,6 +98,7 @@ class Derivative(TypedDict):
     campaign_name: str | None
     campaign_number: str | None
     final_assets_folder_id: str
+    box_created_at: NotRequired[str | None]  # when the file was created in Box: a later file supersedes failures
 
 
 class FailedDerivative(TypedDict):
@@ -109,6 +110,7 @@ class FailedDerivative(TypedDict):
     file_name: NotRequired[str | None]
     tracking_id: NotRequired[str]
     campaign_id: NotRequired[str]
+    box_created_at: NotRequired[str | None]
 
 
 class VersionUpload(TypedDict):

@@ -12,6 +12,10 @@ def _type_name(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)
+
+
 @dataclass(frozen=True)
 class BoxFile(Record):
     """A Box file: id, name, size, SHA-1 (hex), parent folder and current version."""
@@ -27,6 +31,8 @@ class BoxFile(Record):
     parent_name: str | None = None
     #: Ids of those folders, in the same order (the campaign's own folder is among them).
     path_ids: tuple[str, ...] = ()
+    #: When the file was created in Box (its first upload; a new version or a rename keeps it), ISO 8601.
+    created_at: str | None = None
 
     @classmethod
     def from_sdk(cls, file: Any) -> BoxFile:
@@ -44,6 +50,7 @@ class BoxFile(Record):
             path=tuple(str(getattr(e, "name", "") or "") for e in entries),
             parent_name=getattr(parent, "name", None) if parent is not None else None,
             path_ids=tuple(str(getattr(e, "id", "") or "") for e in entries),
+            created_at=_iso(getattr(file, "created_at", None)),
         )
 
 

@@ -6,7 +6,7 @@ from ferrero_provider.box.client.calls import BoxCalls, log
 from ferrero_provider.box.exceptions import BoxAuthError, BoxNotFoundError
 from ferrero_provider.box.models import BoxFile, BoxFileVersion
 
-FILE_FIELDS = ["id", "type", "name", "size", "sha1", "parent", "file_version", "etag", "path_collection"]
+FILE_FIELDS = ["id", "type", "name", "size", "sha1", "parent", "file_version", "etag", "path_collection", "created_at"]
 
 
 class Files(BoxCalls):
