@@ -7,7 +7,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from include.ferrero.outbox import DeliveryError, DeliveryPolicy, OutboxMessage, StoredMessage, delivery_report
+from include.ferrero.outbox import (
+    DeliveryError,
+    DeliveryPolicy,
+    OutboxMessage,
+    StoredMessage,
+    delivery_report,
+)
 from include.ferrero.outbox_db import Outbox
 
 
