@@ -41,19 +41,19 @@ def product_connections(data_dir: Path) -> dict[str, str]:
             },
         }),
         "AIRFLOW_CONN_MAILGUN_DEFAULT": json.dumps({
-            "conn_type": "http",
+            "conn_type": "mailgun",
             "host": endpoints["mailgun_base_url"],
             "login": "api",
             "password": creds["mailgun_api_key"],
             "extra": {"domain": MAILGUN_DOMAIN},
         }),
         "AIRFLOW_CONN_CAMPAIGN_STATUS_WEBHOOK": json.dumps({
-            "conn_type": "http",
+            "conn_type": "status_webhook",
             "host": endpoints["status_webhook_url"],
             "password": creds["status_webhook_token"],
         }),
         "AIRFLOW_CONN_ASSET_UPLOAD_WEBHOOK": json.dumps({
-            "conn_type": "http",
+            "conn_type": "status_webhook",
             "host": endpoints.get("asset_webhook_url") or endpoints["sinks_url"] + "/asset-webhook",
             "password": creds["status_webhook_token"],
         }),
