@@ -38,6 +38,14 @@ def cockpit_db() -> CockpitDb:
     return CockpitDb.from_airflow()
 
 
+@functools.cache
+def box_web_url() -> str:
+    """The Box web app for file and folder links (config ``box.web_url``), read once per api-server process."""
+    from include.ferrero.config import load_settings
+
+    return load_settings().box.web_url
+
+
 async def _airflow_user(request: Request) -> BaseUser:
     from airflow.api_fastapi.core_api.security import get_user
 
@@ -103,7 +111,7 @@ def render_overview(page: dict[str, Any], links: TaskLinks, resend_run: str | No
 def render_campaign(page: dict[str, Any], links: TaskLinks, resend_run: str | None = None,
                     resend_paused: bool = False) -> str:
     return env.get_template("campaign.html").render(root=links.root, links=links, resend_run=resend_run,
-                                                    resend_paused=resend_paused, **page)
+                                                    resend_paused=resend_paused, box=box_web_url(), **page)
 
 
 def render_floor(db: CockpitDb) -> str:

@@ -57,6 +57,7 @@ def product_connections(data_dir: Path) -> dict[str, str]:
             "host": endpoints.get("asset_webhook_url") or endpoints["sinks_url"] + "/asset-webhook",
             "password": creds["status_webhook_token"],
         }),
+        "BOX_WEB_URL": endpoints.get("box_web_url") or endpoints["box_base_url"] + "/app",  # config box.web_url
         "BOX_WEBHOOK_PRIMARY_KEY": creds["box_webhook_primary_key"],
         "BOX_WEBHOOK_SECONDARY_KEY": creds["box_webhook_secondary_key"],
         "BOX_SERVICE_ACCOUNT_USER_ID": creds["box_service_account_user_id"],

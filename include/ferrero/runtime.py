@@ -163,7 +163,7 @@ def dam_settings(config: Config) -> DamSettings:
 
 def box_hook_kwargs(config: Config) -> dict[str, Any]:
     """The Box hook's settings from the project config (``box``)."""
-    return {**config.box.model_dump(), "root_folder_id": str(config.box.root_folder_id)}
+    return {**config.box.model_dump(exclude={"web_url"}), "root_folder_id": str(config.box.root_folder_id)}
 
 
 def dag_url(dag_id: str) -> str:

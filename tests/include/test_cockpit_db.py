@@ -91,3 +91,18 @@ def test_campaign_page(cockpit: CockpitDb) -> None:
 def test_sessions_are_read_only(cockpit: CockpitDb) -> None:
     with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction), cockpit._cursor() as cur:
         cur.execute("DELETE FROM campaigns")
+
+
+def test_campaign_page_renders_messages_with_resend_and_history_times(cockpit: CockpitDb) -> None:
+    from cockpit.cockpit_app import TaskLinks, render_campaign, render_overview
+
+    html = render_campaign(cockpit.campaign("c1"), TaskLinks("/base", {}), resend_run="resend__CMP-1__x")
+    assert html.count('class="resend"') == 2  # one button per failed message (k2, the flip's email)
+    assert 'action="/base/cockpit/campaigns/c1/resend"' in html and 'id="resend-all"' in html
+    assert 'id="resend-notice"' in html and "/base/dags/outbox_dispatch/runs/resend__CMP-1__x" in html
+    assert '<td data-field="webhook-sent">2026-12-06 10:00:00 UTC</td>' in html
+    assert '<td data-field="email-sent"><span class="state failed">failed</span></td>' in html
+    assert len(html) < 20_000
+    overview = render_overview(cockpit.overview(), TaskLinks("", {}))
+    assert '<span data-field="outbox_failed" class="state failed">2</span>' in overview
+    assert 'action="/cockpit/messages/resend"' in overview  # k5, of no campaign

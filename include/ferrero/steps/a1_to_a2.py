@@ -128,9 +128,10 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
             "masters": order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])}
 
 
-def box_file_url(file_id: str) -> str:
-    """The file's page in the Box web app (what a person opens from the tracking database)."""
-    return f"https://app.box.com/file/{file_id}"
+def box_file_url(web_url: str, file_id: str) -> str:
+    """The file's page in the Box web app (config ``box.web_url``; what a person opens from the tracking
+    database)."""
+    return f"{web_url}/file/{file_id}"
 
 
 def box_master_name(tracking_id: str, master_name: str) -> str:
@@ -158,7 +159,7 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
                                               file_name=box_master_name(tracking_id, name)))
         db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["file_id"],
-                                box_file_url=box_file_url(uploaded["file_id"]),
+                                box_file_url=box_file_url(config.box.web_url, uploaded["file_id"]),
                                 upload_folder_id=campaign["final_assets_folder_id"])
     except Exception as exc:
         db.record_transfer(run_id, campaign_id, asset_id, name, error=str(exc) or type(exc).__name__)
