@@ -19,7 +19,10 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	  || { tail -n 40 $(VENV)/install.log; echo "make: installing the dependencies failed"; exit 1; }
 	@touch $@
 
+# `pip install -e .` leaves the project's egg-info in plugins/, which is on sys.path: Airflow would then find the
+# cockpit's `airflow.plugins` entry point twice ("Plugin 'campaigns_cockpit' already registered").
 install: $(VENV)/.installed
+	@rm -rf plugins/*.egg-info
 
 up: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)

@@ -59,11 +59,12 @@ def a1_discovery():
             if params and params.get("campaign"):
                 now = get_current_context()["dag_run"].run_after
                 try:
-                    runs = [run_by_hand(services.otmm, services.db, params["campaign"], params["force"], now)]
+                    run, said = run_by_hand(services.otmm, services.db, params["campaign"], params["force"], now)
                 except CampaignError as exc:  # a wrong number or a campaign not in A1: no retry helps
                     raise expected_failure(str(exc)) from None
-            else:
-                runs = discover_campaigns(services.otmm, services.db, services.config)
+                print(said)
+                return [run]
+            runs = discover_campaigns(services.otmm, services.db, services.config)
         print(f"{len(runs)} campaign(s) in A1: {', '.join(r['trigger_run_id'] for r in runs) or 'none'}")
         return runs
 

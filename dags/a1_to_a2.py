@@ -100,7 +100,9 @@ def a1_to_a2():
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
         return result
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, pool="dam_api")
+    # Runs once every transfer is done, however it ended, but only after a successful plan: when planning
+    # failed, its own failure email said why, and this task ends upstream_failed instead of missing the XCom.
+    @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, pool="dam_api")
     def report_partial_result(campaign: dict, masters: list) -> None:
         """When some masters failed: one email with every success and failure; the status stays A1. Otherwise
         it succeeds with nothing to send (no skip: a normal run's grid stays green)."""

@@ -85,7 +85,8 @@ def a2_to_a3():
         print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} (master {derivative['master_name']})")
         return derivative
 
-    @task(pool="dam_api", on_failure_callback=_email_failure)
+    # The result (XCom) is for the next tasks; the log says what happened in a sentence, not as a dict.
+    @task(pool="dam_api", on_failure_callback=_email_failure, show_return_value_in_logs=False)
     def upload_to_dam(derivative: dict) -> dict:
         """Box → media metadata → asset representation → DAM Final Assets, recorded."""
         from include.ferrero.steps.a2_to_a3 import upload_derivative
@@ -97,9 +98,12 @@ def a2_to_a3():
                 fail_clearly(exc)
         for warning in result["warnings"]:
             print(f"warning: {warning}")
-        versions = ", ".join(result["versions"])
-        print(f"{derivative['clean_name']} is DAM asset {result['dam_asset_id']}"
-              + (" (already uploaded)" if result["already_done"] else f" (Box versions {versions})"))
+        if result["already_done"]:
+            print(f"Box version {derivative.get('box_file_version_id') or '(latest)'} of {derivative['file_name']} is already in the "
+                  f"DAM (asset {result['dam_asset_id']}, {derivative['clean_name']}): nothing uploaded again")
+        else:
+            print(f"{derivative['clean_name']} is DAM asset {result['dam_asset_id']} version "
+                  f"{result.get('dam_version', '?')}, from Box version(s) {', '.join(result['versions'])}")
         return result
 
     @task(pool="dam_api")

@@ -9,20 +9,50 @@ messages at once; this DAG is the safety net, so a message is never lost.
 Each message is claimed, sent and marked in one transaction, so this DAG, the pipeline tasks and
 any clear or re-run never send one message twice. A message refused for good (4xx) or out of
 attempts stays in the outbox as `failed`, with its error.
+
+**Re-send failed messages** (once the receiver is fixed): the **Re-send** buttons of a campaign's
+page in *Browse → Campaigns* start this DAG with its parameters; or trigger it with a campaign (every
+failed message of it) or message keys. A re-sent message is the same message: same body, same
+`Message-Id` / `Idempotency-Key`. Sent messages are never sent again.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
-from include.ferrero.runtime import Services, dag_settings
+from include.ferrero.runtime import Services, dag_settings, deliver_or_raise
 
 
 @dag(**dag_settings(__doc__, "Safety net: sends the outgoing messages still waiting in the outbox (retries, died "
-                    "senders).", tag="notifications", schedule="* * * * *", retry_delay=timedelta(seconds=30)))
+                    "senders); re-sends failed ones on request.", tag="notifications", schedule="* * * * *",
+                    retry_delay=timedelta(seconds=30)),
+     params={
+         "campaign": Param(None, type=["null", "string"], title="Re-send the failed messages of campaign",
+                           description="Its DAM folder id or number (e.g. CMP-2026-001). Empty: re-send nothing."),
+         "message_keys": Param([], type="array", items={"type": "string"}, title="Re-send these failed messages",
+                               description="Message keys as the Campaigns view shows them, one per line."),
+     })
 def outbox_dispatch():
+    @task
+    def resend_failed_messages(params: dict | None = None) -> None:
+        """Put the failed messages asked for back in line and send them now (same keys, so no receiver gets a
+        second copy of what it already has); fails with the receiver's answer when one is refused again."""
+        params = params or {}
+        keys, campaign = params.get("message_keys") or None, params.get("campaign") or None
+        if keys is None and campaign is None:
+            print("no re-send asked for")
+            return
+        with Services() as services:
+            requeued = services.outbox.resend_failed(keys=keys, campaign=campaign)
+            if not requeued:
+                print(f"no failed message {'of campaign ' + campaign if campaign else 'among ' + ', '.join(keys)}"
+                      " to re-send (already sent, or still pending)")
+                return
+            print(f"re-sending {len(requeued)} failed message(s): {', '.join(requeued)}")
+            print(deliver_or_raise(services, requeued))
+
     @task
     def send_due_messages() -> None:
         """Claim, send and mark every message that is due, one at a time."""
@@ -33,6 +63,7 @@ def outbox_dispatch():
             print(f"{result.message.label}: {result.status}" + (f" ({result.last_error})" if result.last_error else ""))
         print(f"{len(results)} message(s) handled")
 
+    resend_failed_messages()
     send_due_messages()
 
 

@@ -41,22 +41,23 @@ def product_connections(data_dir: Path) -> dict[str, str]:
             },
         }),
         "AIRFLOW_CONN_MAILGUN_DEFAULT": json.dumps({
-            "conn_type": "http",
+            "conn_type": "mailgun",
             "host": endpoints["mailgun_base_url"],
             "login": "api",
             "password": creds["mailgun_api_key"],
             "extra": {"domain": MAILGUN_DOMAIN},
         }),
         "AIRFLOW_CONN_CAMPAIGN_STATUS_WEBHOOK": json.dumps({
-            "conn_type": "http",
+            "conn_type": "status_webhook",
             "host": endpoints["status_webhook_url"],
             "password": creds["status_webhook_token"],
         }),
         "AIRFLOW_CONN_ASSET_UPLOAD_WEBHOOK": json.dumps({
-            "conn_type": "http",
+            "conn_type": "status_webhook",
             "host": endpoints.get("asset_webhook_url") or endpoints["sinks_url"] + "/asset-webhook",
             "password": creds["status_webhook_token"],
         }),
+        "BOX_WEB_URL": endpoints.get("box_web_url") or endpoints["box_base_url"] + "/app",  # config box.web_url
         "BOX_WEBHOOK_PRIMARY_KEY": creds["box_webhook_primary_key"],
         "BOX_WEBHOOK_SECONDARY_KEY": creds["box_webhook_secondary_key"],
         "BOX_SERVICE_ACCOUNT_USER_ID": creds["box_service_account_user_id"],

@@ -98,6 +98,7 @@ def endpoints_for(settings: SandboxSettings) -> dict[str, Any]:
         "otds_token_url": f"{otmm}/otdsws/oauth2/token",
         "box_base_url": f"http://{h}:{settings.box_api_port}",
         "box_upload_url": f"http://{h}:{settings.box_upload_port}/api",
+        "box_web_url": f"http://{h}:{settings.box_api_port}/app",  # the web app's pages (app.box.com)
         "sinks_url": sinks,
         "mailgun_base_url": f"{sinks}/v3",
         "status_webhook_url": f"{sinks}/status-webhook",

@@ -3,8 +3,10 @@
 - ``POST /v3/{domain}/messages`` (form or multipart: ``from``, ``to`` (repeatable or comma-separated), ``cc``,
   ``bcc``, ``subject``, ``html``, ``text``), HTTP Basic ``api:<mailgun_api_key>``; 401 otherwise. Answers like
   Mailgun: ``{"id": "<...@domain>", "message": "Queued. Thank you."}``.
+- ``GET /v3/domains/{domain}`` as Mailgun answers it: the domain (200) for the right key and the sandbox's
+  domain (``sandbox.connections.MAILGUN_DOMAIN``), 401 for a wrong key, 404 for another domain.
 - ``POST /status-webhook`` and ``POST /asset-webhook`` (the per-derivative webhook) with ``Authorization: Bearer
-  <status_webhook_token>``; 401 otherwise.
+  <status_webhook_token>``; 401 otherwise (any method: the token is checked first; a GET with it gets 405).
 
 What they receive is appended to JSON-lines files under ``<data_dir>/sinks/`` and listed by
 ``GET /__sandbox__/mail``, ``/__sandbox__/status-webhooks`` and ``/__sandbox__/asset-webhooks`` (``DELETE`` clears).
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from sandbox.connections import MAILGUN_DOMAIN
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -105,6 +109,19 @@ def create_app(settings: SandboxSettings) -> Starlette:
         _append(mail_log, record)
         return JSONResponse({"id": message_id, "message": "Queued. Thank you."})
 
+    async def domain(request: Request) -> Response:
+        """Mailgun's ``GET /v3/domains/<domain>``: what an API key may read of its sending domain."""
+        if _basic_user_password(request) != ("api", settings.mailgun_api_key):
+            return Response("Forbidden", status_code=401, media_type="text/plain")
+        name = request.path_params["domain"]
+        if name != MAILGUN_DOMAIN:
+            return JSONResponse({"message": "Domain not found"}, status_code=404)
+        return JSONResponse({
+            "domain": {"name": name, "state": "active", "type": "custom", "is_disabled": False,
+                       "created_at": "Mon, 01 Jun 2026 00:00:00 GMT", "smtp_login": f"postmaster@{name}",
+                       "spam_action": "disabled", "wildcard": False},
+            "receiving_dns_records": [], "sending_dns_records": []})
+
     def webhook(log: Path):  # noqa: ANN202 - small route factory
         async def handler(request: Request) -> Response:
             return await _webhook(request, log)
@@ -114,6 +131,8 @@ def create_app(settings: SandboxSettings) -> Starlette:
     async def _webhook(request: Request, log: Path) -> Response:
         if request.headers.get("authorization", "") != f"Bearer {settings.status_webhook_token}":
             return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if request.method != "POST":  # like a receiver that checks the token first: a GET learns only that
+            return JSONResponse({"error": "method not allowed: POST a status change"}, status_code=405)
         raw = await request.body()
         try:
             payload: Any = json.loads(raw)
@@ -141,8 +160,9 @@ def create_app(settings: SandboxSettings) -> Starlette:
     return Starlette(
         routes=[
             Route("/v3/{domain}/messages", messages, methods=["POST"]),
-            Route("/status-webhook", webhook(webhook_log), methods=["POST"]),
-            Route("/asset-webhook", webhook(asset_webhook_log), methods=["POST"]),
+            Route("/v3/domains/{domain}", domain, methods=["GET"]),
+            Route("/status-webhook", webhook(webhook_log), methods=["GET", "POST"]),
+            Route("/asset-webhook", webhook(asset_webhook_log), methods=["GET", "POST"]),
             Route("/__sandbox__/mail", listing(mail_log), methods=["GET", "DELETE"]),
             Route("/__sandbox__/status-webhooks", listing(webhook_log), methods=["GET", "DELETE"]),
             Route("/__sandbox__/asset-webhooks", listing(asset_webhook_log), methods=["GET", "DELETE"]),

@@ -14,6 +14,7 @@ import psycopg2
 import psycopg2.extras
 
 from include.ferrero.derivative_db import SUPERSEDED_BY
+from include.ferrero.outbox import flip_keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -27,7 +28,16 @@ _RESOLVED = SUPERSEDED_BY
 
 _TOTALS = f"""
 SELECT (SELECT count(*) FROM derivative_versions WHERE processed_at > now() - interval '24 hours') AS uploads_24h,
-       (SELECT count(*) FROM derivative_failures f {_RESOLVED} WHERE r.superseded_by IS NULL) AS failed_uploads
+       (SELECT count(*) FROM derivative_failures f {_RESOLVED} WHERE r.superseded_by IS NULL) AS failed_uploads,
+       (SELECT count(*) FROM outbox_messages WHERE status = 'pending') AS pending_messages,
+       (SELECT count(*) FROM outbox_messages WHERE status = 'failed') AS failed_messages
+"""
+
+# Messages not delivered that belong to no campaign (e.g. the error email of a campaign that could not be read).
+_UNATTRIBUTED_MESSAGES = """
+SELECT message_key, channel, target, status, attempts, last_error, created_at, body->>'subject' AS subject
+  FROM outbox_messages WHERE campaign_id IS NULL AND status <> 'sent'
+ ORDER BY id DESC LIMIT 100
 """
 
 # The latest transfer of each master (a master is retried by later runs; the newest outcome counts).
@@ -125,13 +135,19 @@ SELECT f.box_file_id, f.box_file_version_id, f.file_name, f.tracking_id, ma.name
 """
 
 _OUTBOX = """
-SELECT id, message_key, channel, target, status, attempts, last_error, created_at, sent_at
+SELECT id, message_key, channel, target, status, attempts, last_error, created_at, sent_at,
+       body->>'subject' AS subject
   FROM outbox_messages WHERE campaign_id = %(c)s ORDER BY id
 """
 
 _HISTORY = """
-SELECT old_status, new_status, cycle, dag_run_id, changed_at, webhook_sent_at, email_sent_at
+SELECT old_status, new_status, cycle, dag_run_id, changed_at
   FROM campaign_status_changes WHERE campaign_id = %(c)s ORDER BY changed_at
+"""
+
+# The messages of the status changes, by their keys (include/ferrero/outbox.flip_keys).
+_MESSAGES_BY_KEY = """
+SELECT message_key, status, sent_at, last_error FROM outbox_messages WHERE message_key = ANY(%(keys)s)
 """
 
 
@@ -181,11 +197,14 @@ class CockpitDb:
             totals = dict(cur.fetchone())
             cur.execute(_UNATTRIBUTED)
             unattributed = [dict(r) for r in cur.fetchall()]
+            cur.execute(_UNATTRIBUTED_MESSAGES)
+            messages = [dict(r) for r in cur.fetchall()]
         summary = {"masters": sum(c["masters"] for c in campaigns),
                    "derivatives": sum(c["derivatives"] for c in campaigns),
                    "pending_a1": sum(c["status"] == "A1" for c in campaigns),
                    "pending_a2": sum(c["status"] == "A2" for c in campaigns), **totals}
-        return {"summary": summary, "campaigns": campaigns, "unattributed_failures": unattributed}
+        return {"summary": summary, "campaigns": campaigns, "unattributed_failures": unattributed,
+                "unattributed_messages": messages}
 
     def campaign(self, campaign_id: str) -> dict[str, Any] | None:
         """One campaign: masters with their transfer state and derivatives, failures, messages, history."""
@@ -205,6 +224,12 @@ class CockpitDb:
             outbox = [dict(r) for r in cur.fetchall()]
             cur.execute(_HISTORY, args)
             history = [dict(r) for r in cur.fetchall()]
+            keys = {id(h): flip_keys(campaign_id, h["old_status"], h["new_status"], h["cycle"]) for h in history}
+            cur.execute(_MESSAGES_BY_KEY, {"keys": [k for ks in keys.values() for k in ks.values()]})
+            sent = {r["message_key"]: dict(r) for r in cur.fetchall()}
+        for change in history:  # when each status change's messages went out (or why not yet)
+            for what, column in (("status-webhook", "webhook"), ("email", "email")):
+                change[column] = sent.get(keys[id(change)][what])
         by_master: dict[str, list[dict[str, Any]]] = {}
         for derivative in derivatives:
             by_master.setdefault(derivative["tracking_id"], []).append(derivative)

@@ -37,6 +37,7 @@ class BoxConfig(Section):
     masters_folder_name: str
     derivatives_folder_name: str
     chunked_upload_threshold_mb: int
+    web_url: str = "https://app.box.com"  # the Box web app: links to files and folders
 
 
 class PollingConfig(Section):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from include.ferrero.config_model import Config
     from include.ferrero.messages import Email
 
@@ -56,6 +58,21 @@ class StoredMessage:
     status: str
     attempts: int
     last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+def delivery_report(before: dict[str, StoredMessage], after: dict[str, StoredMessage]) -> str:
+    """What a sender did, in a sentence per message: sent now, or already sent earlier (by a previous run, try
+    or the dispatcher)."""
+    lines = []
+    for key, state in after.items():
+        when = f"{state.sent_at:%Y-%m-%d %H:%M:%S %Z}".strip() if state.sent_at else "an unknown time"
+        earlier = before.get(key)
+        if earlier is not None and earlier.status == "sent":
+            lines.append(f"{state.message.label} was already sent at {when}: not sent again")
+        else:
+            lines.append(f"{state.message.label} sent at {when}")
+    return "; ".join(lines) or "nothing to send"
 
 
 def email_message(key: str, template: str, email: Email, campaign_id: str | None = None) -> OutboxMessage:

@@ -37,7 +37,7 @@ def add(cur: PgCursor, messages: Iterable[OutboxMessage]) -> None:
 
 def _stored(row: dict[str, Any]) -> StoredMessage:
     message = OutboxMessage(row["message_key"], row["channel"], row["target"], row["body"], row["campaign_id"])
-    return StoredMessage(message, row["status"], row["attempts"], row["last_error"])
+    return StoredMessage(message, row["status"], row["attempts"], row["last_error"], row.get("sent_at"))
 
 
 class Outbox:
@@ -61,6 +61,27 @@ class Outbox:
         with self.db.transaction() as cur:
             cur.execute("SELECT * FROM outbox_messages WHERE campaign_id = %s ORDER BY id", (campaign_id,))
             return [_stored(row) for row in cur.fetchall()]
+
+    def resend_failed(self, *, keys: list[str] | None = None, campaign: str | None = None) -> list[str]:
+        """Put failed messages back in line, unchanged (same key, same body, so the same ``Idempotency-Key`` /
+        ``Message-Id``), with a fresh round of attempts: the messages ``keys``, or every failed message of
+        ``campaign`` (its DAM id or number). Sent and pending messages are left alone, so a message already
+        delivered is never sent again. Returns the keys put back."""
+        if keys is None and campaign is None:
+            return []
+        where, args = [], []
+        if keys is not None:
+            where.append("message_key = ANY(%s)")
+            args.append(list(keys))
+        if campaign is not None:
+            where.append("campaign_id IN (SELECT campaign_id FROM campaigns WHERE campaign_id = %s"
+                         " OR campaign_number = %s UNION SELECT %s)")
+            args += [campaign, campaign, campaign]
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = now()"
+                        f" WHERE status = 'failed' AND {' AND '.join(where)} RETURNING message_key",  # noqa: S608
+                        args)
+            return sorted(row["message_key"] for row in cur.fetchall())
 
     def deliver_one(self, send: Callable[[OutboxMessage], None], keys: list[str] | None = None) -> StoredMessage | None:
         """Claim one due message (of ``keys`` when given), send it, mark it; None when nothing is due."""
@@ -88,8 +109,8 @@ class Outbox:
                 )
                 return StoredMessage(stored.message, FAILED if final else PENDING, attempts, str(exc))
             cur.execute("UPDATE outbox_messages SET attempts = %s, status = 'sent', sent_at = now(), last_error = NULL"
-                        " WHERE id = %s", (attempts, row["id"]))
-            return StoredMessage(stored.message, SENT, attempts)
+                        " WHERE id = %s RETURNING sent_at", (attempts, row["id"]))
+            return StoredMessage(stored.message, SENT, attempts, sent_at=cur.fetchone()["sent_at"])
 
     def deliver_due(self, send: Callable[[OutboxMessage], None], limit: int = 1000) -> list[StoredMessage]:
         """Send every message that is due now (at most ``limit``), one claim at a time."""

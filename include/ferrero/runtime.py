@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from include.ferrero.config import PROJECT_ROOT, load_settings
 from include.ferrero.messages import Email
-from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy
+from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy, delivery_report
 from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
@@ -121,7 +121,9 @@ class Services:
                           ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 
     def deliver(self, keys: list[str]) -> dict[str, StoredMessage]:
-        """Send the outbox messages ``keys`` now (once, whatever else sends them), waiting out their backoff."""
+        """Send the outbox messages ``keys`` now (once, whatever else sends them), waiting out their backoff. A
+        failed one gets a fresh round of attempts: clearing the task that sends it re-sends it (same key)."""
+        self.outbox.resend_failed(keys=keys)
         return self.outbox.deliver(keys, self.send)
 
     def close(self) -> None:
@@ -161,7 +163,7 @@ def dam_settings(config: Config) -> DamSettings:
 
 def box_hook_kwargs(config: Config) -> dict[str, Any]:
     """The Box hook's settings from the project config (``box``)."""
-    return {**config.box.model_dump(), "root_folder_id": str(config.box.root_folder_id)}
+    return {**config.box.model_dump(exclude={"web_url"}), "root_folder_id": str(config.box.root_folder_id)}
 
 
 def dag_url(dag_id: str) -> str:
@@ -179,6 +181,7 @@ def deliver_or_raise(services: Services, keys: list[str]) -> str:
     still waiting for a retry fails this try (the outbox keeps it; the ``outbox_dispatch`` DAG sends it too)."""
     from airflow.sdk.exceptions import AirflowException
 
+    before = services.outbox.get(keys)
     states = services.deliver(keys)
     failed = [s for s in states.values() if s.status == "failed"]
     if failed:
@@ -187,7 +190,7 @@ def deliver_or_raise(services: Services, keys: list[str]) -> str:
     if waiting:
         raise AirflowException("; ".join(f"{s.message.label} is not delivered yet ({s.attempts} attempts; "
                                          f"last error: {s.last_error})" for s in waiting))
-    return ", ".join(f"{s.message.label} sent" for s in states.values()) or "nothing to send"
+    return delivery_report(before, states)
 
 
 # -- failing for an expected reason ------------------------------------------------------------------------

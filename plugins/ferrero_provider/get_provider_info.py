@@ -13,7 +13,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "ferrero-content-scaling",
         "name": "Ferrero content scaling",
-        "description": "OpenText Media Management (DAM) and Box connections of the content-scaling workflow.",
+        "description": "OpenText Media Management (DAM), Box, Mailgun and status-webhook connections of the "
+        "content-scaling workflow.",
         "versions": ["0.1.0"],
         "connection-types": [
             {
@@ -73,6 +74,30 @@ def get_provider_info() -> dict[str, Any]:
                     "hidden-fields": ["host", "schema", "port"],
                     "relabeling": {"login": "Client ID", "password": "Client secret"},
                     "placeholders": {"auth_mode": "jwt"},
+                },
+            },
+            {
+                "connection-type": "mailgun",
+                "hook-class-name": "ferrero_provider.notifications.hooks.MailgunHook",
+                "hook-name": "Mailgun",
+                "conn-fields": {
+                    "domain": {"label": "Sending domain", "description": "e.g. mg.ferrero.com", "schema": _TEXT},
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"host": "API base URL", "login": "User (api)", "password": "API key"},
+                    "placeholders": {"host": "https://api.mailgun.net/v3", "login": "api"},
+                },
+            },
+            {
+                "connection-type": "status_webhook",
+                "hook-class-name": "ferrero_provider.notifications.hooks.StatusWebhookHook",
+                "hook-name": "Status webhook",
+                "conn-fields": {},
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"host": "Webhook URL", "password": "Token (bearer) or password (basic)"},
+                    "placeholders": {"host": "https://your-system.com/api/campaign-status"},
                 },
             },
         ],

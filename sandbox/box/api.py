@@ -466,6 +466,26 @@ async def shared_folder_page(request: Request) -> Response:
     return HTMLResponse(f"<h1>{html.escape(row['name'])}</h1><ul>{items}</ul>")
 
 
+async def web_app_page(request: Request) -> Response:
+    """The Box web app's page of a file or folder (``/app/file/<id>``, ``/app/folder/<id>``, as
+    ``https://app.box.com/file/<id>``): its name and where it sits, so a link from the cockpit opens something."""
+    store = _state(request).store
+    kind, item_id = request.path_params["kind"], request.path_params["item_id"]
+    row = store.item(item_id, kind) if kind in ("file", "folder") and item_id.isdigit() else None
+    if row is None:
+        return HTMLResponse("<h1>This item has been removed or is unavailable.</h1>", 404)
+    path, parent = [], row["parent_id"]
+    while parent not in (None, 0, "0"):
+        folder = store.item(parent, "folder")
+        if folder is None:
+            break
+        path.insert(0, folder["name"])
+        parent = folder["parent_id"]
+    where = " / ".join(["All Files", *path])
+    return HTMLResponse(f"<title>{html.escape(row['name'])} | Box</title><p>{html.escape(where)}</p>"
+                        f"<h1 data-{kind}-id=\"{html.escape(item_id)}\">{html.escape(row['name'])}</h1>")
+
+
 async def admin_expire_tokens(request: Request) -> Response:
     return JSONResponse({"expired": _state(request).store.expire_tokens()})
 
@@ -512,6 +532,7 @@ def create_api_app(state: BoxState, lifespan: Any = None) -> Starlette:
             Route("/2.0/webhooks/{webhook_id}", get_webhook, methods=["GET"]),
             Route("/2.0/webhooks/{webhook_id}", delete_webhook, methods=["DELETE"]),
             Route("/s/{token}", shared_folder_page, methods=["GET"]),
+            Route("/app/{kind}/{item_id}", web_app_page, methods=["GET"]),
             Route("/__sandbox__/box/expire-tokens", admin_expire_tokens, methods=["POST"]),
             Route("/__sandbox__/box/deliveries", admin_deliveries, methods=["GET"]),
             Route("/__sandbox__/box/webhooks/drop-next", admin_drop_next, methods=["POST"]),

@@ -34,7 +34,14 @@ INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, ca
     ('lost', 'v1', 'x.mp4', NULL, 'x.mp4 does not start with a tracking ID.', 'box_lost_v1', now());
 INSERT INTO outbox_messages (message_key, channel, target, campaign_id, body, status) VALUES
     ('k1', 'webhook', 'campaign_status', 'c1', '{}', 'sent'), ('k2', 'email', 'success', 'c1', '{}', 'failed'),
-    ('k3', 'webhook', 'asset_upload_complete', 'c1', '{}', 'pending');
+    ('k3', 'webhook', 'asset_upload_complete', 'c1', '{}', 'pending'),
+    ('k4', 'webhook', 'asset_upload_complete', 'c2', '{}', 'pending'),
+    ('k5', 'email', 'campaign_processing_failed', NULL, '{"subject": "x"}', 'failed');
+INSERT INTO outbox_messages (message_key, channel, target, campaign_id, body, status, sent_at, last_error) VALUES
+    ('flip/c1/A1-A2/cycle-1/status-webhook', 'webhook', 'campaign_status_update', 'c1', '{}', 'sent',
+     '2026-12-06 10:00:00+00', NULL),
+    ('flip/c1/A1-A2/cycle-1/email', 'email', 'success', 'c1', '{"subject": "c1 in A2"}', 'failed', NULL,
+     'Mailgun answered 400');
 """
 
 
@@ -49,13 +56,15 @@ def cockpit(tracking_dsn: str) -> CockpitDb:
 def test_overview_counts(cockpit: CockpitDb) -> None:
     page = cockpit.overview()
     assert page["summary"] == {"masters": 3, "derivatives": 1, "pending_a1": 1, "pending_a2": 1,
-                               "uploads_24h": 1, "failed_uploads": 2}
+                               "uploads_24h": 1, "failed_uploads": 2, "pending_messages": 2,
+                               "failed_messages": 3}
+    assert [(m["message_key"], m["status"]) for m in page["unattributed_messages"]] == [("k5", "failed")]
     assert [f["box_file_id"] for f in page["unattributed_failures"]] == ["lost"]
     one, two = page["campaigns"]
     assert (one["campaign_number"], one["masters"], one["in_box"], one["derivatives"], one["waiting"]) == (
         "CMP-1", 2, 2, 1, 1)
     assert (one["failed_masters"], one["failed_derivatives"], one["outbox_pending"], one["outbox_failed"]) == (
-        0, 1, 1, 1)  # m2 failed, then succeeded; d1's failure was resolved by a later version
+        0, 1, 1, 2)  # m2 failed, then succeeded; d1's failure was resolved by a later version
     assert [(h["old"], h["new"], h["run"]) for h in one["history"]] == [("A1", "A2", "run-a")]
     assert (two["masters"], two["in_box"], two["failed_masters"], two["history"]) == (1, 0, 1, [])
 
@@ -68,7 +77,11 @@ def test_campaign_page(cockpit: CockpitDb) -> None:
     assert (derivative["dam_asset_id"], derivative["dam_version"], derivative["versions"]) == ("dam-d1", 2, 2)
     assert [m["tracking_id"] for m in page["waiting"]] == ["AAAAA2"]
     assert [(f["box_file_id"], f["resolved"]) for f in page["failures"]] == [("bad", False), ("d1", True)]
-    assert [o["status"] for o in page["outbox"]] == ["sent", "failed", "pending"]
+    assert [o["status"] for o in page["outbox"]] == ["sent", "failed", "pending", "sent", "failed"]
+    assert page["outbox"][-1]["subject"] == "c1 in A2"
+    [change] = page["history"]  # when its messages went out, from the outbox
+    assert change["webhook"]["sent_at"].isoformat() == "2026-12-06T10:00:00+00:00"
+    assert (change["email"]["status"], change["email"]["last_error"]) == ("failed", "Mailgun answered 400")
     failed = cockpit.campaign("c2")["failed_masters"]
     assert [(m["name"], m["transfer_error"], m["transfer_run"]) for m in failed] == [
         ("three.pdf", "three.pdf is larger than 5 GB.", "run-b")]
@@ -78,3 +91,18 @@ def test_campaign_page(cockpit: CockpitDb) -> None:
 def test_sessions_are_read_only(cockpit: CockpitDb) -> None:
     with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction), cockpit._cursor() as cur:
         cur.execute("DELETE FROM campaigns")
+
+
+def test_campaign_page_renders_messages_with_resend_and_history_times(cockpit: CockpitDb) -> None:
+    from cockpit.cockpit_app import TaskLinks, render_campaign, render_overview
+
+    html = render_campaign(cockpit.campaign("c1"), TaskLinks("/base", {}), resend_run="resend__CMP-1__x")
+    assert html.count('class="resend"') == 2  # one button per failed message (k2, the flip's email)
+    assert 'action="/base/cockpit/campaigns/c1/resend"' in html and 'id="resend-all"' in html
+    assert 'id="resend-notice"' in html and "/base/dags/outbox_dispatch/runs/resend__CMP-1__x" in html
+    assert '<td data-field="webhook-sent">2026-12-06 10:00:00 UTC</td>' in html
+    assert '<td data-field="email-sent"><span class="state failed">failed</span></td>' in html
+    assert len(html) < 20_000
+    overview = render_overview(cockpit.overview(), TaskLinks("", {}))
+    assert '<span data-field="outbox_failed" class="state failed">2</span>' in overview
+    assert 'action="/cockpit/messages/resend"' in overview  # k5, of no campaign

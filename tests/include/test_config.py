@@ -147,3 +147,19 @@ def test_no_secrets_in_yaml() -> None:
         for line in path.read_text().splitlines():
             key = line.split("#", 1)[0].split(":", 1)[0].strip().lower()
             assert not any(word in key for word in suspicious), f"{path.name}: {line.strip()}"
+
+
+def test_box_web_url_defaults_to_box_and_is_checked(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.ferrero.config import load_settings
+
+    monkeypatch.delenv("BOX_WEB_URL", raising=False)
+    assert load_settings(config_dir).box.web_url == "https://app.box.com"
+    clear_cache()
+    monkeypatch.setenv("BOX_WEB_URL", "http://127.0.0.1:8092/app")  # what `make up` sets for the sandbox
+    assert load_settings(config_dir).box.web_url == "http://127.0.0.1:8092/app"
+    clear_cache()
+    monkeypatch.setenv("BOX_WEB_URL", "app.box.com/")
+    with pytest.raises(ConfigError) as err:
+        load_config(config_dir)
+    assert str(err.value).startswith("config/config.yaml: box.web_url must be an http(s) address without a "
+                                     "trailing slash"), err.value

@@ -169,9 +169,15 @@ def test_campaigns_view_after_a2_and_a3(page: Page, stack: Stack, populated: dic
     assert "every master has a derivative" in frame.locator("#waiting").inner_text()
     assert frame.locator("#outbox tbody tr").count() >= len(first["masters"])  # one asset webhook per derivative
     _shot(page, "02-campaign-a3")
-    # A Box link opens a tab (the UI's sandboxed iframe allows no pop-up of its own; Box is unreachable here).
-    with page.context.expect_event("request", lambda r: r.url.startswith("https://app.box.com/file/")):
+    # A Box link opens a tab on the Box web app of config box.web_url (here the sandbox's pages).
+    web = stack.sandbox.endpoints["box_web_url"]
+    with page.context.expect_page() as opened:
         frame.locator("#masters a[target=_blank]").first.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url.startswith(f"{web}/file/")
+    assert tab.locator("h1").inner_text().endswith(sorted(m["name"] for m in first["masters"])[0]), tab.content()
+    _shot(tab, "02b-box-file-page")
     for tab in page.context.pages[1:]:
         tab.close()
 

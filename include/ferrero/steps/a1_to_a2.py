@@ -67,9 +67,10 @@ def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[Campai
     return runs
 
 
-def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> CampaignRun:
+def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> tuple[CampaignRun, str]:
     """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
-    its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own."""
+    its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own. With
+    the sentence for the log, naming the campaign's real status."""
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
     campaign_id = campaign["campaign_id"]
@@ -77,9 +78,13 @@ def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: dat
     done = db.completed_cycles(campaign_id, "A1", "A2")
     cycle = done + 1 if campaign["status"] == "A1" or done == 0 else done
     run_id = campaign_run_id(campaign, cycle)
+    label = campaign.get("number") or campaign_id
+    said = f"campaign {label} is in status {campaign['status']} in the DAM"
     if campaign["status"] != "A1":
         run_id += f"__forced-{now:%Y%m%dT%H%M%S}"
-    return {"trigger_run_id": run_id, "conf": {"campaign": campaign_id, "force": force, "cycle": cycle}}
+        said += ": its masters are sent to Box again (force), its status is left as it is"
+    return ({"trigger_run_id": run_id, "conf": {"campaign": campaign_id, "force": force, "cycle": cycle}},
+            f"{said}; run {run_id}")
 
 
 def resolve_campaign(otmm: Dam, reference: str) -> dict[str, Any]:
@@ -123,9 +128,10 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
             "masters": order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])}
 
 
-def box_file_url(file_id: str) -> str:
-    """The file's page in the Box web app (what a person opens from the tracking database)."""
-    return f"https://app.box.com/file/{file_id}"
+def box_file_url(web_url: str, file_id: str) -> str:
+    """The file's page in the Box web app (config ``box.web_url``; what a person opens from the tracking
+    database)."""
+    return f"{web_url}/file/{file_id}"
 
 
 def box_master_name(tracking_id: str, master_name: str) -> str:
@@ -153,7 +159,7 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
             uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
                                               file_name=box_master_name(tracking_id, name)))
         db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["file_id"],
-                                box_file_url=box_file_url(uploaded["file_id"]),
+                                box_file_url=box_file_url(config.box.web_url, uploaded["file_id"]),
                                 upload_folder_id=campaign["final_assets_folder_id"])
     except Exception as exc:
         db.record_transfer(run_id, campaign_id, asset_id, name, error=str(exc) or type(exc).__name__)

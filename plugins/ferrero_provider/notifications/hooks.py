@@ -47,6 +47,14 @@ def _retry_args(policy: RetryPolicy, attempts: int | None = None) -> dict[str, A
     }
 
 
+#: The Test buttons' budget per request (one try).
+TEST_TIMEOUT_SECONDS = 5
+
+
+def _answer(response: requests.Response) -> str:
+    return " ".join(response.text.split())[:200] or response.reason or ""
+
+
 def _check(response: requests.Response, what: str, policy: RetryPolicy) -> None:
     if response.ok:
         return
@@ -62,7 +70,7 @@ class MailgunHook(HttpHook):
 
     conn_name_attr = "mailgun_conn_id"
     default_conn_name = "mailgun_default"
-    conn_type = "http"
+    conn_type = "mailgun"
     hook_name = "Mailgun"
 
     def __init__(self, mailgun_conn_id: str = default_conn_name, retry: RetryPolicy | None = None,
@@ -95,13 +103,37 @@ class MailgunHook(HttpHook):
         response = tenacity.Retrying(**_retry_args(self._retry))(attempt)
         return response.json().get("id", "")
 
+    def test_connection(self) -> tuple[bool, str]:
+        """Ask Mailgun for the connection's sending domain (``GET <host>/domains/<domain>``, what an API key may
+        read without sending anything): whether the key is accepted and the domain is the key's. Never raises."""
+        try:
+            conn = self.get_connection(self.mailgun_conn_id)
+            domain = conn.extra_dejson.get("domain") or conn.schema
+            if not domain:
+                return False, f"Connection {self.mailgun_conn_id} names no Mailgun domain (extra 'domain')."
+            session = self.get_conn()
+            where = f"Mailgun at {self.base_url}"
+            response = session.get(self.url_from_endpoint(f"domains/{domain}"), timeout=TEST_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            return False, f"Mailgun at {self.base_url or '?'} cannot be reached: {type(exc).__name__}"
+        except Exception as exc:  # noqa: BLE001 - a malformed connection: the Test button shows why
+            return False, f"Connection {self.mailgun_conn_id} cannot be used: {exc}"
+        if response.ok:
+            state = (response.json().get("domain") or {}).get("state", "unknown")
+            return True, f"{where} accepts the API key and sends for the domain {domain} (state: {state})."
+        if response.status_code in (401, 403):
+            return False, f"{where} refused the API key (HTTP {response.status_code})."
+        if response.status_code == 404:
+            return False, f"{where} accepts the API key but knows no domain {domain!r} for it (HTTP 404)."
+        return False, f"{where} answered HTTP {response.status_code} for the domain {domain}: {_answer(response)}"
+
 
 class StatusWebhookHook(HttpHook):
     """POST a campaign status change as JSON to the downstream system's webhook."""
 
     conn_name_attr = "webhook_conn_id"
     default_conn_name = "campaign_status_webhook"
-    conn_type = "http"
+    conn_type = "status_webhook"
     hook_name = "Campaign status webhook"
 
     def __init__(self, webhook_conn_id: str = default_conn_name, auth_type: str = "bearer",
@@ -136,3 +168,24 @@ class StatusWebhookHook(HttpHook):
             _check(response, what, self._retry)
 
         tenacity.Retrying(**_retry_args(self._retry, self._attempts))(attempt)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Whether the webhook's host answers and whether it refuses the credentials: a ``GET`` of the webhook's
+        address with them (nothing is posted, so the receiver records no status change). Never raises."""
+        try:
+            conn = self.get_connection(self.webhook_conn_id)
+            headers = {"Authorization": f"Bearer {conn.password}"} if self._auth == "bearer" and conn.password else {}
+            session = self.get_conn()
+            url = self.url_from_endpoint(None)
+            response = session.get(url, headers=headers, timeout=TEST_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            return False, f"The webhook host {self.base_url or '?'} does not answer: {type(exc).__name__}"
+        except Exception as exc:  # noqa: BLE001 - a malformed connection: the Test button shows why
+            return False, f"Connection {self.webhook_conn_id} cannot be used: {exc}"
+        code = response.status_code
+        if code in (401, 403):
+            return False, f"The webhook at {url} answers but refuses the {self._auth} credentials (HTTP {code})."
+        if code >= 500:
+            return False, f"The webhook at {url} answers with a server error (HTTP {code}): {_answer(response)}"
+        return True, (f"The webhook at {url} answers (HTTP {code} to a GET; nothing was posted) and does not refuse "
+                      f"the {self._auth} credentials.")

@@ -38,6 +38,9 @@ from ferrero_provider.otmm.connection import DamConnection
 
 __all__ = ["_DOMAIN_CACHE", "CheckIn", "OtmmHook"]
 
+#: The Test button's budget per request (one try): a DAM that is down answers within seconds, naming itself.
+TEST_TIMEOUT_SECONDS = 4
+
 
 class OtmmHook(Versions, Domains, BaseHook):
     """Talks to the DAM: campaigns, master assets, downloads, asset creation and new versions, campaign status,
@@ -71,13 +74,21 @@ class OtmmHook(Versions, Domains, BaseHook):
     # ---- connection test ------------------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Log in and read the root folders: (True, what was reached) or (False, why not). Never raises."""
+        """Log in and read the root folders: (True, what was reached) or (False, why not, naming the DAM's
+        address). One try of at most ``TEST_TIMEOUT_SECONDS`` per request, so a DAM that is down is reported
+        within seconds (the workflow's own calls keep their retries). Never raises."""
         try:
             conn = self.conn_settings
+        except Exception as exc:  # noqa: BLE001 - the Test button shows the reason instead of an error page
+            return failed_test(exc, lambda: self.conn_settings.secrets)
+        self.retry_policy = self.retry_policy.with_overrides(max_attempts=1,
+                                                            request_timeout_seconds=TEST_TIMEOUT_SECONDS)
+        try:
             self._session = None
             self._request("GET", "/folders/rootfolders", "reading the root folders", params={"limit": 1})
             return True, f"Connected to the DAM at {conn.base_url} as {conn.who} ({conn.auth_mode} authentication)."
         except Exception as exc:  # noqa: BLE001 - the Test button shows the reason instead of an error page
-            return failed_test(exc, lambda: self.conn_settings.secrets)
+            ok, why = failed_test(exc, lambda: self.conn_settings.secrets)
+            return ok, why if conn.base_url in why else f"The DAM at {conn.base_url}: {why}"
 
 
