@@ -187,12 +187,16 @@ def test_campaigns_view_after_a2_and_a3(page: Page, stack: Stack, populated: dic
     assert frame.locator("#waiting span").count() == len(second["masters"])
     _shot(page, "03-campaign-a2")
 
-    # The badly named upload names no campaign: listed under the campaigns, with its sentence and task log.
+    # The badly named upload belongs to CMP-2026-001 (its name leads with a tracking ID): listed on its page,
+    # with its sentence and task log, and not among the failed uploads of no known campaign.
     page.goto(f"{stack.api.url}/plugin/campaigns")
-    bad = frame.locator("#unattributed-failures tbody tr")
+    frame.locator("#campaigns").wait_for()
+    assert frame.locator("#unattributed-failures").count() == 0
+    frame.get_by_role("link", name=first["number"]).click()
+    bad = frame.locator('#failures tr[data-kind="derivative"]')
     bad.first.wait_for()
-    assert bad.count() == 1
-    assert bad.locator(".sentence").inner_text().strip()
+    assert bad.count() == 1 and bad.get_attribute("data-resolved") == "no"
+    assert "VERSION segment is missing" in bad.locator(".sentence").inner_text()
     bad.get_by_role("link", name="task log").click()
     page.wait_for_url("**/dags/a2_to_a3/runs/**/tasks/**")
     page.get_by_text("check_derivative").first.wait_for()
