@@ -6,7 +6,8 @@ status) and starts an [`a2_to_a3`](/dags/a2_to_a3) run for every file that has n
 record and no run yet, so an upload whose webhook never arrived is not lost. The run id is the
 one the webhook would have used (`box_<file id>_v<version id>__<file name>`): a run that succeeded is done,
 one queued or running is under way, and a failed one is named in the log but not started again
-(clear it once the cause is fixed).
+(clear it once the cause is fixed) — unless a later upload superseded its failure. A file renamed in Box has
+a run id of its own, so a rename whose webhook never came is started here too.
 """
 
 from __future__ import annotations

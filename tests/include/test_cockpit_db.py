@@ -106,3 +106,26 @@ def test_campaign_page_renders_messages_with_resend_and_history_times(cockpit: C
     overview = render_overview(cockpit.overview(), TaskLinks("", {}))
     assert '<span data-field="outbox_failed" class="state failed">2</span>' in overview
     assert 'action="/cockpit/messages/resend"' in overview  # k5, of no campaign
+
+
+def test_a_later_file_for_the_same_master_supersedes_a_failure(cockpit: CockpitDb, tracking_dsn: str) -> None:
+    """A valid file for the failed file's master, created in Box after it, resolves the failure; one created
+    before it (e.g. the agency's other locale, whichever run ran first) does not."""
+    with psycopg2.connect(tracking_dsn) as conn, conn.cursor() as cur:
+        cur.execute("""
+            INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, tracking_id, campaign_id,
+                                             error, box_created_at, failed_at) VALUES
+                ('early', 'v1', 'AAAAA2_Two_image_IT.jpg', 'AAAAA2', 'c1', 'no version', now() - interval '1 hour',
+                 now()),
+                ('late', 'v1', 'AAAAA2_Two_image_FR.jpg', 'AAAAA2', 'c1', 'no version', now() + interval '1 hour',
+                 now());
+            INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position, tracking_id, file_name,
+                                             dam_asset_id, box_created_at, processed_at)
+                VALUES ('good', 'v1', 1, 'AAAAA2', 'AAAAA2_Two_image_DE_v01.jpg', 'dam-good', now(),
+                        now() - interval '1 day');
+        """)
+    conn.close()
+    failures = {f["box_file_id"]: f for f in cockpit.campaign("c1")["failures"]}
+    assert (failures["early"]["resolved"], failures["early"]["superseded_by"]) == (True, "AAAAA2_Two_image_DE_v01.jpg")
+    assert failures["early"]["master_name"] == "two.jpg"
+    assert failures["late"]["resolved"] is False

@@ -51,3 +51,35 @@ def test_concurrent_migrations_apply_once(pg_socket: str) -> None:
         assert sorted(len(r) for r in results) == [0, 0, 0, len(available_migrations())]
     finally:
         localpg.drop_database(server, "migrate_race")
+
+
+def test_failures_of_earlier_releases_get_their_campaign(pg_socket: str) -> None:
+    """0007: a failure stored without campaign (a name that did not parse) gets the master its name leads with,
+    or the one an earlier version of the same Box file went to; one nothing names stays without."""
+    server = localpg.dsn(pg_socket, "postgres")
+    localpg.drop_database(server, "migrate_failures")
+    localpg.ensure_database(server, "migrate_failures")
+    dsn = localpg.dsn(pg_socket, "migrate_failures")
+    try:
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            for version, _, path in available_migrations():
+                if version < 7:
+                    cur.execute(path.read_text())
+            cur.execute("""
+                INSERT INTO campaigns (campaign_id, name) VALUES ('c1', 'One');
+                INSERT INTO master_assets (tracking_id, dam_asset_id, campaign_id, name) VALUES
+                    ('5RKZDM', 'm1', 'c1', 'guide.pdf'), ('K7M2QX', 'm2', 'c1', 'film.mp4');
+                INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position, tracking_id,
+                                                 file_name, dam_asset_id) VALUES
+                    ('f2', 'v1', 1, 'K7M2QX', 'K7M2QX_Nutella_Film_video_IT_v01.mp4', 'd2');
+                INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, error) VALUES
+                    ('f1', 'v1', '5RKZDM_Nutella_Brand-Guidelines_document_EN_GB.pdf', 'no version'),
+                    ('f2', 'v2', 'film.mp4', 'renamed badly'), ('f3', 'v1', 'lost.pdf', 'no tracking ID');
+            """)
+            [(_, _, latest)] = [m for m in available_migrations() if m[0] == 7]
+            cur.execute(latest.read_text())
+            cur.execute("SELECT box_file_id, tracking_id, campaign_id FROM derivative_failures ORDER BY 1")
+            assert cur.fetchall() == [("f1", "5RKZDM", "c1"), ("f2", "K7M2QX", "c1"), ("f3", None, None)]
+        conn.close()
+    finally:
+        localpg.drop_database(server, "migrate_failures")
