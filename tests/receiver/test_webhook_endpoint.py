@@ -138,11 +138,13 @@ def test_events_outside_derivatives_or_by_the_service_account_are_ignored(
     own_upload = upload_event(created_by=SERVICE_ACCOUNT)
     other_trigger = upload_event(trigger="FILE.DELETED")
     nested = upload_event(folders=("All Files", "Ferrero", "CMP-2026-001 Spring", "derivatives", "IT"))
-    for event in (master, elsewhere, own_upload, other_trigger, nested):
+    renamed = upload_event(trigger="FILE.RENAMED")
+    for event in (master, elsewhere, own_upload, other_trigger, nested, renamed):
         answer = receiver.post(event)
         assert answer.status_code == 200, answer.text
     rows = {row["event_id"]: row for row in events_table()}
     assert rows[nested["id"]]["status"] == "pending"  # inside Derivatives/, any depth, any case
+    assert rows[renamed["id"]]["status"] == "pending"  # a rename is a run of its own
     reasons = {key: rows[event["id"]]["ignore_reason"] for key, event in
                {"master": master, "elsewhere": elsewhere, "own": own_upload, "trigger": other_trigger}.items()}
     assert {rows[e["id"]]["status"] for e in (master, elsewhere, own_upload, other_trigger)} == {"ignored"}
@@ -151,7 +153,7 @@ def test_events_outside_derivatives_or_by_the_service_account_are_ignored(
     assert reasons["elsewhere"] == "not inside a Derivatives folder (uploaded to Drafts)"
     assert reasons["trigger"] == "trigger FILE.DELETED is not one of FILE.UPLOADED, FILE.RENAMED"
     outcomes = [line["outcome"] for line in receiver.logs() if line.get("msg") == "event received"]
-    assert outcomes.count("ignored") == 4 and outcomes.count("stored") == 1
+    assert outcomes.count("ignored") == 4 and outcomes.count("stored") == 2
 
 
 def test_health_reports_database_pending_and_airflow(receiver: RunningReceiver) -> None:
