@@ -10,11 +10,15 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from box_sdk_gen import UploadFileAttributes, UploadFileAttributesParentField
 
 from tests.dags.conftest import ROOT, fast, received, ti_states
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def _campaign(seed, number):
@@ -52,7 +56,7 @@ def _final_assets(otmm, campaign) -> dict[str, object]:
 
 
 def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, seed, product_env,
-                                                         tracking_db) -> None:
+                                                         tracking_db, capfd: pytest.CaptureFixture[str]) -> None:
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.otmm.hooks import OtmmHook
 
@@ -87,8 +91,13 @@ def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, 
     assert len([m for m in mails if "(A3)" in m["subject"]]) == 1
 
     # A replayed file starts a run that finds everything done: no second asset, no second flip.
+    capfd.readouterr()
     replay = a2_to_a3.test(run_conf={"box_file_id": next(f.item_id for f in files if f.name == good[0])})
     assert replay.state == "success"
+    logged = capfd.readouterr()
+    logged = logged.out + logged.err
+    assert f"of {good[0]} is already in the DAM" in logged and "nothing uploaded again" in logged, logged[-3000:]
+    assert "'already_done'" not in logged  # a sentence, not the task's result dict
     assert sorted(_final_assets(otmm, campaign)) == sorted(final)
     assert len([h for h in received(seeded_sandbox, "status-webhooks") if "A3" in str(h)]) == 1
     assert tracking_db.completed_cycles(campaign["id"], "A2", "A3") == 1

@@ -273,3 +273,32 @@ def test_a_forced_discovery_logs_the_campaigns_real_status(stack: Stack) -> None
     log = _log(stack, "a1_discovery", run_id, "find_a1_campaigns", 1)
     assert f"campaign {campaign['number']} is in status A2 in the DAM" in log, log
     assert "campaign(s) in A1" not in log
+
+
+def test_the_test_button_answers_for_every_product_connection(stack: Stack) -> None:
+    """What the UI's Test button calls (``POST /api/v2/connections/test``) on the product's connections as the
+    bootstrap stored them: each answers with its own sentence; a DAM that is down within 10 s, naming it."""
+    def test(conn_id: str, **changes: Any) -> tuple[bool, str, float]:
+        fields = {**json.loads(stack.api.env[f"AIRFLOW_CONN_{conn_id.upper()}"]), **changes}
+        body = {"connection_id": conn_id, **fields, "extra": json.dumps(fields.get("extra", {}))}
+        started = time.monotonic()
+        answer = stack.call("POST", "connections/test", json=body)
+        return answer["status"], answer["message"], time.monotonic() - started
+
+    expected = {"otmm_default": "Connected to the DAM at", "box_default": "",
+                "mailgun_default": "accepts the API key and sends for the domain",
+                "campaign_status_webhook": "answers (HTTP 405 to a GET; nothing was posted) and does not refuse",
+                "asset_upload_webhook": "does not refuse the bearer credentials"}
+    for conn_id, sentence in expected.items():
+        ok, said, took = test(conn_id)
+        print(f"Test {conn_id:<26} {ok!s:<5} {took:4.1f} s  {said}")
+        assert ok and sentence in said, (conn_id, said)
+
+    ok, said, _ = test("mailgun_default", password="key-wrong")
+    assert not ok and "refused the API key (HTTP 401)" in said, said
+    ok, said, _ = test("campaign_status_webhook", password="wrong")
+    assert not ok and "refuses the bearer credentials (HTTP 401)" in said, said
+    down = "http://127.0.0.1:9/otmmapi/v6"
+    ok, said, took = test("otmm_default", host=down)
+    print(f"Test otmm_default (down)     {ok!s:<5} {took:4.1f} s  {said}")
+    assert not ok and down in said and took < 10, (took, said)
