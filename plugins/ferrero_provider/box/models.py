@@ -77,15 +77,19 @@ class BoxItem(Record):
     name: str
     size: int | None = None
     sha1: str | None = None
+    #: A file's current version (listings ask for ``file_version``), so a sweep needs no call per file.
+    version_id: str | None = None
 
     @classmethod
     def from_sdk(cls, entry: Any) -> BoxItem:
+        version = getattr(entry, "file_version", None)
         return cls(
             item_id=str(entry.id),
             item_type=_type_name(getattr(entry, "type", None)),
             name=str(getattr(entry, "name", "") or ""),
             size=getattr(entry, "size", None),
             sha1=getattr(entry, "sha_1", None),
+            version_id=str(version.id) if version is not None and getattr(version, "id", None) else None,
         )
 
 
