@@ -100,6 +100,8 @@ def _register(settings: ReceiverSettings, address: str | None, folder_id: str | 
     from ferrero_provider.box.exceptions import BoxError
     from receiver.registration import box_api, ensure_webhook
 
+    logs.setup(logging.getLevelName(logging.getLogger().level), sys.stderr)  # the import set up Airflow's logging
+
     address = address or settings.webhook.address
     folder_id = folder_id or str(load_settings().box.root_folder_id)
     if folder_id == "0":
