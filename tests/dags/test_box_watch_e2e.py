@@ -138,6 +138,18 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
     assert [r["trigger_run_id"] for r in fallback.runs] == [run_id(late.id, late.name)]
     assert reconcile().source == "events"
 
+    # an app whose authentication may not read the stream: folder listings every time, no position kept
+    faults = f"{seeded_sandbox.endpoints['box_base_url']}/__sandbox__/faults"
+    requests.post(faults, json={"method": "GET", "path": "/2.0/events", "kind": "status", "status": 403,
+                                "count": 4}, timeout=5).raise_for_status()
+    try:
+        refused = [reconcile(), reconcile()]
+    finally:
+        requests.delete(faults, timeout=5)
+    assert [r.source for r in refused] == ["folders", "folders"] and refused[0].why.startswith("Box refused")
+    assert reconcile().source == "folders"  # no position was kept meanwhile; this one keeps one again
+    assert reconcile().source == "events"
+
     with tracking_db.transaction() as cur:  # a position kept longer than the stream keeps is not trusted
         cur.execute("UPDATE box_stream_positions SET read_at = now() - interval '30 days'")
     stale = reconcile()

@@ -123,16 +123,30 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
                 raise
             why = f"Box refused the event stream: {exc}"
     if why is not None:
-        start = box.stream_position_now()  # taken before the listing, so nothing between the two is missed
+        start = _position_now(box)  # taken before the listing, so nothing between the two is missed
         runs = sweep_derivatives(box, db, config, run_state)
-        store.advance(STREAM, start, [], STREAM_TRUSTED_DAYS + 2)
-        log.info("folder listings (%s): %d run(s) to start; the stream is read from position %s next time",
-                 why, len(runs), start)
+        if start is None:
+            store.forget_position(STREAM)
+        else:
+            store.advance(STREAM, start, [], STREAM_TRUSTED_DAYS + 2)
+        log.info("folder listings (%s): %d run(s) to start; %s", why, len(runs),
+                 f"the stream is read from position {start} next time" if start else "the stream cannot be read")
         return Reconciliation(runs, "folders", why)
     result = _runs_of(box, db, config, run_state, events)
     store.advance(STREAM, end, [(e.event_id, e.event_type, str(e.source.get("id") or "") or None) for e in events],
                   STREAM_TRUSTED_DAYS + 2)
     return result
+
+
+def _position_now(box: BoxWatch) -> str | None:
+    """The stream's end, or None when Box refuses the stream for good (the next cycle lists folders again)."""
+    try:
+        return box.stream_position_now()
+    except Exception as exc:
+        if not getattr(exc, "permanent", False):
+            raise
+        log.warning("Box refuses the event stream (%s): every reconciliation lists the folders", exc)
+        return None
 
 
 def _unusable(kept: Any, now: datetime) -> str | None:
