@@ -1,9 +1,10 @@
 """What a Box webhook body means for us: its JSON, the fields we keep, and whether (and why) it is ignored.
 
-Only ``FILE.UPLOADED`` and ``FILE.RENAMED`` events (``TRIGGERS``; a renamed file is a new run, its run id names
-the file) for a file inside a folder named like ``box.derivatives_folder_name`` (the file's
-parent or any folder above it, compared case-insensitively), uploaded by someone other than the service account,
-go to the A2->A3 DAG. Everything else is acknowledged and kept as ``ignored`` with the reason.
+Only file events (``FILE_TRIGGERS``: an upload, a copy, a move, a restore, a rename) for a file inside a folder named like
+``box.derivatives_folder_name`` (the file's parent or any folder above it, compared case-insensitively), made by
+someone other than the service account, go to the A2->A3 DAG; a ``WEBHOOK.DELETED`` (Box dropped our webhook)
+goes to the reconciliation (``derivatives_sweep``), which re-creates it at once. Everything else is acknowledged
+and kept as ``ignored`` with the reason.
 
 Any signed body gets an answer, never a crash. :func:`parse_body` refuses (:class:`PayloadError`, one sentence)
 a body that is not UTF-8 JSON, is nested deeper than ``MAX_DEPTH`` (checked before parsing, so the recursive
@@ -23,12 +24,9 @@ from itertools import accumulate
 from typing import Any
 
 from include.ferrero.derivatives import derivatives_folder_of
-from include.ferrero.webhook_events import WebhookEvent, storable
+from include.ferrero.webhook_events import FILE_TRIGGERS, WEBHOOK_DELETED, WebhookEvent, storable
 
 FILE_UPLOADED = "FILE.UPLOADED"
-FILE_RENAMED = "FILE.RENAMED"
-#: The Box webhook triggers that start an a2_to_a3 run (and that ``register-webhook`` subscribes to).
-TRIGGERS = (FILE_UPLOADED, FILE_RENAMED)
 MAX_DEPTH = 64  # Box's events nest about 5 levels
 MAX_DIGITS = 1000
 MAX_ID_LENGTH = 100  # Box ids are a few dozen characters; a run id (file + version id) must stay short
@@ -114,8 +112,10 @@ def _ignore_reason(
     derivatives_folder_name: str,
     service_account_user_id: str | None,
 ) -> str | None:
-    if event.trigger not in TRIGGERS:
-        return f"trigger {_clip(event.trigger)} is not one of {', '.join(TRIGGERS)}"
+    if event.trigger == WEBHOOK_DELETED:
+        return None
+    if event.trigger not in FILE_TRIGGERS:
+        return f"trigger {_clip(event.trigger)} is not a file trigger we watch"
     if source.get("type") != "file":
         return f"the source is a {_clip(_text(source.get('type')) or 'missing item')}, not a file"
     if event.box_file_id is None:

@@ -230,7 +230,7 @@ def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
     extra = {"SANDBOX_DATA_DIR": str(SANDBOX_DATA)}
     for key, value in conns.items():
         extra.setdefault(key, value)
-    # Box -> receiver: the webhook (receiver.events.TRIGGERS) on the root folder (idempotent; follows a changed port).
+    # Box -> receiver: the webhook (webhook_events.WEBHOOK_TRIGGERS) on the root folder (idempotent; follows a changed port).
     address = f"http://127.0.0.1:{os.environ.get('RECEIVER_PORT', '8095')}/box/webhook"
     result = subprocess.run([sys.executable, "-m", "receiver", "register-webhook", "--address", address],
                             env={**env, **extra}, cwd=ROOT, capture_output=True, text=True)

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from include.ferrero.tracking_db import TrackingDb
 
 PENDING, TRIGGERED, IGNORED, FAILED = "pending", "triggered", "ignored", "failed"
+
+#: The triggers of the product's Box webhook, in one place: what ``register-webhook`` and every reconciliation's
+#: check (steps/box_watch.py) ask Box for, and the file triggers the receiver sends to A2->A3.
+#: A rename is a run of its own: its run id names the file, so a bad name fixed in Box comes into the DAM.
+FILE_TRIGGERS = ("FILE.UPLOADED", "FILE.COPIED", "FILE.MOVED", "FILE.RESTORED", "FILE.RENAMED")
+WEBHOOK_DELETED = "WEBHOOK.DELETED"
+WEBHOOK_TRIGGERS = (*FILE_TRIGGERS, WEBHOOK_DELETED)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"

@@ -327,7 +327,7 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
         recorded = db.recorded_box_files([f["item_id"] for f in files])
         superseded = DerivativeStore(db).superseded_failures([f["item_id"] for f in files])
         for file in files:
-            version = record(box.get_file_info(file["item_id"])).get("version_id")
+            version = file.get("version_id") or record(box.get_file_info(file["item_id"])).get("version_id")
             if (file["item_id"], version) in recorded:
                 continue
             run_id = dag_run_id_for(file["item_id"], version, file["name"])
