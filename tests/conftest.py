@@ -74,20 +74,30 @@ def pg_socket() -> str:
     return PG_SOCKET
 
 
-@pytest.fixture
-def tracking_dsn(pg_socket: str):
-    """A fresh, migrated tracking database for one test, dropped afterwards."""
+@pytest.fixture(scope="session")
+def tracking_template(pg_socket: str) -> str:
+    """Name of a tracking database migrated once per session; ``tracking_dsn`` copies it (never connect to it:
+    PostgreSQL copies a template only while nobody is connected)."""
     from include.ferrero.tracking_db import TrackingDb
+    from tools import localpg
+
+    name = f"tracking_template_{uuid.uuid4().hex[:8]}"
+    localpg.ensure_database(localpg.dsn(pg_socket, "postgres"), name)
+    db = TrackingDb.from_dsn(localpg.dsn(pg_socket, name))
+    db.migrate()
+    db.close()
+    return name
+
+
+@pytest.fixture
+def tracking_dsn(pg_socket: str, tracking_template: str):
+    """A fresh, migrated tracking database for one test (a copy of the session's template), dropped afterwards."""
     from tools import localpg
 
     name = f"tracking_{uuid.uuid4().hex[:12]}"
     server = localpg.dsn(pg_socket, "postgres")
-    localpg.ensure_database(server, name)
-    dsn = localpg.dsn(pg_socket, name)
-    db = TrackingDb.from_dsn(dsn)
-    db.migrate()
-    db.close()
-    yield dsn
+    localpg.ensure_database(server, name, template=tracking_template)
+    yield localpg.dsn(pg_socket, name)
     localpg.drop_database(server, name)
 
 
