@@ -68,6 +68,33 @@ def _airflow_db_uri() -> str:
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _airflow_db_uri()
 
 
+#: Markers (registered in pyproject.toml) that follow from the fixtures a test takes, so a new test is marked
+#: without thinking about it: the running product or an Airflow api-server is `stack`; a seeded sandbox for
+#: the DAGs is `e2e`. `make test-fast` leaves both out, and what is marked `slow` by hand.
+MARKERS_BY_FIXTURE = {"stack": "stack", "celery": "stack", "airflow_api": "stack",
+                      "seeded_sandbox": "e2e", "product_env": "e2e"}
+
+
+#: Seconds a test on the shared stack may take, starting the stack included.
+STACK_START_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in {MARKERS_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ())
+                       if name in MARKERS_BY_FIXTURE}:
+            item.add_marker(marker)
+    # The modules on the session's shared stack (tests/stack/conftest.py) run last, one after the other: the
+    # stack then runs beside no other test, and stops with the session. Whichever of their tests comes first
+    # waits for the stack to start (minutes on a busy machine), inside its time-out.
+    shared = [item for item in items if "shared_stack" in getattr(item, "fixturenames", ())]
+    for item in shared:
+        marker = item.get_closest_marker("timeout")
+        if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
+            item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
+    items.sort(key=lambda item: item in shared)
+
+
 @pytest.fixture(scope="session")
 def pg_socket() -> str:
     """Socket folder of the suite's PostgreSQL."""
