@@ -68,6 +68,16 @@ def _airflow_db_uri() -> str:
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _airflow_db_uri()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary folders inside this session's scratch folder, unless ``--basetemp`` says otherwise. Under
+    ``/tmp/pytest-of-root`` (pytest's default) every pytest session that starts takes the group and others'
+    access to that folder away again, and PostgreSQL, which runs as the ``pgserver`` user, loses its data folder
+    in the middle of a test (a stack's database lives in its ``tmp_path``)."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(_SCRATCH / "basetemp")
+
+
 #: Markers (registered in pyproject.toml) that follow from the fixtures a test takes, so a new test is marked
 #: without thinking about it: the running product or an Airflow api-server is `stack`; a seeded sandbox for
 #: the DAGs is `e2e`. `make test-fast` leaves both out, and what is marked `slow` by hand.
