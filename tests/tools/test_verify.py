@@ -20,6 +20,8 @@ from tests.seeded import seeded_copy
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # each test runs `make verify` against a sandbox of its own
+
 
 def _verify(variant: str, tmp_path: Path) -> tuple[int, dict, str]:
     sandbox = start_sandbox(seeded_copy(tmp_path / "sandbox"), otmm_variants=variant, otmm_import_delay_seconds=0.05)
