@@ -236,8 +236,10 @@ def _attach(stack_dir: Path, up_env: dict[str, str]) -> Stack:
     port = int(up_env["AIRFLOW__API__PORT"])
     api = StackApi(stack_dir, port, {**up_env, **connections}, passwords, up_env)
     sandbox = StackSandbox(sandbox_dir, {**up_env, "SANDBOX_DATA_DIR": str(sandbox_dir)})
-    receiver = RunningReceiver({**up_env, **connections, "AIRFLOW_API_URL": api.url}, stack_dir / "logs" /
-                               "receiver.log")
+    receiver = RunningReceiver({**up_env, **connections, "AIRFLOW_API_URL": api.url,
+                                "AIRFLOW_WEBHOOK_USER": "box_webhook",
+                                "AIRFLOW_WEBHOOK_PASSWORD": passwords["box_webhook"]},
+                               stack_dir / "logs" / "receiver.log")
     run_dir = stack_dir / "run"
     processes = [StackProcess(run_dir, pid.stem) for pid in sorted(run_dir.glob("*.pid"))]
     running = Stack(api, sandbox, receiver, tracking_dsn, processes)
