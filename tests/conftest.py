@@ -85,7 +85,7 @@ MARKERS_BY_FIXTURE = {"stack": "stack", "celery": "stack", "airflow_api": "stack
                       "seeded_sandbox": "e2e", "product_env": "e2e"}
 
 
-#: Seconds a test on the shared stack may take, starting the stack included.
+#: Seconds a test on a stack may take, starting the stack included.
 STACK_START_TIMEOUT = 900
 
 
@@ -94,15 +94,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker in {MARKERS_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ())
                        if name in MARKERS_BY_FIXTURE}:
             item.add_marker(marker)
+        # The first test on a stack waits for it to start (minutes on a busy machine), inside its time-out.
+        if {"stack", "celery"} & set(getattr(item, "fixturenames", ())):
+            marker = item.get_closest_marker("timeout")
+            if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
+                item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
     # The modules on the session's shared stack (tests/stack/conftest.py) run last, one after the other: the
-    # stack then runs beside no other test, and stops with the session. Whichever of their tests comes first
-    # waits for the stack to start (minutes on a busy machine), inside its time-out.
-    shared = [item for item in items if "shared_stack" in getattr(item, "fixturenames", ())]
-    for item in shared:
-        marker = item.get_closest_marker("timeout")
-        if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
-            item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
-    items.sort(key=lambda item: item in shared)
+    # stack then runs beside no other test, and stops with the session.
+    items.sort(key=lambda item: "shared_stack" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
