@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test lint bench bench-campaign chaos install constraints env clean-data verify
+.PHONY: up down status logs test test-fast lint bench bench-campaign chaos install constraints env clean-data verify
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,15 @@ logs: install
 env: install
 	@$(PY) -m tools.stack env
 
+# The whole suite; the 15 slowest tests are listed at the end.
 test: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+
+# The tests that need no running product and no DAG run (markers in pyproject.toml): under two minutes.
+test-fast: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@$(PY) -m pytest --durations=15 -m "not stack and not e2e and not slow" $(PYTEST_ARGS)
 
 lint: install
 	@$(PY) -m ruff check .

@@ -68,26 +68,72 @@ def _airflow_db_uri() -> str:
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _airflow_db_uri()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary folders inside this session's scratch folder, unless ``--basetemp`` says otherwise. Under
+    ``/tmp/pytest-of-root`` (pytest's default) every pytest session that starts takes the group and others'
+    access to that folder away again, and PostgreSQL, which runs as the ``pgserver`` user, loses its data folder
+    in the middle of a test (a stack's database lives in its ``tmp_path``)."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(_SCRATCH / "basetemp")
+
+
+#: Markers (registered in pyproject.toml) that follow from the fixtures a test takes, so a new test is marked
+#: without thinking about it: the running product or an Airflow api-server is `stack`; a seeded sandbox for
+#: the DAGs is `e2e`. `make test-fast` leaves both out, and what is marked `slow` by hand.
+MARKERS_BY_FIXTURE = {"stack": "stack", "celery": "stack", "airflow_api": "stack",
+                      "seeded_sandbox": "e2e", "product_env": "e2e"}
+
+
+#: Seconds a test on a stack may take, starting the stack included.
+STACK_START_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in {MARKERS_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ())
+                       if name in MARKERS_BY_FIXTURE}:
+            item.add_marker(marker)
+        # The first test on a stack waits for it to start (minutes on a busy machine), inside its time-out.
+        if {"stack", "celery"} & set(getattr(item, "fixturenames", ())):
+            marker = item.get_closest_marker("timeout")
+            if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
+                item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
+    # The modules on the session's shared stack (tests/stack/conftest.py) run last, one after the other: the
+    # stack then runs beside no other test, and stops with the session.
+    items.sort(key=lambda item: "shared_stack" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def pg_socket() -> str:
     """Socket folder of the suite's PostgreSQL."""
     return PG_SOCKET
 
 
-@pytest.fixture
-def tracking_dsn(pg_socket: str):
-    """A fresh, migrated tracking database for one test, dropped afterwards."""
+@pytest.fixture(scope="session")
+def tracking_template(pg_socket: str) -> str:
+    """Name of a tracking database migrated once per session; ``tracking_dsn`` copies it (never connect to it:
+    PostgreSQL copies a template only while nobody is connected)."""
     from include.ferrero.tracking_db import TrackingDb
+    from tools import localpg
+
+    name = f"tracking_template_{uuid.uuid4().hex[:8]}"
+    localpg.ensure_database(localpg.dsn(pg_socket, "postgres"), name)
+    db = TrackingDb.from_dsn(localpg.dsn(pg_socket, name))
+    db.migrate()
+    db.close()
+    return name
+
+
+@pytest.fixture
+def tracking_dsn(pg_socket: str, tracking_template: str):
+    """A fresh, migrated tracking database for one test (a copy of the session's template), dropped afterwards."""
     from tools import localpg
 
     name = f"tracking_{uuid.uuid4().hex[:12]}"
     server = localpg.dsn(pg_socket, "postgres")
-    localpg.ensure_database(server, name)
-    dsn = localpg.dsn(pg_socket, name)
-    db = TrackingDb.from_dsn(dsn)
-    db.migrate()
-    db.close()
-    yield dsn
+    localpg.ensure_database(server, name, template=tracking_template)
+    yield localpg.dsn(pg_socket, name)
     localpg.drop_database(server, name)
 
 

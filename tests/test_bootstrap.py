@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from tools import bootstrap, localpg
 
 
@@ -16,6 +18,7 @@ def test_settings_carry_the_product_needs() -> None:
     assert os.environ["AIRFLOW__CORE__MAX_MAP_LENGTH"] == env["AIRFLOW__CORE__MAX_MAP_LENGTH"], "tests apply it too"
 
 
+@pytest.mark.slow
 def test_applying_twice_is_idempotent(airflow_db, tracking_dsn: str) -> None:
     from airflow.models.connection import Connection
     from airflow.models.pool import Pool

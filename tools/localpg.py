@@ -70,8 +70,9 @@ def dsn(socket: str, database: str, user: str = "postgres") -> str:
     return f"postgresql://{user}@/{database}?host={quote(socket, safe='/')}"
 
 
-def ensure_database(server_dsn: str, database: str) -> bool:
-    """Create ``database`` if missing (True if created). ``server_dsn`` points at any existing database."""
+def ensure_database(server_dsn: str, database: str, template: str | None = None) -> bool:
+    """Create ``database`` if missing (True if created). ``server_dsn`` points at any existing database.
+    With ``template``, the new database is a copy of that one (which nobody may be connected to)."""
     conn = psycopg2.connect(server_dsn)
     conn.autocommit = True
     try:
@@ -79,7 +80,10 @@ def ensure_database(server_dsn: str, database: str) -> bool:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
             if cur.fetchone():
                 return False
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+            if template:
+                create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            cur.execute(create)
             return True
     finally:
         conn.close()

@@ -127,7 +127,8 @@ def _base_env() -> dict[str, str]:
             "AIRFLOW_HOME": str(AIRFLOW_HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            **bootstrap.airflow_env(),
+            # the bootstrap's Airflow settings, unless the environment sets one (as tools.bootstrap does)
+            **{key: value for key, value in bootstrap.airflow_env().items() if key not in os.environ},
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "6"),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "6",

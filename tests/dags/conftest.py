@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ import yaml
 from sandbox.box.recorder import WebhookRecorder
 from sandbox.connections import product_connections
 from sandbox.testing import start_sandbox
+from tests.seeded import seeded_copy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,11 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def seeded_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A sandbox of this module's own, seeded with the demo campaigns. Parametrized indirectly, the parameter is
     its ``SANDBOX_OTMM_VARIANTS`` (``sandbox/otmm/variants.py``); the default DAM otherwise."""
-    data_dir = tmp_path_factory.mktemp("e2e-sandbox")
+    data_dir = seeded_copy(tmp_path_factory.mktemp("e2e-sandbox"))  # `sandbox seed` once per session
     running = start_sandbox(data_dir, webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05,
                             otmm_variants=getattr(request, "param", ""))
-    subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=running.env, cwd=ROOT, check=True,
-                   capture_output=True)
     yield running
     running.stop()
 

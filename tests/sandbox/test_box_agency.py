@@ -77,6 +77,7 @@ def test_v2_names_from_master_names() -> None:
     assert V2.match(agency.v2_name("K7M2QX_Summer spot (final).mov", 2))
 
 
+@pytest.mark.slow
 def test_seed_and_agency_deliveries(
     sandbox_factory: Callable[..., RunningSandbox], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -269,6 +269,7 @@ def _peak_rss_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+@pytest.mark.slow
 def test_download_64_mib_streams_with_bounded_memory(
     sandbox: RunningSandbox, client: BoxClient, folder_id: str, tmp_path: Path
 ) -> None:

@@ -190,6 +190,7 @@ def test_drop_next_silently_skips_events(sandbox: RunningSandbox, client: BoxCli
     assert delivered
 
 
+@pytest.mark.slow
 def test_pending_delivery_resumes_after_restart(
     sandbox_factory: Callable[..., RunningSandbox], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -319,6 +319,7 @@ def test_lookup_domains(otmm: Otmm, seeded: dict[str, Any]) -> None:
     assert otmm.get("/lookupdomains/NOPE").status_code == 404
 
 
+@pytest.mark.slow
 def test_state_survives_restart(sandbox_factory) -> None:  # noqa: ANN001
     first = sandbox_factory()
     client = Otmm(first)

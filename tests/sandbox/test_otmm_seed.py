@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+import pytest
 import requests
 
 from sandbox.settings import PROJECT_ROOT
@@ -34,6 +35,7 @@ def counts(data_dir: Path) -> tuple[int, int]:
         db.close()
 
 
+@pytest.mark.slow
 def test_seed_is_idempotent_and_readable_then_reset(sandbox_factory) -> None:  # noqa: ANN001
     running = sandbox_factory()
     first = run_cli(running, "seed")

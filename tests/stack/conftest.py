@@ -1,34 +1,42 @@
-"""The whole product running as `make up` runs it, for a test module: Airflow's api-server, scheduler and
-dag-processor (LocalExecutor, or CeleryExecutor with workers) on a metadata database of their own, the receiver, and a seeded sandbox.
+"""The whole product running as `make up` runs it, started by ``tools.stack up`` itself in a folder of its own
+(``STACK_DIR``) on free ports: PostgreSQL, Airflow's api-server, scheduler, dag-processor and triggerer
+(LocalExecutor, or CeleryExecutor with Redis and workers), the receiver, and the seeded sandbox.
 
 Runs are started and repaired through the REST API, as operators and the receiver do, and executed by the
-real scheduler: the one place where clearing a task instance with its downstream is tested as it happens."""
+real scheduler: the one place where clearing a task instance with its downstream is tested as it happens.
+
+``stack`` is one stack for the whole session, shared by the modules whose tests leave it as they found it for
+the others (their own campaigns, faults cleared); a module that kills processes or needs other settings starts
+its own with ``running_stack(...)``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psycopg2
 import pytest
 import requests
 import yaml
+from psycopg2 import sql
 
 from sandbox.connections import product_connections
-from sandbox.testing import start_sandbox
+from sandbox.settings import SandboxSettings
 from tests.airflow_api import AirflowApi, free_port
 from tests.receiver.conftest import RunningReceiver, tracking_conn_json
-from tools import bootstrap, localpg
-from tools.airflow_env import outage_settings
+from tests.seeded import seeded_copy
+from tests.stack.pgtemplate import migrated_copy
+from tools import localpg
+from tools.airflow_env import COMPONENT_PORTS
+from tools.processes import group_alive, stop_groups
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,17 +44,89 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 PIPELINE_DAGS = ("a1_to_a2", "a2_to_a3")
+#: The settings every test stack gets beside its own ports and folder: fast scheduling, DAGs paused until a test
+#: unpauses them, retries quick enough for a test.
+TEST_SETTINGS = {
+    "AIRFLOW__CORE__PARALLELISM": "4",
+    "AIRFLOW__API__WORKERS": "1",
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the pipeline DAGs run (unpaused below)
+    "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+    "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # as `make up`: the UI's Test button
+    "CONTENT_SCALING_TASK_RETRIES": "1",
+    "CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS": "1",
+    "RECEIVER_RETRY_INITIAL_SECONDS": "0.2",
+    "RECEIVER_RETRY_MAX_SECONDS": "1",
+    "SANDBOX_WEBHOOK_RETRY_SCALE": "0.001",
+    "SANDBOX_OTMM_IMPORT_DELAY_SECONDS": "0.05",
+}
+
+
+class StackProcess:
+    """A component ``tools.stack`` started (its PID file in ``$STACK_DIR/run``), with Popen's ``pid``/``wait``."""
+
+    def __init__(self, run_dir: Path, name: str) -> None:
+        self.name = name
+        self.pid = int((run_dir / f"{name}.pid").read_text())
+
+    def poll(self) -> int | None:
+        return None if group_alive(self.pid) else 0
+
+    def wait(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while group_alive(self.pid):
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.name, timeout)
+            time.sleep(0.2)
+        return 0
+
+    def stop(self) -> None:
+        stop_groups([self.pid])
+
+
+class StackApi(AirflowApi):
+    """The stack's api-server: ``stop()`` ends its process group; ``start()`` is ``make up`` again, which starts
+    what is missing (as an operator restarts a crashed component)."""
+
+    def __init__(self, stack_dir: Path, port: int, env: dict[str, str], passwords: dict[str, str],
+                 up_env: dict[str, str]) -> None:
+        super().__init__(stack_dir, port, env, passwords)
+        self.log_path = stack_dir / "logs" / "api-server.log"
+        self.up_env = up_env
+
+    def start(self, timeout: float = 420) -> StackApi:
+        _tools_stack("up", self.up_env, timeout)
+        return self
+
+    def stop(self, timeout: float = 15) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            StackProcess(Path(self.up_env["STACK_DIR"]) / "run", "api-server").stop()
+
+
+@dataclass
+class StackSandbox:
+    """The sandbox ``make up`` started, with the attributes of ``sandbox.testing.RunningSandbox`` tests read."""
+
+    data_dir: Path
+    env: dict[str, str]
+    endpoints: dict[str, Any] = field(default_factory=dict)
+    settings: SandboxSettings | None = None
+
+    def __post_init__(self) -> None:
+        self.endpoints = json.loads((self.data_dir / "endpoints.json").read_text())
+        self.settings = SandboxSettings.from_env(self.env, persist=False)
 
 
 class Stack:
-    """The running product; ``api`` is the Airflow REST API, ``sandbox`` the DAM/Box/mail sandbox."""
+    """The running product; ``api`` is the Airflow REST API, ``sandbox`` the DAM/Box/mail sandbox, ``workers``
+    the Celery workers by name (``celery-worker-1``, …)."""
 
     def __init__(self, api: AirflowApi, sandbox: Any, receiver: RunningReceiver, tracking_dsn: str,
-                 processes: list[subprocess.Popen[bytes]]) -> None:
+                 processes: list[Any]) -> None:
         self.api, self.sandbox, self.receiver, self.tracking_dsn = api, sandbox, receiver, tracking_dsn
         self.processes = processes
-        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.workers: dict[str, Any] = {}
         self.workdir = Path()
+        self.used = False  # a module had it (``stack`` gives the next one a fresh world)
 
     def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
@@ -54,6 +134,13 @@ class Stack:
                                     **kwargs)
         response.raise_for_status()
         return response.json()
+
+    def call_raw(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The answer as it is (e.g. a DELETE's empty 204), after raising for an error status."""
+        response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
+                                    headers={"Authorization": f"Bearer {self.api.token('admin')}"}, **kwargs)
+        response.raise_for_status()
+        return response
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         return self.call("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})["dag_run_id"]
@@ -80,131 +167,138 @@ class Stack:
         return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
 
 
-def _spawn(name: str, cmd: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
-    with (workdir / f"{name}.log").open("ab") as log:
-        return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+def _tools_stack(command: str, env: dict[str, str], timeout: float) -> str:
+    result = subprocess.run([sys.executable, "-m", "tools.stack", command], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        logs = Path(env["STACK_DIR"]) / "logs"
+        tails = "".join(f"\n--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                        for log in sorted(logs.glob("*.log")))
+        raise RuntimeError(f"tools.stack {command} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                           f"{result.stderr[-3000:]}{tails}")
+    return result.stdout
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    pgid = os.getpgid(process.pid)
-    os.killpg(pgid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(pgid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def running_stack(workdir: Path, pg_socket: str, celery_workers: int = 0, **overrides: str) -> Iterator[Stack]:
-    """The product on databases of its own, bootstrapped as ``make up`` does it (tools/bootstrap.py): with
-    the LocalExecutor, or with ``celery_workers`` Celery workers and an embedded Redis (tools/executor.py).
-    ``overrides`` go to every component's environment (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``,
-    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``)."""
-    from tools import executor
-
-    server = localpg.dsn(pg_socket, "postgres")
-    names = {kind: f"stack_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("airflow", "tracking")}
-    for name in names.values():
-        localpg.ensure_database(server, name)
-    tracking_dsn = localpg.dsn(pg_socket, names["tracking"])
-
-    sandbox = start_sandbox(workdir / "sandbox", webhook_retry_scale=0.001, otmm_import_delay_seconds=0.05)
-    subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox.env, cwd=ROOT, check=True,
-                   capture_output=True)
-
+def _test_config(workdir: Path) -> Path:
+    """The product's config folder with retries that do not wait (a test's failures fail now)."""
     config_dir = workdir / "config"
     shutil.copytree(ROOT / "config", config_dir)
     config = yaml.safe_load((config_dir / "config.yaml").read_text())
     config["retry"].update(initial_delay_seconds=0, max_delay_seconds=0)
     (config_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return config_dir
 
-    port = free_port()
-    passwords = {"admin": secrets.token_urlsafe(12), "box_webhook": secrets.token_urlsafe(12)}
-    (workdir / "passwords.json").write_text(json.dumps(passwords))
-    airflow_db = localpg.dsn(pg_socket, names["airflow"]).replace("postgresql://", "postgresql+psycopg2://", 1)
-    runner = executor.Executor("celery" if celery_workers else "local", celery_workers, 2, None, free_port())
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SANDBOX_", "BOX_"))}
-    env.update(product_connections(sandbox.data_dir))
-    env.update(bootstrap.airflow_env())
-    env.update(executor.airflow_env(runner, airflow_db))
+
+@contextlib.contextmanager
+def running_stack(workdir: Path, pg_socket: str | None = None, celery_workers: int = 0,
+                  **overrides: str) -> Iterator[Stack]:
+    """``tools.stack up`` in ``workdir`` (its ``STACK_DIR``: PostgreSQL of its own, logs in ``logs/``) with the
+    LocalExecutor, or ``celery_workers`` Celery workers and an embedded Redis; ``tools.stack down`` afterwards.
+    ``overrides`` go to every component's environment (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``,
+    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``). ``pg_socket`` is not used (kept for
+    callers of the earlier signature): a stack has its PostgreSQL, as ``make up`` has."""
+    stack_dir = workdir.resolve()
+    ports = {variable: str(free_port()) for component in COMPONENT_PORTS.values() for variable, _ in component}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW", "SANDBOX_", "BOX_", "RECEIVER_", "CONTENT_SCALING_", "EXECUTOR",
+                                "WORKER", "REDIS_", "CELERY_", "EXTERNAL_POSTGRES"))}
     env.update({
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
-        "AIRFLOW_HOME": str(workdir / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the DAGs a test unpauses run
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(workdir / "passwords.json"),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-        # ports of their own, beside `make up` and other test stacks
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
-        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # as `make up`: the UI's Test button
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(workdir / "logs"),
-        "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn),
-        "AIRFLOW_API_URL": f"http://127.0.0.1:{port}",
-        "CONTENT_SCALING_CONFIG_DIR": str(config_dir),
-        "CONTENT_SCALING_TEMP_DIR": str(workdir / "transfers"),
-        "CONTENT_SCALING_TASK_RETRIES": "1",
-        "CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS": "1",
-        **overrides,
+        "STACK_DIR": str(stack_dir),
+        **ports,
+        "AIRFLOW_PORT": ports["AIRFLOW__API__PORT"],
+        "CONTENT_SCALING_CONFIG_DIR": str(_test_config(stack_dir)),
+        **TEST_SETTINGS,
     })
-    env.update(outage_settings(env))
-    subprocess.run([sys.executable, "-m", "tools.bootstrap", "--pool-slots", "4"], env=env, cwd=ROOT,
-                   check=True, capture_output=True)
-
-    processes = []
-    if runner.kind == "celery":
-        processes.append(_spawn("redis", executor.redis_command(runner.redis_port, workdir / "redis"), env, workdir))
-        executor.wait_redis(runner.broker)
-    processes += [_spawn(name, [str(VENV_BIN / "airflow"), name], env, workdir)
-                  for name in ("scheduler", "dag-processor")]
-    workers = {executor.worker_name(i): _spawn(executor.worker_name(i), executor.worker_command(i, 2),
-                                               executor.worker_env(env, i, workdir / "workers"), workdir)
-               for i in range(1, celery_workers + 1)}
-    processes += workers.values()
-    api = AirflowApi(workdir, port, env, passwords).start()
-    receiver_env = {**env, "RECEIVER_HOST": "127.0.0.1", "RECEIVER_PORT": str(free_port()),
-                    "RECEIVER_DATA_DIR": str(workdir / "receiver"), "RECEIVER_RETRY_INITIAL_SECONDS": "0.2",
-                    "RECEIVER_RETRY_MAX_SECONDS": "1", "AIRFLOW_WEBHOOK_USER": "box_webhook",
-                    "AIRFLOW_WEBHOOK_PASSWORD": passwords["box_webhook"]}
-    receiver_env.update({k: v for k, v in overrides.items() if k.startswith("RECEIVER_")})
-    receiver = RunningReceiver(receiver_env, workdir / "receiver.log").start()
-    running = Stack(api, sandbox, receiver, tracking_dsn, processes)
-    running.workers, running.workdir = workers, workdir
+    if celery_workers:
+        env.update(EXECUTOR="celery", WORKERS=str(celery_workers), WORKER_CONCURRENCY="2",
+                   REDIS_PORT=str(free_port()))
+    env.update(overrides)
+    # what `up` would build first, made once per session: the demo data, the migrated databases
+    seeded_copy(stack_dir / "sandbox")
+    migrated_copy(stack_dir / "pgdata")
     try:
-        deadline = time.monotonic() + 120
-        for dag_id in PIPELINE_DAGS:
-            while True:
-                try:
-                    running.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
-                    break
-                except requests.HTTPError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(1)
-        yield running
+        _tools_stack("up", env, timeout=600)
+        yield _attach(stack_dir, env)
     finally:
-        receiver.stop()
-        api.stop()
-        for process in reversed(processes):
-            _stop(process)
-        sandbox.stop()
-        for name in names.values():
-            localpg.drop_database(server, name)
+        _tools_stack("down", env, timeout=180)
+
+
+def _attach(stack_dir: Path, up_env: dict[str, str]) -> Stack:
+    """The handles of a stack ``tools.stack up`` started in ``stack_dir``."""
+    socket = localpg.socket_dir(stack_dir / "pgdata")
+    assert socket, "the stack's PostgreSQL is not running"
+    tracking_dsn = localpg.dsn(socket, "tracking")
+    sandbox_dir = stack_dir / "sandbox"
+    connections = {**product_connections(sandbox_dir), "AIRFLOW_CONN_TRACKING_DB": tracking_conn_json(tracking_dsn)}
+    passwords = json.loads((stack_dir / "secrets.json").read_text())["airflow_passwords"]
+    port = int(up_env["AIRFLOW__API__PORT"])
+    api = StackApi(stack_dir, port, {**up_env, **connections}, passwords, up_env)
+    sandbox = StackSandbox(sandbox_dir, {**up_env, "SANDBOX_DATA_DIR": str(sandbox_dir)})
+    receiver = RunningReceiver({**up_env, **connections, "AIRFLOW_API_URL": api.url,
+                                "AIRFLOW_WEBHOOK_USER": "box_webhook",
+                                "AIRFLOW_WEBHOOK_PASSWORD": passwords["box_webhook"]},
+                               stack_dir / "logs" / "receiver.log")
+    run_dir = stack_dir / "run"
+    processes = [StackProcess(run_dir, pid.stem) for pid in sorted(run_dir.glob("*.pid"))]
+    running = Stack(api, sandbox, receiver, tracking_dsn, processes)
+    running.workers = {p.name: p for p in processes if p.name.startswith("celery-worker")}
+    running.workdir = stack_dir
+    _unpause_pipelines(running)
+    return running
+
+
+def _unpause_pipelines(running: Stack) -> None:
+    deadline = time.monotonic() + 120
+    for dag_id in PIPELINE_DAGS:
+        while True:
+            try:
+                running.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
+                break
+            except requests.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+
+def fresh_world(running: Stack) -> None:
+    """The stack as a new module expects it: the demo data as seeded (a fresh copy; the sandbox restarted by
+    ``make up`` again, on its ports), no DAG run, an empty tracking database. Airflow and the receiver keep
+    running."""
+    deadline = time.monotonic() + 300
+    for dag_id in PIPELINE_DAGS:
+        while runs := running.call("GET", f"dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]:
+            if all(r["state"] in ("success", "failed") for r in runs) or time.monotonic() > deadline:
+                for run in runs:
+                    running.call_raw("DELETE", f"dags/{dag_id}/dagRuns/{run['dag_run_id']}")
+            else:
+                time.sleep(2)
+    StackProcess(running.workdir / "run", "sandbox").stop()
+    shutil.rmtree(running.sandbox.data_dir)
+    seeded_copy(running.sandbox.data_dir)
+    _tools_stack("up", running.api.up_env, timeout=600)
+    running.sandbox = StackSandbox(running.sandbox.data_dir, running.sandbox.env)
+    with psycopg2.connect(running.tracking_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
+        tables = [row[0] for row in cur.fetchall()]
+        cur.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            sql.SQL(", ").join(map(sql.Identifier, tables))))
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for the session (see ``stack``)."""
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, pg_socket: str) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack"), pg_socket) as running:
-        yield running
+def stack(shared_stack: Stack) -> Stack:
+    """The session's stack, as fresh for each module as a stack of its own (``fresh_world``) but started once.
+    A module that kills components or needs other settings starts its own with ``running_stack``."""
+    if shared_stack.used:
+        fresh_world(shared_stack)
+    shared_stack.used = True
+    return shared_stack

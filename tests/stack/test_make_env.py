@@ -15,7 +15,7 @@ import pytest
 from tests.stack.conftest import ROOT
 from tools.airflow_env import COMPONENT_PORTS
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
 
 def _free_port() -> int:

@@ -15,19 +15,20 @@ from sandbox.otmm.variants import BEARER_WRITES_NEED_REQUESTED_BY, VARIANTS
 from sandbox.testing import start_sandbox
 from tests.dags.conftest import ROOT
 from tests.plugins.conftest import DamData
+from tests.seeded import seeded_copy
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+pytestmark = pytest.mark.slow  # each test runs `make verify` against a sandbox of its own
 
 
 ADDRESS = "http://127.0.0.1:9/box/webhook"  # webhook.public_url of these runs: nothing listens there
 
 
 def _verify(variant: str, tmp_path: Path, *, webhook: bool = True) -> tuple[int, dict, str]:
-    sandbox = start_sandbox(tmp_path / "sandbox", otmm_variants=variant, otmm_import_delay_seconds=0.05)
+    sandbox = start_sandbox(seeded_copy(tmp_path / "sandbox"), otmm_variants=variant, otmm_import_delay_seconds=0.05)
     try:
-        subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox.env, cwd=ROOT, check=True,
-                       capture_output=True)
         seed = json.loads((sandbox.data_dir / "seed.json").read_text())
         dam = DamData(sandbox, tmp_path)
         paging = dam.campaign("Paging", "A3", final_name="Final Assets")
