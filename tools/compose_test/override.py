@@ -22,7 +22,6 @@ HOST_GATEWAY = "host.docker.internal"
 #: Test-only settings: a killed worker's task instances are noticed within a minute instead of 20.
 TEST_ENV = {
     "ENV": "compose-test",  # config/environments/compose-test.yaml: discovery off, the test starts each campaign
-
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
     "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
     "CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS": "5",
