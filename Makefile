@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test test-fast lint bench bench-campaign chaos install constraints env clean-data verify
+.PHONY: up down status logs test test-fast lint bench bench-campaign chaos install constraints env clean-data verify compose-test
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ chaos: install
 bench-campaign: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 	@$(PY) bench/campaign_bench.py $(BENCH_ARGS)
+
+# docker-compose.yaml run by a real engine (Debian's docker.io, installed with apt when missing), images built
+# locally, checked from outside, then `down -v`; prints each phase's time. Not part of `make test` (20-40 min).
+compose-test: install
+	@$(PY) -m tools.compose_test $(COMPOSE_TEST_ARGS)
 
 # Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
 constraints:

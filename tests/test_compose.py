@@ -81,3 +81,39 @@ def test_compose_refuses_missing_secrets() -> None:
     env = {k: v for k, v in os.environ.items() if k not in SECRETS}
     result = _compose("config", "-q", env={**env, **{k: v for k, v in SECRETS.items() if k != "POSTGRES_PASSWORD"}})
     assert result.returncode != 0 and "POSTGRES_PASSWORD" in result.stderr + result.stdout
+
+
+def test_the_compose_test_override_swaps_images_and_adds_the_sandbox_only(tmp_path: Path) -> None:
+    """make compose-test runs the production file plus this override: nothing else of a service may differ."""
+    import yaml
+
+    from tools.compose_test import override
+
+    ports = override.SandboxPorts(18091, 18092, 18093, 18094)
+    product = {"AIRFLOW_CONN_OTMM_DEFAULT": '{"conn_type": "otmm"}', "BOX_ROOT_FOLDER_ID": "1"}
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(override.render(ports, str(tmp_path / "sandbox"), product)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CONTENT_SCALING"))}
+    plain = _compose("config", "--format", "json", env={**env, **SECRETS})
+    merged = subprocess.run([shutil.which("docker-compose", path=str(Path(sys.executable).parent)), "-f",
+                             str(ROOT / "docker-compose.yaml"), "-f", str(path), "config", "--format", "json"],
+                            capture_output=True, text=True, env={**env, **SECRETS}, cwd=ROOT, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    before, after = json.loads(plain.stdout)["services"], json.loads(merged.stdout)["services"]
+    assert set(after) == set(before) | {"sandbox"}
+    for name, service in before.items():
+        changed = {key for key in set(service) | set(after[name]) if service.get(key) != after[name].get(key)}
+        assert changed <= {"image", "build", "environment", "pull_policy"}, (name, changed)
+        env_before, env_after = service.get("environment", {}), after[name].get("environment", {})
+        assert {k: env_after[k] for k in env_before} == env_before, f"{name}: production values kept"
+        if "build" in service:
+            assert {k: v for k, v in after[name]["build"].items() if k != "args"} == service["build"]
+            assert after[name]["build"]["args"] == {"AIRFLOW_IMAGE": override.images.AIRFLOW_BASE}
+    assert {p.get("host_ip") for p in after["sandbox"]["ports"]} == {"127.0.0.1"}
+
+
+def test_the_image_builds_from_a_base_given_as_build_argument() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert "ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11\nFROM ${AIRFLOW_IMAGE}" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text()
+    assert ignored.startswith("#") and "\n*\n" in ignored and "!plugins/" in ignored, "no .venv or .local in context"

@@ -108,7 +108,7 @@ def ensure_fab_users(definition: dict[str, Any], env: dict[str, str]) -> list[st
     """With the FAB auth manager: create each missing user with its role and the password from ``env``."""
     airflow = airflow_bin()
     listed = subprocess.run([airflow, "users", "list", "-o", "json"], capture_output=True, text=True, check=True)
-    existing = {user["username"] for user in json.loads(listed.stdout or "[]")}
+    existing = {user["username"] for user in _json_list(listed.stdout)}
     created = []
     for name, user in definition["users"].items():
         if name in existing:
@@ -121,6 +121,16 @@ def ensure_fab_users(definition: dict[str, Any], env: dict[str, str]) -> list[st
                         "--email", f"{name}@localhost"], check=True, capture_output=True)
         created.append(name)
     return created
+
+
+def _json_list(stdout: str) -> list[dict[str, Any]]:
+    """The JSON array a CLI printed, past any log line Airflow wrote to stdout before it (seen in the image:
+    a library's deprecation warning)."""
+    start = next((i for i, line in enumerate(stdout.splitlines(keepends=True)) if line.lstrip().startswith("[")),
+                 None)
+    if start is None:
+        return []
+    return json.JSONDecoder().raw_decode("".join(stdout.splitlines(keepends=True)[start:]).lstrip())[0]
 
 
 def apply(env: dict[str, str] | None = None, slots: dict[str, int] | None = None) -> list[str]:
