@@ -73,20 +73,25 @@ SELECT ma.tracking_id, ma.id, ma.tracking_id || '_Master_video_IT_v01.mp4', 'Mas
  WHERE ca.status = 'A3' OR (ca.status = 'A2' AND ma.id % 5 < 3);
 
 INSERT INTO derivative_versions (box_file_id, box_file_version_id, box_position, tracking_id, file_name,
-                                 dam_asset_id, dam_version, processed_at)
-SELECT box_file_id, box_file_version_id, 1, tracking_id, file_name, dam_asset_id, 1, uploaded_at
+                                 dam_asset_id, dam_version, processed_at, box_created_at)
+SELECT box_file_id, box_file_version_id, 1, tracking_id, file_name, dam_asset_id, 1, uploaded_at, uploaded_at
   FROM derivative_assets
 UNION ALL
 SELECT box_file_id, box_file_version_id || 'b', 2, tracking_id, file_name, dam_asset_id, 2,
-       uploaded_at + interval '10 minutes'
+       uploaded_at + interval '10 minutes', uploaded_at
   FROM derivative_assets WHERE master_asset_id % 10 = 0;
 
 INSERT INTO derivative_failures (box_file_id, box_file_version_id, file_name, tracking_id, campaign_id, error,
-                                 dag_run_id)
+                                 dag_run_id, box_created_at)
 SELECT 'bad' || ca.campaign_id || '_' || k, 'v1', 'Nutella_bad_name_' || k || '.mp4', NULL, ca.campaign_id,
        'Nutella_bad_name_' || k || '.mp4 does not start with a tracking ID (6 characters, then _).',
-       'box_bad' || ca.campaign_id || '_' || k
-  FROM campaigns ca, generate_series(1, 20) k WHERE ca.status = 'A2';
+       'box_bad' || ca.campaign_id || '_' || k, now()
+  FROM campaigns ca, generate_series(1, 20) k WHERE ca.status = 'A2'
+UNION ALL  -- bad names that lead with a master's tracking ID: superseded or not by a later file of that master
+SELECT 'bad' || ma.id, 'v1', ma.tracking_id || '_Nutella_bad_name.mp4', ma.tracking_id, ma.campaign_id,
+       ma.tracking_id || '_Nutella_bad_name.mp4: the VERSION segment is missing.', 'box_bad' || ma.id,
+       now() - interval '1 day'
+  FROM master_assets ma JOIN campaigns ca USING (campaign_id) WHERE ca.status = 'A2' AND ma.id % 75 = 0;
 
 INSERT INTO outbox_messages (message_key, channel, target, campaign_id, body, status, attempts, sent_at)
 SELECT 'asset/' || v.box_file_id || '/' || v.box_file_version_id, 'webhook', 'asset_upload_complete',
