@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook receiver (the default)")
     replay = commands.add_parser("replay", help="send stored events to Airflow again")
     replay.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="Box event id (the body's `id`)")
-    register = commands.add_parser("register-webhook", help="create Box's FILE.UPLOADED webhook on the root folder")
+    register = commands.add_parser("register-webhook", help="create (or repair) Box's webhook on the root folder")
     register.add_argument("--address", help="public URL of POST /box/webhook (default: RECEIVER_PUBLIC_URL, "
                                             "else http://<webhook.host>:<webhook.port>/box/webhook)")
     register.add_argument("--folder-id", help="the watched folder (default: box.root_folder_id)")
@@ -97,25 +97,24 @@ def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
 def _register(settings: ReceiverSettings, address: str | None, folder_id: str | None) -> int:
     import os
 
-    from box_sdk_gen import BoxSDKError
+    from ferrero_provider.box.exceptions import BoxError
+    from receiver.registration import box_api, ensure_webhook
 
-    from receiver.registration import box_client, ensure_webhook
+    logs.setup(logging.getLevelName(logging.getLogger().level), sys.stderr)  # the import set up Airflow's logging
 
-    address = address or os.environ.get("RECEIVER_PUBLIC_URL") or (
-        f"http://{settings.webhook.host}:{settings.webhook.port}/box/webhook")
+    address = address or settings.webhook.address
     folder_id = folder_id or str(load_settings().box.root_folder_id)
     if folder_id == "0":
         print("receiver: Box has no webhooks on the root folder 0; set box.root_folder_id (BOX_ROOT_FOLDER_ID)",
               file=sys.stderr)
         return 2
     try:
-        client = box_client(os.environ.get("AIRFLOW_CONN_BOX_DEFAULT", ""))
-        print(json.dumps(ensure_webhook(client, folder_id, address)))
+        print(json.dumps(ensure_webhook(box_api(os.environ.get("AIRFLOW_CONN_BOX_DEFAULT", "")), folder_id, address)))
     except SettingsError as exc:
         print(f"receiver: {exc}", file=sys.stderr)
         return 2
-    except BoxSDKError as exc:
-        print(f"receiver: Box refused the webhook on folder {folder_id}: {exc.message}", file=sys.stderr)
+    except BoxError as exc:
+        print(f"receiver: Box refused the webhook on folder {folder_id}: {exc}", file=sys.stderr)
         return 1
     return 0
 

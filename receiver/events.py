@@ -1,8 +1,10 @@
 """What a Box webhook body means for us: its JSON, the fields we keep, and whether (and why) it is ignored.
 
-Only ``FILE.UPLOADED`` events for a file inside a folder named like ``box.derivatives_folder_name`` (the file's
-parent or any folder above it, compared case-insensitively), uploaded by someone other than the service account,
-go to the A2->A3 DAG. Everything else is acknowledged and kept as ``ignored`` with the reason.
+Only file events (``FILE_TRIGGERS``: an upload, a copy, a move, a restore) for a file inside a folder named like
+``box.derivatives_folder_name`` (the file's parent or any folder above it, compared case-insensitively), made by
+someone other than the service account, go to the A2->A3 DAG; a ``WEBHOOK.DELETED`` (Box dropped our webhook)
+goes to the reconciliation (``derivatives_sweep``), which re-creates it at once. Everything else is acknowledged
+and kept as ``ignored`` with the reason.
 
 Any signed body gets an answer, never a crash. :func:`parse_body` refuses (:class:`PayloadError`, one sentence)
 a body that is not UTF-8 JSON, is nested deeper than ``MAX_DEPTH`` (checked before parsing, so the recursive
@@ -22,7 +24,7 @@ from itertools import accumulate
 from typing import Any
 
 from include.ferrero.derivatives import derivatives_folder_of
-from include.ferrero.webhook_events import WebhookEvent, storable
+from include.ferrero.webhook_events import FILE_TRIGGERS, WEBHOOK_DELETED, WebhookEvent, storable
 
 FILE_UPLOADED = "FILE.UPLOADED"
 MAX_DEPTH = 64  # Box's events nest about 5 levels
@@ -110,8 +112,10 @@ def _ignore_reason(
     derivatives_folder_name: str,
     service_account_user_id: str | None,
 ) -> str | None:
-    if event.trigger != FILE_UPLOADED:
-        return f"trigger {_clip(event.trigger)} is not {FILE_UPLOADED}"
+    if event.trigger == WEBHOOK_DELETED:
+        return None
+    if event.trigger not in FILE_TRIGGERS:
+        return f"trigger {_clip(event.trigger)} is not a file trigger we watch"
     if source.get("type") != "file":
         return f"the source is a {_clip(_text(source.get('type')) or 'missing item')}, not a file"
     if event.box_file_id is None:

@@ -13,13 +13,14 @@ the run already there (409) and starts nothing.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
-from include.ferrero.webhook_events import WebhookEvents, dag_run_id_for
+from include.ferrero.webhook_events import WEBHOOK_DELETED, WebhookEvents, dag_run_id_for
 from receiver.airflow_api import AirflowUnavailable, TriggerRejected
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from receiver.airflow_api import AirflowClient, TriggerResult
 
 log = logging.getLogger("receiver.forwarder")
+#: The DAG that checks and re-creates the Box webhook and reconciles uploads (``dags/derivatives_sweep.py``).
+RECONCILIATION_DAG = "derivatives_sweep"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]")
 
 
 def conf_of(event: dict[str, Any]) -> dict[str, Any]:
@@ -40,16 +44,32 @@ def conf_of(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def webhook_deleted_run(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The reconciliation run a ``WEBHOOK.DELETED`` starts (it re-creates the webhook): run id and conf."""
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    info = payload.get("additional_info")
+    reason = info.get("reason") if isinstance(info, dict) else None
+    webhook = payload.get("webhook") if isinstance(payload.get("webhook"), dict) else {}
+    why = f"Box sent WEBHOOK.DELETED for webhook {webhook.get('id', '?')}" + (f" (reason {reason})" if reason else "")
+    return f"webhook_deleted__{_UNSAFE.sub('-', str(event['event_id']))[:100]}", {"why": why, "full": False}
+
+
 def send(events: WebhookEvents, airflow: AirflowClient, dag_id: str, event: dict[str, Any]) -> TriggerResult | None:
     """Trigger one stored event's run and record the outcome; None when Airflow refused it for good.
 
-    Raises :class:`AirflowUnavailable` (after counting the attempt) when Airflow cannot take it now.
+    A file event starts ``dag_id`` (A2->A3) for its file version; a ``WEBHOOK.DELETED`` starts the
+    reconciliation (:data:`RECONCILIATION_DAG`) at once. Raises :class:`AirflowUnavailable` (after counting the
+    attempt) when Airflow cannot take it now.
     """
-    run_id = dag_run_id_for(event["box_file_id"], event["box_file_version_id"], event["file_name"])
+    if event.get("trigger") == WEBHOOK_DELETED:
+        dag_id, (run_id, conf) = RECONCILIATION_DAG, webhook_deleted_run(event)
+    else:
+        run_id, conf = dag_run_id_for(event["box_file_id"], event["box_file_version_id"], event["file_name"]), \
+            conf_of(event)
     fields = {"event_id": event["event_id"], "file": event["file_name"], "box_file_id": event["box_file_id"],
               "dag_run_id": run_id}
     try:
-        result = airflow.trigger(dag_id, run_id, conf_of(event), note=f"Box event {event['event_id']}")
+        result = airflow.trigger(dag_id, run_id, conf, note=f"Box event {event['event_id']}")
     except TriggerRejected as exc:
         events.mark_failed(event["event_id"], str(exc))
         log.error("event refused by Airflow", extra={"fields": {**fields, "outcome": "failed", "error": str(exc)}})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox.box.variants import parse_variants as parse_box_variants
 from sandbox.otmm.variants import parse_variants
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ class SandboxSettings:
     otmm_require_lock: bool = True
     #: Named DAM behaviour variants (``sandbox/otmm/variants.py``), from ``SANDBOX_OTMM_VARIANTS``.
     otmm_variants: frozenset[str] = frozenset()
+    #: Named Box behaviour variants (``sandbox/box/variants.py``), from ``SANDBOX_BOX_VARIANTS``.
+    box_variants: frozenset[str] = frozenset()
+    #: Seconds the ``changes`` event stream keeps an event (Box: about 21 days).
+    box_events_retention_seconds: float = 21 * 86400
     webhook_retry_delays: tuple[float, ...] = field(default=BOX_WEBHOOK_RETRY_DELAYS)
     #: ``seed`` adds this many generated A1 campaigns (images and PDFs) after the two demo campaigns ...
     seed_extra_campaigns: int = 0
@@ -141,6 +146,8 @@ class SandboxSettings:
             seed_extra_campaigns=int(env.get("SANDBOX_SEED_EXTRA_CAMPAIGNS", 0)),
             seed_extra_masters=int(env.get("SANDBOX_SEED_EXTRA_MASTERS", 8)),
             otmm_variants=parse_variants(env.get("SANDBOX_OTMM_VARIANTS")),
+            box_variants=parse_box_variants(env.get("SANDBOX_BOX_VARIANTS")),
+            box_events_retention_seconds=float(env.get("SANDBOX_BOX_EVENTS_RETENTION_SECONDS", 21 * 86400)),
         )
         stored: dict[str, str] = {}
         if settings.credentials_path.exists():
@@ -180,6 +187,8 @@ class SandboxSettings:
             "SANDBOX_SEED_EXTRA_CAMPAIGNS": str(self.seed_extra_campaigns),
             "SANDBOX_SEED_EXTRA_MASTERS": str(self.seed_extra_masters),
             "SANDBOX_OTMM_VARIANTS": ",".join(sorted(self.otmm_variants)),
+            "SANDBOX_BOX_VARIANTS": ",".join(sorted(self.box_variants)),
+            "SANDBOX_BOX_EVENTS_RETENTION_SECONDS": str(self.box_events_retention_seconds),
         }
         env.update({f"SANDBOX_{k.upper()}": v for k, v in self.credentials().items()})
         if self.box_jwt_public_key_pem:

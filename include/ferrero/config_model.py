@@ -57,6 +57,13 @@ class WebhookReceiverConfig(Section):
     max_body_bytes: int
     airflow_api_url: str
     dag_id: str
+    #: The receiver's public address of ``POST /box/webhook`` (Box delivers there); empty: ``http://host:port``.
+    public_url: str = ""
+
+    @property
+    def address(self) -> str:
+        """Where the Box webhook must deliver: ``public_url``, else the receiver's own host and port."""
+        return self.public_url or f"http://{self.host}:{self.port}/box/webhook"
 
 
 class RetryConfig(Section):

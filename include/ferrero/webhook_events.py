@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from include.ferrero.tracking_db import TrackingDb
 
 PENDING, TRIGGERED, IGNORED, FAILED = "pending", "triggered", "ignored", "failed"
+
+#: The triggers of the product's Box webhook, in one place: what ``register-webhook`` and every reconciliation's
+#: check (steps/box_watch.py) ask Box for, and the file triggers the receiver sends to A2->A3.
+FILE_TRIGGERS = ("FILE.UPLOADED", "FILE.COPIED", "FILE.MOVED", "FILE.RESTORED")
+WEBHOOK_DELETED = "WEBHOOK.DELETED"
+WEBHOOK_TRIGGERS = (*FILE_TRIGGERS, WEBHOOK_DELETED)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"

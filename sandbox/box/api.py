@@ -23,8 +23,9 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sandbox.box import metadata, objects, webhooks
+from sandbox.box import changes, metadata, objects, webhooks
 from sandbox.box.auth import bearer_user, token_endpoint, unauthorized
+from sandbox.box.changes import file_updated
 from sandbox.box.store import now_iso
 from sandbox.box.uploads import invalid_name, name_conflict
 
@@ -205,7 +206,9 @@ async def _update_item(request: Request, user_id: str, kind: str) -> Response:
     if "shared_link" in body:
         wanted = body["shared_link"]
         changes["shared_link"] = json.dumps(_shared_link(request, row, wanted)) if wanted is not None else None
-    row = store.update_item(row["id"], user_id, **changes)
+    before, row = row, store.update_item(row["id"], user_id, **changes)
+    if kind == "file":
+        file_updated(state, before, row, user_id)
     full = objects.item_full(store, row)
     return JSONResponse(objects.select_fields(full, request.query_params.get("fields")))
 
@@ -524,6 +527,7 @@ def create_api_app(state: BoxState, lifespan: Any = None) -> Starlette:
             Route("/2.0/files/{file_id}/content", download_file, methods=["GET"]),
             Route("/2.0/files/{file_id}/versions", file_versions, methods=["GET"]),
             *metadata.routes(authenticated, _state),
+            *changes.routes(authenticated, _state),
             Route("/2.0/webhooks", create_webhook, methods=["POST"]),
             Route("/2.0/webhooks", list_webhooks, methods=["GET"]),
             Route("/2.0/webhooks/{webhook_id}", get_webhook, methods=["GET"]),

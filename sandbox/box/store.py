@@ -91,6 +91,10 @@ CREATE TABLE IF NOT EXISTS attempts (
     status_code INTEGER, error TEXT, duration REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stream_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL,
+    recorded_epoch REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS metadata (
     file_id INTEGER NOT NULL, scope TEXT NOT NULL, template TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (file_id, scope, template)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
 
-from sandbox.box import objects
+from sandbox.box import objects, stream
 from sandbox.box.webhooks import enqueue_file_uploaded
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def store_new_file(
     if error is not None:
         content.unlink(missing_ok=True)
         return error
+    stream.record(state, "ITEM_UPLOAD", row, user_id)
     enqueue_file_uploaded(state, row, user_id)
     return files_response(state, row, 201)
 
@@ -96,5 +97,6 @@ def store_new_version(
         return error
     rename = name if name is not None and name != existing["name"] else None
     row = store.add_version(existing["id"], content, sha1, size, user_id, new_name=rename)
-    enqueue_file_uploaded(state, row, user_id)
+    stream.record(state, "ITEM_UPLOAD", row, user_id)
+    enqueue_file_uploaded(state, row, user_id, new_version=True)
     return files_response(state, row, status)

@@ -1,4 +1,5 @@
-"""Box webhooks v2: ``FILE.UPLOADED`` events, their signed delivery and Box's redelivery schedule.
+"""Box webhooks v2: ``FILE.UPLOADED`` (and ``FILE.COPIED``, ``FILE.MOVED``, ``WEBHOOK.DELETED``) events, their
+signed delivery and Box's redelivery schedule; the variants of ``sandbox/box/variants.py``.
 
 Every upload (new file or new version, direct or chunked) inside a watched folder, at any depth, or onto a
 watched file, becomes one event per webhook, stored as ``pending`` with its exact body. :func:`delivery_worker`
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sandbox.box import objects
+from sandbox.box import objects, variants
 from sandbox.box.store import now_iso
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 30.0
 USER_AGENT = "Box-WH-Client/0.1"
 TRIGGER_FILE_UPLOADED = "FILE.UPLOADED"
+TRIGGER_WEBHOOK_DELETED = "WEBHOOK.DELETED"
 _DROP_KEY = "webhooks.drop_next"
 
 
@@ -79,14 +81,24 @@ def webhook_body(state: BoxState, row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def enqueue_file_uploaded(state: BoxState, file_row: sqlite3.Row, user_id: str) -> list[str]:
-    """Create the FILE.UPLOADED events an upload causes; returns their ids (dropped ones included)."""
+def enqueue_file_uploaded(state: BoxState, file_row: sqlite3.Row, user_id: str, *, new_version: bool = False) -> list[str]:
+    """Create the FILE.UPLOADED events an upload causes; returns their ids (dropped ones included). Variant
+    ``new-version-without-webhook``: none for a new version."""
+    if new_version and variants.on(state, variants.NEW_VERSION_WITHOUT_WEBHOOK):
+        return []
+    return enqueue_file_event(state, TRIGGER_FILE_UPLOADED, file_row, user_id)
+
+
+def enqueue_file_event(state: BoxState, trigger: str, file_row: sqlite3.Row, user_id: str) -> list[str]:
+    """Create the ``trigger`` events of a change to ``file_row``, one per webhook watching it with that trigger;
+    returns their ids. Variant ``webhook-auto-deleted``: a webhook that already fired ``AUTO_DELETE_AFTER``
+    events is deleted instead, with its ``WEBHOOK.DELETED``."""
     store = state.store
     folder_ids = [folder["id"] for folder in store.ancestors(file_row["id"])]
     hooks = [
         hook
         for hook in store.query("SELECT * FROM webhooks ORDER BY id")
-        if TRIGGER_FILE_UPLOADED in json.loads(hook["triggers"])
+        if trigger in json.loads(hook["triggers"])
         and (
             (hook["target_type"] == "folder" and hook["target_id"] in folder_ids)
             or (hook["target_type"] == "file" and hook["target_id"] == file_row["id"])
@@ -98,34 +110,60 @@ def enqueue_file_uploaded(state: BoxState, file_row: sqlite3.Row, user_id: str) 
     created_by = objects.user_mini(store, user_id)
     event_ids = []
     for hook in hooks:
-        event_id = str(uuid.uuid4())
-        created_at = now_iso()
-        body = {
-            "type": "webhook_event",
-            "id": event_id,
-            "created_at": created_at,
-            "trigger": TRIGGER_FILE_UPLOADED,
-            "webhook": {"id": str(hook["id"]), "type": "webhook"},
-            "created_by": created_by,
-            "source": source,
-            "additional_info": [],
-        }
-        with store.transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (_DROP_KEY,)).fetchone()
-            to_drop = int(row["value"]) if row else 0
-            if to_drop > 0:
-                db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(to_drop - 1), _DROP_KEY))
-            db.execute(
-                "INSERT INTO events (id, webhook_id, address, trigger, source_id, body, created_at, status, "
-                "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event_id, hook["id"], hook["address"], TRIGGER_FILE_UPLOADED, str(file_row["id"]),
-                    json.dumps(body, ensure_ascii=False), created_at,
-                    "dropped" if to_drop > 0 else "pending", None if to_drop > 0 else time.time(),
-                ),
-            )
-        event_ids.append(event_id)
+        if variants.on(state, variants.WEBHOOK_AUTO_DELETED) and _fired(state, hook) >= variants.AUTO_DELETE_AFTER:
+            event_ids.append(auto_delete(state, hook))
+            continue
+        event_ids.append(_enqueue(state, hook, trigger, str(file_row["id"]), source, created_by))
     return event_ids
+
+
+def auto_delete(state: BoxState, hook: sqlite3.Row) -> str:
+    """Delete a webhook as Box's ``auto_cleanup`` does and queue its ``WEBHOOK.DELETED`` to its address."""
+    with state.store.transaction() as db:
+        db.execute("DELETE FROM webhooks WHERE id = ?", (hook["id"],))
+    source = {"id": str(hook["id"]), "type": "webhook", "address": hook["address"],
+              "target": {"id": str(hook["target_id"]), "type": hook["target_type"]},
+              "triggers": json.loads(hook["triggers"])}
+    log.warning("box webhook %s deleted (auto_cleanup)", hook["id"])
+    return _enqueue(state, hook, TRIGGER_WEBHOOK_DELETED, str(hook["id"]), source,
+                    objects.user_mini(state.store, hook["created_by"]), additional_info={"reason": "auto_cleanup"})
+
+
+def _fired(state: BoxState, hook: sqlite3.Row) -> int:
+    return state.store.query_one("SELECT COUNT(*) AS n FROM events WHERE webhook_id = ? AND trigger != ?",
+                                 (hook["id"], TRIGGER_WEBHOOK_DELETED))["n"]
+
+
+def _enqueue(state: BoxState, hook: sqlite3.Row, trigger: str, source_id: str, source: dict[str, Any],
+             created_by: dict[str, Any], additional_info: Any = None) -> str:
+    store = state.store
+    event_id = str(uuid.uuid4())
+    created_at = now_iso()
+    body = {
+        "type": "webhook_event",
+        "id": event_id,
+        "created_at": created_at,
+        "trigger": trigger,
+        "webhook": {"id": str(hook["id"]), "type": "webhook"},
+        "created_by": created_by,
+        "source": source,
+        "additional_info": additional_info if additional_info is not None else [],
+    }
+    with store.transaction() as db:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (_DROP_KEY,)).fetchone()
+        to_drop = int(row["value"]) if row else 0
+        if to_drop > 0:
+            db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(to_drop - 1), _DROP_KEY))
+        db.execute(
+            "INSERT INTO events (id, webhook_id, address, trigger, source_id, body, created_at, status, "
+            "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event_id, hook["id"], hook["address"], trigger, source_id,
+                json.dumps(body, ensure_ascii=False), created_at,
+                "dropped" if to_drop > 0 else "pending", None if to_drop > 0 else time.time(),
+            ),
+        )
+    return event_id
 
 
 def drop_next(state: BoxState, count: int) -> int:

@@ -14,6 +14,7 @@ import pytest
 import requests
 import yaml
 
+from sandbox.box.recorder import WebhookRecorder
 from sandbox.connections import product_connections
 from sandbox.testing import start_sandbox
 
@@ -41,9 +42,17 @@ def seed(seeded_sandbox) -> dict[str, Any]:
     return json.loads((seeded_sandbox.data_dir / "seed.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def webhook_recorder() -> Iterator[WebhookRecorder]:
+    """Where the product's Box webhook delivers in these tests (``webhook.public_url``): a recorder, not a receiver
+    (the tests start the runs themselves), and never another stack's receiver."""
+    with WebhookRecorder() as recorder:
+        yield recorder
+
+
 @pytest.fixture
 def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                airflow_db) -> Iterator[dict[str, str]]:
+                airflow_db, webhook_recorder) -> Iterator[dict[str, str]]:
     """Environment of a deployment on the sandbox: connections, root folder, a test config with fast retries."""
     from include.ferrero.config import clear_cache
     from tools.localpg import conn_fields
@@ -63,6 +72,7 @@ def product_env(seeded_sandbox, tracking_dsn: str, tmp_path: Path, monkeypatch: 
     env["CONTENT_SCALING_CONFIG_DIR"] = str(config_dir)
     env["CONTENT_SCALING_TEMP_DIR"] = str(tmp_path / "transfers")
     env["TRACKING_DSN"] = tracking_dsn
+    env["RECEIVER_PUBLIC_URL"] = webhook_recorder.url
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clear_cache()

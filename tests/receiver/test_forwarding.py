@@ -293,3 +293,24 @@ def test_agency_upload_end_to_end(
         assert len(runs_for(airflow_api, {run_id, late_run_id})) == 2
     finally:
         service.webhooks.delete_webhook_by_id(hook.id)
+
+
+def test_webhook_deleted_starts_the_reconciliation_at_once(
+    airflow_api: AirflowApi, receiver_factory: Callable[..., RunningReceiver], events_table
+) -> None:
+    """Box dropped our webhook (auto_cleanup): the delivery is stored and starts ``derivatives_sweep`` (which
+    re-creates the webhook) at once, once however often Box sends it."""
+    receiver = receiver_factory(airflow_api)
+    deleted = {"type": "webhook_event", "id": str(uuid.uuid4()), "created_at": box_timestamp(),
+               "trigger": "WEBHOOK.DELETED", "webhook": {"id": "9001", "type": "webhook"},
+               "created_by": {"type": "user", "id": "11111"}, "source": {"id": "9001", "type": "webhook"},
+               "additional_info": {"reason": "auto_cleanup"}}
+    answer = receiver.post(deleted)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "stored", answer.text
+    assert receiver.post(deleted).json()["outcome"] == "duplicate"
+    row = wait_until(lambda: all_triggered(events_table, 1), what="WEBHOOK.DELETED sent")[0]
+    assert row["dag_run_id"] == f"webhook_deleted__{deleted['id']}" and row["trigger"] == "WEBHOOK.DELETED"
+    runs = [r for r in airflow_api.dag_runs("derivatives_sweep") if r["dag_run_id"] == row["dag_run_id"]]
+    assert len(runs) == 1 and runs[0]["state"] == "queued"
+    assert runs[0]["conf"] == {"why": "Box sent WEBHOOK.DELETED for webhook 9001 (reason auto_cleanup)",
+                               "full": False}

@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from include.ferrero import webhook_events
 from include.ferrero.config_model import WebhookReceiverConfig
-from include.ferrero.webhook_events import IGNORED, PENDING, WebhookEvent, WebhookEvents, storable
+from include.ferrero.webhook_events import (
+    FILE_TRIGGERS,
+    IGNORED,
+    PENDING,
+    WebhookEvent,
+    WebhookEvents,
+    storable,
+)
 from receiver import events
 from receiver.app import create_app
 from receiver.events import MAX_DEPTH, MAX_ID_LENGTH, PayloadError, classify, parse_body
@@ -113,7 +120,7 @@ def _check_event(event: WebhookEvent) -> None:
     assert isinstance(event.event_id, str) and event.event_id.strip() and len(event.event_id) <= MAX_ID_LENGTH
     assert event.status in (PENDING, IGNORED) and isinstance(event.trigger, str)
     if event.status == PENDING:
-        assert event.trigger == "FILE.UPLOADED" and event.box_file_id and event.box_file_version_id
+        assert event.trigger in FILE_TRIGGERS and event.box_file_id and event.box_file_version_id
     else:
         assert isinstance(event.ignore_reason, str) and "\n" not in event.ignore_reason
 

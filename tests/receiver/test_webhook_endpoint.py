@@ -149,7 +149,7 @@ def test_events_outside_derivatives_or_by_the_service_account_are_ignored(
     assert reasons["master"] == "uploaded by the service account"
     assert reasons["own"] == "uploaded by the service account"
     assert reasons["elsewhere"] == "not inside a Derivatives folder (uploaded to Drafts)"
-    assert reasons["trigger"] == "trigger FILE.DELETED is not FILE.UPLOADED"
+    assert reasons["trigger"] == "trigger FILE.DELETED is not a file trigger we watch"
     outcomes = [line["outcome"] for line in receiver.logs() if line.get("msg") == "event received"]
     assert outcomes.count("ignored") == 4 and outcomes.count("stored") == 1
 

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def _verify(variant: str, tmp_path: Path) -> tuple[int, dict, str]:
+ADDRESS = "http://127.0.0.1:9/box/webhook"  # webhook.public_url of these runs: nothing listens there
+
+
+def _verify(variant: str, tmp_path: Path, *, webhook: bool = True) -> tuple[int, dict, str]:
     sandbox = start_sandbox(tmp_path / "sandbox", otmm_variants=variant, otmm_import_delay_seconds=0.05)
     try:
         subprocess.run([sys.executable, "-m", "sandbox", "seed"], env=sandbox.env, cwd=ROOT, check=True,
@@ -32,7 +35,14 @@ def _verify(variant: str, tmp_path: Path) -> tuple[int, dict, str]:
         for n in range(60):
             dam.asset(paging, f"page-{n:02d}.txt", b"x")
         status_folder = dam.campaign("Status test", "A1", final_name=None)
-        env = {**sandbox.env, **product_connections(sandbox.data_dir), "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}
+        env = {**sandbox.env, **product_connections(sandbox.data_dir), "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}",
+               "RECEIVER_PUBLIC_URL": ADDRESS}
+        if webhook:  # as make up does: the product's webhook on the root folder
+            register = subprocess.run([sys.executable, "-m", "receiver", "register-webhook"], capture_output=True,
+                                      env={**env, "AIRFLOW_CONN_TRACKING_DB": "postgres://unused@localhost/tracking",
+                                           "AIRFLOW_WEBHOOK_USER": "unused", "AIRFLOW_WEBHOOK_PASSWORD": "unused",
+                                           "BOX_WEBHOOK_PRIMARY_KEY": "unused"}, cwd=ROOT, text=True, timeout=120)
+            assert register.returncode == 0, register.stderr[-2000:]
         if variant == BEARER_WRITES_NEED_REQUESTED_BY:
             s = sandbox.settings
             env["AIRFLOW_CONN_OTMM_DEFAULT"] = json.dumps({
@@ -59,6 +69,21 @@ def test_verify_passes_against_the_default_sandbox(tmp_path: Path):
     areas = {f["area"] for f in report["findings"]}
     assert {"dam.auth", "dam.search", "dam.folders", "dam.assets", "dam.domains", "dam.write", "box"} <= areas
     assert "OK" in output and "DIFFERS" not in output.split("-" * 110)[1]
+    rows = {(f["area"], f["assumption"].split(" ")[1]): f for f in report["findings"] if f["area"] != "box"}
+    webhook = rows[("box.webhook", "webhook")]
+    assert webhook["verdict"] == "OK" and ADDRESS in webhook["observed"]
+    assert "FILE.UPLOADED, FILE.COPIED, FILE.MOVED, FILE.RESTORED, WEBHOOK.DELETED" in webhook["assumption"]
+    assert rows[("box.events", "event")]["verdict"] == "OK"
+    versions = rows[("box.events", "new")]
+    assert versions["verdict"] == "OK" and "new_version): events ITEM_UPLOAD, ITEM_UPLOAD" in versions["observed"]
+
+
+def test_verify_reports_a_missing_webhook(tmp_path: Path):
+    code, report, output = _verify("", tmp_path, webhook=False)
+
+    [row] = [f for f in report["findings"] if f["verdict"] == "DIFFERS"]
+    assert row["area"] == "box.webhook" and row["observed"] == "no webhook on the root folder", output
+    assert "register-webhook" in row["setting"] and code == 1
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -291,7 +291,7 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
         files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
         recorded = db.recorded_box_files([f["item_id"] for f in files])
         for file in files:
-            version = record(box.get_file_info(file["item_id"])).get("version_id")
+            version = file.get("version_id") or record(box.get_file_info(file["item_id"])).get("version_id")
             if (file["item_id"], version) in recorded:
                 continue
             run_id = dag_run_id_for(file["item_id"], version, file["name"])

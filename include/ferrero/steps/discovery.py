@@ -6,6 +6,7 @@ No Airflow import: the DAG builds the hooks and calls :func:`watch_services`.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from include.ferrero.messages import render_email
@@ -22,8 +23,21 @@ class Probe(Protocol):
     def test_connection(self) -> tuple[bool, str]: ...
 
 
+@dataclass(frozen=True)
+class OutageWording:
+    """The sentences of an outage's two critical emails (``service_unreachable`` / ``service_recovered``)."""
+
+    problem: str = "cannot be reached; no campaign is picked up"
+    impact: str = "No campaign moves from A1 until it can."
+    back: str = "can be reached again"
+    after: str = "Campaigns in A1 are picked up as usual."
+
+
+UNREACHABLE = OutageWording()
+
+
 def outage_messages(config: Config, service: str, state: str, outage: dict[str, Any],
-                    airflow_url: str | None) -> list[OutboxMessage]:
+                    airflow_url: str | None, wording: OutageWording = UNREACHABLE) -> list[OutboxMessage]:
     """The critical email of an outage's start (``DOWN``) or end, keyed by the outage."""
     if not config.notifications.enabled:
         return []
@@ -32,6 +46,7 @@ def outage_messages(config: Config, service: str, state: str, outage: dict[str, 
         "service": service, "error": outage["error"], "airflow_url": airflow_url,
         "since": f"{outage['started_at']:%Y-%m-%d %H:%M UTC}",
         "until": f"{outage['ended_at']:%Y-%m-%d %H:%M UTC}" if outage.get("ended_at") else "",
+        **asdict(wording),
     })
     return [email_message(f"outage/{service}/{outage['id']}/{state}", template, email)]
 

@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-    from ferrero_provider.box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
+    from ferrero_provider.box.models import (
+        BoxFile,
+        BoxFileVersion,
+        BoxItem,
+        CampaignFolders,
+        EventsPage,
+        UploadedFile,
+        WebhookCheck,
+    )
     from ferrero_provider.common.streams import DownloadedFile
     from ferrero_provider.otmm.client.versions import CheckIn
     from ferrero_provider.otmm.models import Campaign, DamFolder, MasterAsset
@@ -69,3 +77,13 @@ class BoxStorage(Protocol):
 
     def download_file(self, file_id: str, target: str | os.PathLike[str], *, version_id: str | None = None,
                       sha1: str | None = None, size: int | None = None) -> DownloadedFile: ...
+
+
+class BoxWatch(BoxStorage, Protocol):
+    """Box as the reconciliation uses it: the listings of the sweep, the webhook and the event stream."""
+
+    def ensure_webhook(self, folder_id: str, address: str, triggers: Sequence[str]) -> WebhookCheck: ...
+
+    def stream_position_now(self) -> str: ...
+
+    def events_since(self, position: str) -> EventsPage: ...

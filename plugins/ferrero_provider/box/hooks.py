@@ -27,10 +27,20 @@ from ferrero_provider.common.messages import failed_test
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
 
     from box_sdk_gen import BoxClient
 
-    from ferrero_provider.box.models import BoxFile, BoxFileVersion, BoxItem, CampaignFolders, UploadedFile
+    from ferrero_provider.box.models import (
+        BoxFile,
+        BoxFileVersion,
+        BoxItem,
+        BoxWebhook,
+        CampaignFolders,
+        EventsPage,
+        UploadedFile,
+        WebhookCheck,
+    )
     from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.common.streams import DownloadedFile
 
@@ -121,6 +131,18 @@ class BoxHook(BaseHook):
     def download_file(self, file_id: str, target: str | os.PathLike[str], *, version_id: str | None = None,
                       sha1: str | None = None, size: int | None = None) -> DownloadedFile:
         return self.client.download_file(file_id, target, version_id=version_id, sha1=sha1, size=size)
+
+    def list_webhooks(self) -> list[BoxWebhook]:
+        return self.client.list_webhooks()
+
+    def ensure_webhook(self, folder_id: str, address: str, triggers: Sequence[str]) -> WebhookCheck:
+        return self.client.ensure_webhook(folder_id, address, triggers)
+
+    def stream_position_now(self) -> str:
+        return self.client.stream_position_now()
+
+    def events_since(self, position: str) -> EventsPage:
+        return self.client.events_since(position)
 
     # ---- connection test ------------------------------------------------------------------------------------------
 

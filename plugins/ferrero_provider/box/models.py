@@ -77,15 +77,19 @@ class BoxItem(Record):
     name: str
     size: int | None = None
     sha1: str | None = None
+    #: A file's current version (listings ask for ``file_version``), so a sweep needs no call per file.
+    version_id: str | None = None
 
     @classmethod
     def from_sdk(cls, entry: Any) -> BoxItem:
+        version = getattr(entry, "file_version", None)
         return cls(
             item_id=str(entry.id),
             item_type=_type_name(getattr(entry, "type", None)),
             name=str(getattr(entry, "name", "") or ""),
             size=getattr(entry, "size", None),
             sha1=getattr(entry, "sha_1", None),
+            version_id=str(version.id) if version is not None and getattr(version, "id", None) else None,
         )
 
 
@@ -97,3 +101,60 @@ class CampaignFolders(Record):
     campaign_folder_name: str
     masters_folder_id: str
     derivatives_folder_id: str
+
+
+@dataclass(frozen=True)
+class BoxWebhook(Record):
+    """A V2 webhook: its id, the folder it watches, where it delivers and on which triggers."""
+
+    webhook_id: str
+    folder_id: str | None
+    address: str
+    triggers: tuple[str, ...]
+
+    @classmethod
+    def from_sdk(cls, hook: Any) -> BoxWebhook:
+        target = getattr(hook, "target", None)
+        is_folder = target is not None and _type_name(getattr(target, "type", None)) == "folder"
+        return cls(webhook_id=str(hook.id), folder_id=str(target.id) if is_folder else None,
+                   address=str(getattr(hook, "address", "") or ""),
+                   triggers=tuple(sorted(_type_name(t) for t in getattr(hook, "triggers", None) or [])))
+
+
+@dataclass(frozen=True)
+class WebhookCheck(Record):
+    """What :meth:`ensure_webhook` found and did: ``outcome`` is ``exists``, ``created`` or ``replaced``;
+    ``before`` the webhook it found (None: there was none), ``webhook`` the one in place now."""
+
+    outcome: str
+    before: BoxWebhook | None
+    webhook: BoxWebhook
+
+
+@dataclass(frozen=True)
+class BoxEvent(Record):
+    """One event of Box's event stream; ``source`` is the item it is about, as Box sent it (for a file: id, name,
+    parent, ``file_version``, ``path_collection``, the fields of a webhook's ``source``)."""
+
+    event_id: str
+    event_type: str
+    created_at: str | None
+    created_by_id: str | None
+    source: dict[str, Any]
+
+    @classmethod
+    def from_sdk(cls, event: Any) -> BoxEvent:
+        raw = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        source = raw.get("source")
+        return cls(event_id=str(raw.get("event_id") or ""), event_type=str(raw.get("event_type") or ""),
+                   created_at=str(raw["created_at"]) if raw.get("created_at") else None,
+                   created_by_id=str((raw.get("created_by") or {}).get("id") or "") or None,
+                   source=source if isinstance(source, dict) else {})
+
+
+@dataclass(frozen=True)
+class EventsPage(Record):
+    """One chunk of the event stream and the position the next chunk starts at."""
+
+    entries: list[BoxEvent]
+    next_position: str

@@ -12,7 +12,7 @@ from ferrero_provider.box.client.calls import BoxCalls, log
 from ferrero_provider.box.exceptions import BoxConflictError
 from ferrero_provider.box.models import BoxItem, CampaignFolders
 
-ITEM_FIELDS = ["id", "type", "name", "size", "sha1"]
+ITEM_FIELDS = ["id", "type", "name", "size", "sha1", "file_version"]
 PAGE_LIMIT = 1000
 
 
