@@ -67,3 +67,14 @@ def test_a2_to_a3_one_task_per_derivative(dagbag) -> None:
     [task] = dag.tasks
     assert task.pool == "dam_api" and task.on_failure_callback
     assert dag.max_active_runs >= 1
+
+
+def test_concurrency_settings_from_the_environment(monkeypatch) -> None:
+    from include.ferrero.runtime import sized
+
+    assert sized("A2A3_MAX_ACTIVE_RUNS", 16) == 16
+    monkeypatch.setenv("A2A3_MAX_ACTIVE_RUNS", "8")
+    assert sized("A2A3_MAX_ACTIVE_RUNS", 16) == 8
+    monkeypatch.setenv("A2A3_MAX_ACTIVE_RUNS", "0")
+    with pytest.raises(ValueError, match="A2A3_MAX_ACTIVE_RUNS must be a whole number >= 1, got '0'"):
+        sized("A2A3_MAX_ACTIVE_RUNS", 16)
