@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test lint bench bench-campaign chaos install constraints env clean-data verify
+.PHONY: up down status logs test lint bench bench-campaign bench-a2a3 chaos install constraints env clean-data verify
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ chaos: install
 bench-campaign: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 	@$(PY) bench/campaign_bench.py $(BENCH_ARGS)
+
+# Agency uploads -> DAM (singles p50/p95, a burst of 200) beside a one-task DAG, LocalExecutor and Celery
+# with 2 workers, each on a stack of its own (about 15 minutes an executor on 2 cores).
+bench-a2a3: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@$(PY) bench/a2a3_bench.py $(BENCH_ARGS)
 
 # Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
 constraints:

@@ -9,6 +9,7 @@ The domain modules beside it stay free of Airflow.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage, StoredMessage
 
+log = logging.getLogger(__name__)
+
 #: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries. Tunable per
 #: deployment with CONTENT_SCALING_TASK_RETRIES / CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS (read when the DAG
 #: files are parsed: environment only, no I/O).
@@ -45,6 +48,17 @@ PIPELINE_DEFAULT_ARGS: dict[str, Any] = {
 
 #: The safety nets' own retries (discovery, sweep, outbox dispatch run again soon anyway).
 SAFETY_NET_DEFAULT_ARGS: dict[str, Any] = {"owner": "content-scaling", "retries": 2}
+
+
+def sized(variable: str, default: int) -> int:
+    """A concurrency setting of a DAG (read when the DAG file is parsed: environment only), sized per deployment;
+    the defaults and the measurements that chose them are in README (Concurrency)."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{variable} must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def dag_settings(doc: str | None, description: str, *, tag: str, schedule: Any = None, max_active_runs: int = 1,
@@ -126,6 +140,12 @@ class Services:
         self.outbox.resend_failed(keys=keys)
         return self.outbox.deliver(keys, self.send)
 
+    def deliver_once(self, keys: list[str]) -> dict[str, StoredMessage]:
+        """One attempt at each of ``keys`` that is due now (none waits for a backoff or another sender)."""
+        while self.outbox.deliver_one(self.send, keys) is not None:
+            pass
+        return self.outbox.get(keys)
+
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
@@ -174,6 +194,26 @@ def dag_url(dag_id: str) -> str:
 def run_url(dag_id: str, run_id: str) -> str:
     """Link to a DAG run in the Airflow UI, for emails."""
     return f"{dag_url(dag_id)}/runs/{run_id}"
+
+
+def deliver_now(services: Services, keys: list[str]) -> str:
+    """Send outbox messages right after the fact that recorded them: one attempt each, no waiting. A message that
+    met a failing receiver stays due in the outbox and ``outbox_dispatch`` sends it (once); one refused for good
+    is logged with its reason and stays ``failed`` in the outbox. Never fails the task: the fact is done."""
+    if not keys:
+        return "nothing to send"
+    states = services.deliver_once(keys)
+    said = []
+    for state in states.values():
+        if state.status == "sent":
+            said.append(f"{state.message.label} sent")
+        elif state.status == "failed":
+            said.append(f"{state.message.label} was not delivered: {state.last_error}")
+            log.error("%s was not delivered: %s", state.message.label, state.last_error)
+        else:
+            said.append(f"{state.message.label} not delivered yet, outbox_dispatch retries it "
+                        f"({state.attempts} attempts; last error: {state.last_error})")
+    return "; ".join(said) or "nothing to send"
 
 
 def deliver_or_raise(services: Services, keys: list[str]) -> str:

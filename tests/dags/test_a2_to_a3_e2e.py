@@ -71,7 +71,7 @@ def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, 
     outcomes = {f.name: a2_to_a3.test(run_conf={"box_file_id": f.item_id}) for f in files}
     bad = [name for name, run in outcomes.items() if run.state != "success"]
     assert len(bad) == 1 and bad[0] in printed and "badly named" in printed
-    assert ti_states(outcomes[bad[0]])[("check_derivative", -1)] == "failed"
+    assert ti_states(outcomes[bad[0]])[("derivative_to_dam", -1)] == "failed"
 
     final = _final_assets(otmm, campaign)
     good = [name for name in outcomes if name not in bad]
@@ -126,9 +126,9 @@ def test_unknown_tracking_id_and_strict_domain_upload_nothing(dags, seeded_sandb
     clear_cache()
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
     run = a2_to_a3.test(run_conf={"box_file_id": unknown})
-    assert run.state == "failed" and ti_states(run)[("check_derivative", -1)] == "failed"
+    assert run.state == "failed" and ti_states(run)[("derivative_to_dam", -1)] == "failed"
     run = a2_to_a3.test(run_conf={"box_file_id": refused})
-    assert run.state == "failed" and ti_states(run)[("upload_to_dam", -1)] == "failed"
+    assert run.state == "failed" and ti_states(run)[("derivative_to_dam", -1)] == "failed"
 
     assert _final_assets(otmm, campaign) == {}
     assert otmm.get_campaign(campaign["id"]).status == "A2"
@@ -139,10 +139,10 @@ def test_unknown_tracking_id_and_strict_domain_upload_nothing(dags, seeded_sandb
 
 
 def test_unknown_box_file_fails_at_once_with_one_email(dags, seeded_sandbox, product_env) -> None:
-    """A mistyped Box file id is a permanent error: one try of check_derivative although it has retries left,
+    """A mistyped Box file id is a permanent error: one try of derivative_to_dam although it has retries left,
     and one error email naming the file once."""
     a2_to_a3 = dags.get_dag("a2_to_a3")
-    check = a2_to_a3.get_task("check_derivative")
+    check = a2_to_a3.get_task("derivative_to_dam")
     saved = check.retries, check.retry_delay
     check.retries, check.retry_delay = 2, timedelta(0)
     try:
@@ -151,7 +151,7 @@ def test_unknown_box_file_fails_at_once_with_one_email(dags, seeded_sandbox, pro
         check.retries, check.retry_delay = saved
 
     assert run.state == "failed"
-    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "check_derivative"]
+    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "derivative_to_dam"]
     assert (ti.state, ti.try_number) == ("failed", 1), "failed at once, never up_for_retry"
     [mail] = [m for m in received(seeded_sandbox, "mail") if "was not uploaded" in m["subject"]]
     text = html.unescape(mail["html"])

@@ -99,11 +99,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(workdir: Path, pg_socket: str, celery_workers: int = 0, **overrides: str) -> Iterator[Stack]:
+def running_stack(workdir: Path, pg_socket: str, celery_workers: int = 0, pool_slots: int = 4,
+                  **overrides: str) -> Iterator[Stack]:
     """The product on databases of its own, bootstrapped as ``make up`` does it (tools/bootstrap.py): with
     the LocalExecutor, or with ``celery_workers`` Celery workers and an embedded Redis (tools/executor.py).
     ``overrides`` go to every component's environment (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``,
-    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``)."""
+    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``); every pool gets ``pool_slots``."""
     from tools import executor
 
     server = localpg.dsn(pg_socket, "postgres")
@@ -160,7 +161,7 @@ def running_stack(workdir: Path, pg_socket: str, celery_workers: int = 0, **over
         **overrides,
     })
     env.update(outage_settings(env))
-    subprocess.run([sys.executable, "-m", "tools.bootstrap", "--pool-slots", "4"], env=env, cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "tools.bootstrap", "--pool-slots", str(pool_slots)], env=env, cwd=ROOT,
                    check=True, capture_output=True)
 
     processes = []

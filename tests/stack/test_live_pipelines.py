@@ -95,7 +95,7 @@ def test_agency_upload_to_a3_through_webhook_receiver_and_scheduler(stack: Stack
     assert sum("(A3)" in s for s in subjects) == 1
     assert sum(h["body"]["new_status"] == "A3" for h in stack.received("status-webhooks")) == 1
     failed_run = next(r["dag_run_id"] for r in runs if r["state"] == "failed")
-    _assert_log_ends_with_its_sentence(stack, failed_run, "check_derivative", "VERSION segment is missing")
+    _assert_log_ends_with_its_sentence(stack, failed_run, "derivative_to_dam", "VERSION segment is missing")
 
 
 def _assert_log_ends_with_its_sentence(stack: Stack, run_id: str, task_id: str, sentence: str) -> None:

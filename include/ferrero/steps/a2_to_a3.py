@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,6 +218,53 @@ def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Der
     return {"flipped": True, "change_id": change["id"], "created": change["created"],
             "changed_at": change["changed_at"].isoformat(), "message_keys": flip_keys(campaign_id, "A2", "A3", cycle),
             **outcome}
+
+
+@dataclass(frozen=True)
+class BroughtToDam:
+    """What one derivative's task did: its upload, whether the campaign moved to A3, the messages to send."""
+
+    derivative: Derivative
+    upload: DerivativeUpload
+    completion: CampaignCompletion
+
+    @property
+    def message_keys(self) -> list[str]:
+        """The upload's webhooks, then the flip's status webhook and email (when this run flipped)."""
+        flip = self.completion.get("message_keys", {}) if self.completion["flipped"] else {}
+        return [*self.upload["message_keys"], *flip.values()]
+
+    @property
+    def log(self) -> list[str]:
+        """What the task did, in sentences (its XCom is for machines, not for the log)."""
+        derivative, upload, outcome = self.derivative, self.upload, self.completion
+        lines = [f"warning: {warning}" for warning in upload["warnings"]]
+        if upload["already_done"]:
+            lines.append(f"Box version {derivative.get('box_file_version_id') or '(latest)'} of "
+                         f"{derivative['file_name']} is already in the DAM (asset {upload['dam_asset_id']}, "
+                         f"{derivative['clean_name']}): nothing uploaded again")
+        else:
+            lines.append(f"{derivative['clean_name']} is DAM asset {upload['dam_asset_id']} version "
+                         f"{upload.get('dam_version', '?')}, from Box version(s) {', '.join(upload['versions'])}")
+        if outcome["flipped"]:
+            lines.append(("moved" if outcome["created"] else "already moved") + " to A3")
+        else:
+            lines.append("campaign stays in A2; masters without a derivative: "
+                         + (", ".join(outcome.get("missing", [])) or "-"))
+        return lines
+
+    def summary(self) -> dict[str, Any]:
+        """The run's XCom: the DAM asset, the Box versions brought in, whether the campaign moved to A3."""
+        return {"dam_asset_id": self.upload["dam_asset_id"], "versions": self.upload["versions"],
+                "already_done": self.upload["already_done"], "flipped": self.completion["flipped"]}
+
+
+def bring_to_dam(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, derivative: Derivative,
+                 run_id: str) -> BroughtToDam:
+    """A checked derivative into the DAM, then A2 -> A3 when it was the campaign's last missing one; both steps
+    are found done when the run is retried or cleared."""
+    upload = upload_derivative(otmm, box, db, config, derivative)
+    return BroughtToDam(derivative, upload, complete_campaign(otmm, db, config, derivative, run_id))
 
 
 def a3_messages(config: Config, derivative: Derivative, change: StatusChangeRow,

@@ -9,7 +9,7 @@ Box deleted it), and every derivative upload the webhook did not bring is found 
   (``box_stream_db``) to its end; each upload, copy, move, restore or rename of a file in a ``Derivatives``
   folder becomes the ``a2_to_a3`` run of that file version, named as the webhook names it
   (:func:`dag_run_id_for`), so a run is never doubled. Duplicate events (same event id) count once, order does
-  not matter (each version has its own run; ``upload_to_dam`` brings versions in upload order). A few calls
+  not matter (each version has its own run; ``derivative_to_dam`` brings versions in upload order). A few calls
   per cycle, whatever the number of files. The stream cannot be used when no position is kept yet, when the
   kept one is older than the stream keeps (:data:`STREAM_TRUSTED_DAYS`) or when Box refuses it (any permanent
   error): then every campaign's ``Derivatives`` folder is listed (:func:`sweep_derivatives`) and the stream
