@@ -23,23 +23,36 @@ waits for a retry is also sent by [`outbox_dispatch`](/dags/outbox_dispatch).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, fail_clearly, run_url
 
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.ferrero.steps.payloads import (
+        CampaignCompletion,
+        Derivative,
+        DerivativeUpload,
+        FailedDerivative,
+    )
+
 DAG_ID = "a2_to_a3"
 
 
-def _email_failure(context) -> None:
+def _email_failure(context: Context) -> None:
     """Record the failed derivative with its error email (once per Box version, when the task gives up)."""
     from include.ferrero.steps.a2_to_a3 import record_upload_failure
 
     params = context["params"]
-    derivative = context["ti"].xcom_pull(task_ids="check_derivative") or context["ti"].xcom_pull(
+    known = context["ti"].xcom_pull(task_ids="check_derivative") or context["ti"].xcom_pull(
         task_ids="check_derivative", key="refused") or {}
-    derivative = {"box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
-                  "file_name": params.get("file_name"), **derivative}
+    derivative: FailedDerivative = {
+        "box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
+        "file_name": params.get("file_name"), **known}
     with Services() as services:
         key = record_upload_failure(services.db, services.config, derivative,
                                     str(context.get("exception") or "unknown error"), context["run_id"],
@@ -48,7 +61,7 @@ def _email_failure(context) -> None:
             print(deliver_or_raise(services, [key]))
 
 
-def _deliver(outcome: dict, what: str) -> None:
+def _deliver(outcome: CampaignCompletion, what: str) -> None:
     if not outcome["flipped"]:
         raise AirflowSkipException("the campaign did not move to A3 in this run")
     with Services() as services:
@@ -70,15 +83,16 @@ def _deliver(outcome: dict, what: str) -> None:
                           description="Set by the webhook receiver.", section="Advanced"),
     },
 )
-def a2_to_a3():
+def a2_to_a3() -> None:
     @task(pool="box_api", on_failure_callback=_email_failure)
-    def check_derivative(params: dict | None = None) -> dict:
+    def check_derivative(params: dict[str, Any] | None = None) -> Derivative:
         """Folder, V2 name and tracking ID of the uploaded file."""
         from include.ferrero.steps.a2_to_a3 import check_derivative as check
 
+        assert params is not None, "Airflow passes the run's params"
         with Services() as services:
             try:
-                derivative = check(services.box, services.db, services.config, params["box_file_id"],
+                derivative = check(services.box.client, services.db, services.config, params["box_file_id"],
                                    params.get("box_file_version_id"))
             except Exception as exc:
                 fail_clearly(exc)
@@ -86,13 +100,13 @@ def a2_to_a3():
         return derivative
 
     @task(pool="dam_api", on_failure_callback=_email_failure)
-    def upload_to_dam(derivative: dict) -> dict:
+    def upload_to_dam(derivative: Derivative) -> DerivativeUpload:
         """Box → media metadata → asset representation → DAM Final Assets, recorded."""
         from include.ferrero.steps.a2_to_a3 import upload_derivative
 
         with Services() as services:
             try:
-                result = upload_derivative(services.otmm, services.box, services.db, services.config, derivative)
+                result = upload_derivative(services.otmm.client, services.box.client, services.db, services.config, derivative)
             except Exception as exc:
                 fail_clearly(exc)
         for warning in result["warnings"]:
@@ -103,12 +117,12 @@ def a2_to_a3():
         return result
 
     @task(pool="dam_api")
-    def complete_campaign(derivative: dict) -> dict:
+    def complete_campaign(derivative: Derivative) -> CampaignCompletion:
         """A2 → A3 when every master has a derivative, once."""
         from include.ferrero.steps.a2_to_a3 import complete_campaign as complete
 
         with Services() as services:
-            outcome = complete(services.otmm, services.db, services.config, derivative,
+            outcome = complete(services.otmm.client, services.db, services.config, derivative,
                                get_current_context()["run_id"])
         if outcome["flipped"]:
             print(("moved" if outcome["created"] else "already moved") + " to A3")
@@ -117,7 +131,7 @@ def a2_to_a3():
         return outcome
 
     @task(pool="dam_api")
-    def send_upload_webhook(uploaded: dict) -> None:
+    def send_upload_webhook(uploaded: DerivativeUpload) -> None:
         """The ``asset_upload_complete`` webhook of each Box version brought into the DAM: delivered once."""
         if not uploaded["message_keys"]:
             raise AirflowSkipException("no new DAM version in this run, or the webhook is disabled")
@@ -125,22 +139,24 @@ def a2_to_a3():
             print(deliver_or_raise(services, uploaded["message_keys"]))
 
     @task(pool="dam_api")
-    def send_status_webhook(outcome: dict) -> None:
+    def send_status_webhook(outcome: CampaignCompletion) -> None:
         """The status webhook of the A3 flip: delivered once from the outbox."""
         _deliver(outcome, "status-webhook")
 
     @task(pool="dam_api")
-    def send_completion_email(outcome: dict) -> None:
+    def send_completion_email(outcome: CampaignCompletion) -> None:
         """The completion email of the A3 flip: delivered once from the outbox."""
         _deliver(outcome, "email")
 
+    # The wiring passes XComArgs where the tasks take their values (Airflow resolves them at run time), which the
+    # task decorator's types do not express: hence the arg-type ignores below.
     derivative = check_derivative()
-    uploaded = upload_to_dam(derivative)
-    outcome = complete_campaign(derivative)
+    uploaded = upload_to_dam(derivative)  # type: ignore[arg-type]
+    outcome = complete_campaign(derivative)  # type: ignore[arg-type]
     uploaded >> outcome
-    send_upload_webhook(uploaded)
-    send_status_webhook(outcome)
-    send_completion_email(outcome)
+    send_upload_webhook(uploaded)  # type: ignore[arg-type]
+    send_status_webhook(outcome)  # type: ignore[arg-type]
+    send_completion_email(outcome)  # type: ignore[arg-type]
 
 
 a2_to_a3()

@@ -12,11 +12,16 @@ one queued or running is under way, and a failed one is named in the log but not
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, get_current_context, task
 
 from include.ferrero.runtime import Services, dag_settings
+
+if TYPE_CHECKING:
+
+    from include.ferrero.steps.payloads import DerivativeRun
 
 A2_TO_A3 = "a2_to_a3"
 
@@ -25,7 +30,7 @@ A2_TO_A3 = "a2_to_a3"
                     tag="A2->A3", schedule="@hourly", retry_delay=timedelta(minutes=2)))
 def derivatives_sweep():
     @task(pool="box_api")
-    def find_unprocessed_uploads() -> list[dict]:
+    def find_unprocessed_uploads() -> list[DerivativeRun]:
         """Files in campaigns' Derivatives folders with no derivative record and no a2_to_a3 run."""
         from include.ferrero.steps.a2_to_a3 import sweep_derivatives
 
@@ -35,7 +40,7 @@ def derivatives_sweep():
             return ti.get_dagrun_state(A2_TO_A3, run_id) if ti.get_dr_count(A2_TO_A3, run_ids=[run_id]) else None
 
         with Services() as services:
-            runs = sweep_derivatives(services.box, services.db, services.config, run_state)
+            runs = sweep_derivatives(services.box.client, services.db, services.config, run_state)
         print(f"{len(runs)} upload(s) without a derivative record or a run")
         return runs
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
 from include.ferrero.config import load_settings
-from include.ferrero.runtime import box_hook_kwargs, retry_policy
+from include.ferrero.runtime import box_settings, retry_policy
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ class BoxVerifier:
 
     def __init__(self, conn_id: str = "box_default") -> None:
         config = load_settings()
-        self.hook = BoxHook(conn_id, **box_hook_kwargs(config), retry=retry_policy(config))
+        self.hook = BoxHook(conn_id, retry=retry_policy(config), settings=box_settings(config))
         self.findings: list[Finding] = []
 
     def check(self, assumption: str, probe: Callable[[], str]) -> None:
@@ -57,8 +57,8 @@ class BoxVerifier:
             name = f"verify-{uuid.uuid4().hex[:8]}.txt"
             source = work_dir / name
             source.write_bytes(b"make verify: Box round trip\n")
-            uploaded = self.hook.upload_file(folder_id, source)
-            copy = self.hook.download_file(uploaded.file_id, work_dir / f"{name}.back")
+            uploaded = self.hook.client.uploads.upload_file(folder_id, source)
+            copy = self.hook.client.downloads.download_file(uploaded.file_id, work_dir / f"{name}.back")
             self.hook.get_conn().files.delete_file_by_id(uploaded.file_id)
             same = Path(copy.path).read_bytes() == source.read_bytes()
             if not same:

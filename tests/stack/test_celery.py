@@ -53,17 +53,17 @@ def _masters_in_box(stack: Stack, campaign: dict) -> list[str]:
 
     box = BoxHook()
     seed = json.loads((stack.sandbox.data_dir / "seed.json").read_text())
-    [folder] = [i for i in box.list_folder_items(seed["box_root_folder_id"])
+    [folder] = [i for i in box.client.folders.list_folder_items(seed["box_root_folder_id"])
                 if i.name == f"{campaign['number']} {campaign['name']}"]
-    [masters] = [i for i in box.list_folder_items(folder.item_id) if i.name == "Masters"]
-    return sorted(i.name for i in box.list_folder_items(masters.item_id))
+    [masters] = [i for i in box.client.folders.list_folder_items(folder.item_id) if i.name == "Masters"]
+    return sorted(i.name for i in box.client.folders.list_folder_items(masters.item_id))
 
 
 def _assert_reached_a2_once(stack: Stack, campaign: dict) -> None:
     from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.tracking_db import TrackingDb
 
-    assert OtmmHook().get_campaign(campaign["id"]).status == "A2"
+    assert OtmmHook().client.folders.get_campaign(campaign["id"]).status == "A2"
     db = TrackingDb.from_dsn(stack.tracking_dsn)
     try:
         recorded = db.masters_of_campaign(campaign["id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.errors import ServiceError, classified, error_kinds
+from ferrero_provider.common.errors import ErrorKinds, ServiceError
 from ferrero_provider.common.messages import one_line, server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -30,9 +30,37 @@ class BoxError(ServiceError):
         self.context_info = context_info or {}
 
 
-BOX_ERRORS = error_kinds(BoxError, "Box", __name__, frozenset({409, 412}))
-(BoxConfigError, BoxAuthError, BoxNotFoundError, BoxConflictError, BoxBadRequestError,
- BoxRateLimitError, BoxServerError, BoxTransportError, BoxIntegrityError) = BOX_ERRORS.classes
+class BoxConfigError(BoxError, kind="config"):
+    """The Airflow connection is incomplete or invalid."""
+
+class BoxAuthError(BoxError, kind="auth"):
+    """Box refused the credentials or the permission (HTTP 401/403, or a token call refused)."""
+
+class BoxNotFoundError(BoxError, kind="not_found"):
+    """The item does not exist, or the service account cannot see it."""
+
+class BoxConflictError(BoxError, kind="conflict"):
+    """Box refused the change because of the item's state (HTTP 409, 412)."""
+
+class BoxBadRequestError(BoxError, kind="bad_request"):
+    """Box refused the request as invalid (another 4xx)."""
+
+class BoxRateLimitError(BoxError, kind="rate_limit"):
+    """Box kept answering HTTP 429 until the retries ran out."""
+
+class BoxServerError(BoxError, kind="server"):
+    """Box kept failing with HTTP 5xx until the retries ran out."""
+
+class BoxTransportError(BoxError, kind="transport"):
+    """Box could not be reached, timed out or cut an answer short."""
+
+class BoxIntegrityError(BoxError, kind="integrity"):
+    """A file's size or SHA-1 differs from what Box reports."""
+
+
+BOX_ERRORS = ErrorKinds[BoxError](auth=BoxAuthError, not_found=BoxNotFoundError, conflict=BoxConflictError,
+                                  bad_request=BoxBadRequestError, rate_limit=BoxRateLimitError,
+                                  server=BoxServerError, conflict_statuses=frozenset({409, 412}))
 
 
 def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:
@@ -55,7 +83,7 @@ def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError
     headers = {str(k).lower(): v for k, v in (info.headers or {}).items()}
     error = cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
                 request_id=info.request_id, context_info=context)
-    return classified(error, status, policy, parse_retry_after(headers.get("retry-after")))
+    return policy.classified(error, status, parse_retry_after(headers.get("retry-after")))
 
 
 def download_error(operation: str, response: requests.Response, policy: RetryPolicy) -> BoxError:
@@ -64,4 +92,4 @@ def download_error(operation: str, response: requests.Response, policy: RetryPol
     message = server_message(response.content)
     detail = f"HTTP {status}" + (f" ({message})" if message else "")
     error = BOX_ERRORS.class_for(status)(f"Box request failed while {operation}: {detail}", status=status)
-    return classified(error, status, policy, parse_retry_after(response.headers.get("Retry-After")))
+    return policy.classified(error, status, parse_retry_after(response.headers.get("Retry-After")))

@@ -55,7 +55,7 @@ class ProtocolStrategy(RetryStrategy):
     ``Retry-After`` (still working) is asked again after that wait, up to ``max_attempts`` requests."""
 
     def __init__(self, policy: RetryPolicy) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # box_sdk_gen's RetryStrategy.__init__ is unannotated
         self.policy = policy
 
     def should_retry(self, fetch_options: FetchOptions, fetch_response: FetchResponse, attempt_number: int) -> bool:
