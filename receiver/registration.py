@@ -48,8 +48,9 @@ def ensure_webhook(client: BoxClient, folder_id: str, address: str) -> dict[str,
             full = client.webhooks.get_webhook_by_id(hook.id)
             triggers = {t.value if hasattr(t, "value") else str(t) for t in full.triggers or []}
             if full.address == address and "FILE.UPLOADED" in triggers:
-                return {"webhook_id": full.id, "folder_id": str(folder_id), "address": address, "outcome": "exists"}
-            client.webhooks.delete_webhook_by_id(full.id)  # one webhook per folder and app: replace it
+                return {"webhook_id": str(full.id), "folder_id": str(folder_id), "address": address,
+                        "outcome": "exists"}
+            client.webhooks.delete_webhook_by_id(str(full.id))  # one webhook per folder and app: replace it
             outcome = "replaced"
             break
     else:
@@ -63,7 +64,7 @@ def ensure_webhook(client: BoxClient, folder_id: str, address: str) -> dict[str,
         if exc.response_info.status_code != 409:  # 409: made meanwhile by a concurrent run
             raise
         return ensure_webhook(client, folder_id, address)
-    return {"webhook_id": created.id, "folder_id": str(folder_id), "address": address, "outcome": outcome}
+    return {"webhook_id": str(created.id), "folder_id": str(folder_id), "address": address, "outcome": outcome}
 
 
 def _webhooks(client: BoxClient) -> list[Any]:

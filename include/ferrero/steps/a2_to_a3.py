@@ -132,7 +132,8 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
                                  messages=messages, dam_version_asset_id=result["dam_version_asset_id"])
             keys += [m.key for m in messages]
-    return {**(result or {}), "already_done": False, "versions": due, "message_keys": keys}  # type: ignore[typeddict-item]
+    assert result is not None, "the run's own version is the last one due: it was uploaded or raised"
+    return {**result, "already_done": False, "versions": due, "message_keys": keys}
 
 
 class _UploadContext:
