@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from box_sdk_gen import UploadFileVersionAttributes
 
 from sandbox.otmm.store import OtmmStore
-from tests.dags.conftest import derivative_row, fast, received, ti_states
+from tests.dags.conftest import derivative_row, fast, received, status_webhooks, ti_states
 from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _final_assets, _to_a2
 
 if TYPE_CHECKING:
@@ -36,9 +36,10 @@ def _upload_new_version(sandbox, file_id: str, name: str, content: bytes) -> Non
 
 
 def _a3_notifications(sandbox) -> tuple[int, int]:
-    hooks = [h for h in received(sandbox, "status-webhooks") if "A3" in str(h)]
-    mails = [m for m in received(sandbox, "mail") if "(A3)" in m["subject"]]
-    return len(hooks), len(mails)
+    """(A3 status webhooks, A3 emails); every status webhook is one of the campaign's two flips, each sent once."""
+    assert sorted(h["body"]["new_status"] for h in received(sandbox, "status-webhooks")) == ["A2", "A3"]
+    mails = [m for m in received(sandbox, "mail") if m["subject"].endswith("(A3)")]
+    return len(status_webhooks(sandbox, "A3")), len(mails)
 
 
 def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, seeded_sandbox, seed, product_env,
