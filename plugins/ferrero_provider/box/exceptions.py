@@ -1,11 +1,21 @@
-"""Errors of the Box hook. Every message is one sentence for an operator: what was being done, on which object,
+"""Errors of the Box hook: the service error kinds (``common/errors.py``) under Box's names. Every message is one sentence for an operator: what was being done, on which object,
 the HTTP status, Box's error code and message (trimmed) and the request id, never a credential."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ferrero_provider.common.errors import ErrorKinds, ServiceError
+from ferrero_provider.common.errors import AuthError as BoxAuthError
+from ferrero_provider.common.errors import BadRequestError as BoxBadRequestError
+from ferrero_provider.common.errors import ConfigError as BoxConfigError
+from ferrero_provider.common.errors import ConflictError as BoxConflictError
+from ferrero_provider.common.errors import IntegrityError as BoxIntegrityError
+from ferrero_provider.common.errors import NotFoundError as BoxNotFoundError
+from ferrero_provider.common.errors import RateLimitError as BoxRateLimitError
+from ferrero_provider.common.errors import ServerError as BoxServerError
+from ferrero_provider.common.errors import ServiceError as BoxError
+from ferrero_provider.common.errors import TransportError as BoxTransportError
+from ferrero_provider.common.errors import class_for
 from ferrero_provider.common.messages import one_line, server_message
 from ferrero_provider.common.retry import parse_retry_after
 
@@ -15,52 +25,12 @@ if TYPE_CHECKING:
 
     from ferrero_provider.common.retry import RetryPolicy
 
+__all__ = ["BoxAuthError", "BoxBadRequestError", "BoxConfigError", "BoxConflictError", "BoxError",
+           "BoxIntegrityError", "BoxNotFoundError", "BoxRateLimitError", "BoxServerError", "BoxTransportError",
+           "api_error", "download_error"]
 
-class BoxError(ServiceError):
-    """A Box call failed."""
-
-    def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None, request_id: str | None = None,
-        context_info: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.request_id = request_id
-        self.context_info = context_info or {}
-
-
-class BoxConfigError(BoxError, kind="config"):
-    """The Airflow connection is incomplete or invalid."""
-
-class BoxAuthError(BoxError, kind="auth"):
-    """Box refused the credentials or the permission (HTTP 401/403, or a token call refused)."""
-
-class BoxNotFoundError(BoxError, kind="not_found"):
-    """The item does not exist, or the service account cannot see it."""
-
-class BoxConflictError(BoxError, kind="conflict"):
-    """Box refused the change because of the item's state (HTTP 409, 412)."""
-
-class BoxBadRequestError(BoxError, kind="bad_request"):
-    """Box refused the request as invalid (another 4xx)."""
-
-class BoxRateLimitError(BoxError, kind="rate_limit"):
-    """Box kept answering HTTP 429 until the retries ran out."""
-
-class BoxServerError(BoxError, kind="server"):
-    """Box kept failing with HTTP 5xx until the retries ran out."""
-
-class BoxTransportError(BoxError, kind="transport"):
-    """Box could not be reached, timed out or cut an answer short."""
-
-class BoxIntegrityError(BoxError, kind="integrity"):
-    """A file's size or SHA-1 differs from what Box reports."""
-
-
-BOX_ERRORS = ErrorKinds[BoxError](auth=BoxAuthError, not_found=BoxNotFoundError, conflict=BoxConflictError,
-                                  bad_request=BoxBadRequestError, rate_limit=BoxRateLimitError,
-                                  server=BoxServerError, conflict_statuses=frozenset({409, 412}))
+#: Box answers 412 (a failed precondition: an If-Match on a changed item) for a conflict too.
+CONFLICT_STATUSES = frozenset({409, 412})
 
 
 def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError:
@@ -74,15 +44,15 @@ def api_error(operation: str, exc: BoxAPIError, policy: RetryPolicy) -> BoxError
     detail = f"HTTP {status}" + (f" {code}" if code else "") + (f" ({message})" if message and message != code else "")
     if info.request_id:
         detail += f", request id {info.request_id}"
-    cls = BOX_ERRORS.class_for(status)
+    cls = class_for(status, CONFLICT_STATUSES)
     if token_call and status < 500 and status != 429:
         cls = BoxAuthError
     if token_call:
         operation = f"{operation} (getting an access token)"
     context = info.context_info if isinstance(info.context_info, dict) else {}
     headers = {str(k).lower(): v for k, v in (info.headers or {}).items()}
-    error = cls(f"Box request failed while {operation}: {detail}", status=status, code=code,
-                request_id=info.request_id, context_info=context)
+    error = cls(f"Box request failed while {operation}: {detail}", status=status, server_message=message,
+                code=code, request_id=info.request_id, context_info=context)
     return policy.classified(error, status, parse_retry_after(headers.get("retry-after")))
 
 
@@ -91,5 +61,6 @@ def download_error(operation: str, response: requests.Response, policy: RetryPol
     status = response.status_code
     message = server_message(response.content)
     detail = f"HTTP {status}" + (f" ({message})" if message else "")
-    error = BOX_ERRORS.class_for(status)(f"Box request failed while {operation}: {detail}", status=status)
+    error = class_for(status, CONFLICT_STATUSES)(f"Box request failed while {operation}: {detail}", status=status,
+                                                 server_message=message)
     return policy.classified(error, status, parse_retry_after(response.headers.get("Retry-After")))
