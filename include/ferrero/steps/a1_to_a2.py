@@ -103,11 +103,11 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
     if not masters:
         raise CampaignError(f"campaign {campaign.get('number') or campaign_id} {campaign['name']!r} has no master "
                             "assets (non-folder children of its DAM folder)")
-    final_folder_id = record(otmm.folders.find_final_assets_folder(campaign_id))["folder_id"]
-    folders = record(box.folders.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
-                                                 parent_folder_id=str(config.box.root_folder_id)))
+    final_folder_id = otmm.folders.find_final_assets_folder(campaign_id).folder_id
+    folders = box.folders.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
+                                                  parent_folder_id=str(config.box.root_folder_id))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
-    db.record_campaign_folders(campaign_id, folders["campaign_folder_id"], final_folder_id)
+    db.record_campaign_folders(campaign_id, folders.campaign_folder_id, final_folder_id)
     if cycle is None:
         # A campaign in A1 starts a new cycle; a forced re-send of one already past A1 stays in its last cycle,
         # so its (already made) flip and notifications are not repeated.
@@ -116,8 +116,8 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
     summary: CampaignSummary = {
         "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
         "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
-        "final_assets_folder_id": final_folder_id, "box_folder_id": folders["campaign_folder_id"],
-        "masters_folder_id": folders["masters_folder_id"],
+        "final_assets_folder_id": final_folder_id, "box_folder_id": folders.campaign_folder_id,
+        "masters_folder_id": folders.masters_folder_id,
     }
     return {"campaign": summary,
             "masters": order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])}
@@ -150,18 +150,17 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
         with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config.temp)) as tmp:
             local = Path(tmp) / safe_local_name(name)
             otmm.assets.download_original(asset_id, local, expected_size=asset.get("content_size"))
-            uploaded = record(box.uploads.upload_file(campaign["masters_folder_id"], local,
-                                              file_name=box_master_name(tracking_id, name)))
-        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["file_id"],
-                                box_file_url=box_file_url(uploaded["file_id"]),
+            uploaded = box.uploads.upload_file(campaign["masters_folder_id"], local,
+                                               file_name=box_master_name(tracking_id, name))
+        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded.file_id,
+                                box_file_url=box_file_url(uploaded.file_id),
                                 upload_folder_id=campaign["final_assets_folder_id"])
     except Exception as exc:
         db.record_transfer(run_id, campaign_id, asset_id, name, error=str(exc) or type(exc).__name__)
         raise
     db.record_transfer(run_id, campaign_id, asset_id, name, tracking_id=tracking_id,
-                       box_file_id=uploaded["file_id"])
-    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id,
-            "box_file_id": uploaded["file_id"]}
+                       box_file_id=uploaded.file_id)
+    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id, "box_file_id": uploaded.file_id}
 
 
 def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSummary,
@@ -206,7 +205,7 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSumm
             raise CampaignError(f"campaign {label} cannot move to A2: "
                                 f"{max(missing, campaign['master_count'] - len(progress['in_box']))} master(s) "
                                 "are not in Box yet")
-        current = record(otmm.folders.get_campaign(campaign_id))["status"]
+        current = otmm.folders.get_campaign(campaign_id).status
         if current not in ("A1", "A2") and not campaign.get("force"):
             raise CampaignError(f"campaign {label} is now in status {current!r} in the DAM, so it was not moved "
                                 "to A2")

@@ -213,7 +213,7 @@ def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Der
         outcome["missing"] = progress["missing"]
         if not campaign_complete(progress["masters"], progress["with_derivative"]):
             return False
-        current = record(otmm.folders.get_campaign(campaign_id))["status"]
+        current = otmm.folders.get_campaign(campaign_id).status
         outcome["dam_status"] = current
         if current not in ("A2", "A3"):
             return False
