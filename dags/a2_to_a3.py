@@ -28,22 +28,32 @@ done (DAM versions, the flip, sent messages) is found done, not done twice.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from airflow.sdk import Param, dag, get_current_context, task
 
 from include.ferrero.runtime import Services, dag_settings, deliver_now, fail_clearly, run_url, sized
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.ferrero.steps.payloads import (
+        FailedDerivative,
+    )
 
 DAG_ID = "a2_to_a3"
 TASK_ID = "derivative_to_dam"
 
 
-def _email_failure(context) -> None:
+def _email_failure(context: Context) -> None:
     """Record the failed derivative with its error email (once per Box version, when the task gives up)."""
     from include.ferrero.steps.a2_to_a3 import record_upload_failure
 
     params = context["params"]
     pulled = [context["ti"].xcom_pull(task_ids=TASK_ID, key=key) or {} for key in ("refused", "derivative")]
-    derivative = {"box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
-                  "file_name": params.get("file_name"), **pulled[0], **pulled[1]}
+    derivative: FailedDerivative = {
+        "box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
+        "file_name": params.get("file_name"), **pulled[0], **pulled[1]}
     with Services() as services:
         key = record_upload_failure(services.db, services.config, derivative,
                                     str(context.get("exception") or "unknown error"), context["run_id"],
@@ -67,26 +77,27 @@ def _email_failure(context) -> None:
                           description="Set by the webhook receiver.", section="Advanced"),
     },
 )
-def a2_to_a3():
+def a2_to_a3() -> None:
     # The result (XCom) is for machines; the log says what happened in sentences, not as a dict.
     @task(task_id=TASK_ID, pool="dam_api", on_failure_callback=_email_failure, show_return_value_in_logs=False)
-    def derivative_to_dam(params: dict | None = None) -> dict:
+    def derivative_to_dam(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Check (folder, V2 name, tracking ID) → Box → media metadata → asset representation → DAM Final
         Assets, recorded → A2 → A3 when this was the last missing derivative → its messages sent."""
         from include.ferrero.steps.a2_to_a3 import bring_to_dam, check_derivative
 
+        assert params is not None, "Airflow passes the run's params"
         context = get_current_context()
         with Services() as services:
             try:
-                derivative = check_derivative(services.box, services.db, services.config, params["box_file_id"],
-                                              params.get("box_file_version_id"))
+                derivative = check_derivative(services.box.client, services.db, services.config,
+                                              params["box_file_id"], params.get("box_file_version_id"))
             except Exception as exc:
                 fail_clearly(exc)
             print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} "
                   f"(master {derivative['master_name']})")
             try:
-                brought = bring_to_dam(services.otmm, services.box, services.db, services.config, derivative,
-                                       context["run_id"])
+                brought = bring_to_dam(services.otmm.client, services.box.client, services.db, services.config,
+                                       derivative, context["run_id"])
             except Exception as exc:
                 context["ti"].xcom_push(key="derivative", value=derivative)  # for the failure email
                 fail_clearly(exc)

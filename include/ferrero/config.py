@@ -97,7 +97,8 @@ def _read(path: Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{_show(path)}: must be a mapping of settings, got {type(data).__name__}")
-    return _expand(data, path, ())
+    expanded: dict[str, Any] = _expand(data, path, ())
+    return expanded
 
 
 def _expand(value: Any, path: Path, keys: tuple[str, ...]) -> Any:

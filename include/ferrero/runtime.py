@@ -25,6 +25,7 @@ from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
+    from ferrero_provider.box.client import BoxSettings
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.otmm.client.settings import DamSettings
@@ -94,7 +95,7 @@ class Services:
     def box(self) -> BoxHook:
         from ferrero_provider.box.hooks import BoxHook
 
-        return BoxHook(**box_hook_kwargs(self.config), retry=self.retry_policy)
+        return BoxHook(retry=self.retry_policy, settings=box_settings(self.config))
 
     @functools.cached_property
     def outbox(self) -> Outbox:
@@ -122,7 +123,7 @@ class Services:
         from ferrero_provider.notifications.hooks import MailgunHook
 
         body = message.body
-        MailgunHook(retry=self.retry_policy.with_overrides(max_attempts=1)).send(
+        MailgunHook(retry=self.retry_policy).send(
             Email(recipients=body["recipients"], subject=body["subject"], html=body["html"], text=body.get("text", "")),
             self.config.notifications.from_address, message_key=message.idempotency_key)
 
@@ -131,7 +132,7 @@ class Services:
 
         settings = self.config.webhooks[message.target]
         StatusWebhookHook(settings.conn_id, auth_type=settings.auth_type, retry=self.retry_policy,
-                          timeout=settings.timeout_seconds, attempts=1,
+                          timeout=settings.timeout_seconds,
                           ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 
     def deliver(self, keys: list[str]) -> dict[str, StoredMessage]:
@@ -181,9 +182,13 @@ def dam_settings(config: Config) -> DamSettings:
     )
 
 
-def box_hook_kwargs(config: Config) -> dict[str, Any]:
+def box_settings(config: Config) -> BoxSettings:
     """The Box hook's settings from the project config (``box``)."""
-    return {**config.box.model_dump(exclude={"web_url"}), "root_folder_id": str(config.box.root_folder_id)}
+    from ferrero_provider.box.client import BoxSettings
+
+    box = config.box
+    return BoxSettings(chunked_upload_threshold_mb=box.chunked_upload_threshold_mb, root_folder_id=str(box.root_folder_id),
+                       masters_folder_name=box.masters_folder_name, derivatives_folder_name=box.derivatives_folder_name)
 
 
 def dag_url(dag_id: str) -> str:

@@ -129,6 +129,6 @@ def test_an_api_server_outage_mid_stream_fails_no_run(stack: Stack, monkeypatch:
 
     dam = OtmmHook()
     for campaign in campaigns:
-        assert len(dam.list_master_assets(campaign["final_assets_folder_id"])) == len(campaign["masters"])
-        assert dam.get_campaign(campaign["id"]).status == "A3"
+        assert len(dam.client.folders.list_master_assets(campaign["final_assets_folder_id"])) == len(campaign["masters"])
+        assert dam.client.folders.get_campaign(campaign["id"]).status == "A3"
     assert _derivative_rows(stack) == sum(len(c["masters"]) for c in campaigns)

@@ -72,7 +72,7 @@ def check_webhook(box: BoxWatch, db: TrackingDb, config: Config, airflow_url: st
         log.warning("box.root_folder_id is 0: Box allows no webhook on the root folder; uploads are found by the "
                     "reconciliation alone")
         return None, []
-    check = box.ensure_webhook(root, config.webhook.address, WEBHOOK_TRIGGERS)
+    check = box.watch.ensure_webhook(root, config.webhook.address, WEBHOOK_TRIGGERS)
     lost = None if check.outcome == "exists" else _loss(check, config.webhook.address, why)
     if lost:
         log.warning("%s", lost)
@@ -141,7 +141,7 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
 def _position_now(box: BoxWatch) -> str | None:
     """The stream's end, or None when Box refuses the stream for good (the next cycle lists folders again)."""
     try:
-        return box.stream_position_now()
+        return box.watch.stream_position_now()
     except Exception as exc:
         if not getattr(exc, "permanent", False):
             raise
@@ -162,7 +162,7 @@ def _read_stream(box: BoxWatch, position: str) -> tuple[list[BoxEvent], str]:
     """Every event from ``position`` to the stream's end (at most ``MAX_CHUNKS`` chunks), and the end."""
     events: list[BoxEvent] = []
     for _ in range(MAX_CHUNKS):
-        page = box.events_since(position)
+        page = box.watch.events_since(position)
         if not page.entries:
             break
         events += page.entries
@@ -184,7 +184,7 @@ def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[
         source = event.source
         file_id = str(source["id"])
         version = str((source.get("file_version") or {}).get("id") or "") or \
-            box.get_file_info(file_id).version_id
+            box.files.get_file_info(file_id).version_id
         run_id = dag_run_id_for(file_id, version, source.get("name"))
         wanted.setdefault(run_id, {"file_id": file_id, "version": version, "name": source.get("name"),
                                    "rename": False})["rename"] |= event.event_type == RENAME

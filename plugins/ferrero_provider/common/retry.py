@@ -70,6 +70,14 @@ class RetryPolicy:
     def is_retryable_status(self, status: int) -> bool:
         return status == 429 or status in self.retryable_http_codes
 
+    def classified(self, error: E, status: int | None, retry_after: float | None = None) -> E:
+        """``error`` marked retryable exactly when this policy lists its status (429 always); a status the policy
+        lists is never permanent. ``retry_after``: what the answer's ``Retry-After`` asked."""
+        error.retryable = status is not None and self.is_retryable_status(status)
+        error.permanent = error.permanent and not error.retryable
+        error.retry_after = retry_after
+        return error
+
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt``: exponential (or constant) with ±50 % jitter."""
         if self.initial_delay_seconds <= 0:
@@ -113,7 +121,7 @@ def final_error(exc: E, attempts: int, secrets: tuple[str | None, ...]) -> E:
     message = str(exc).rstrip(".")
     if attempts > 1 and exc.retryable:
         message += f", after {attempts} attempts"
-    return exc.reworded(scrub(message, secrets) + ".")  # type: ignore[return-value]
+    return exc.reworded(scrub(message, secrets) + ".")
 
 
 def parse_retry_after(value: str | None) -> float | None:
