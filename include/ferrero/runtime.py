@@ -132,7 +132,7 @@ class Services:
 
         settings = self.config.webhooks[message.target]
         StatusWebhookHook(settings.conn_id, auth_type=settings.auth_type, retry=self.retry_policy,
-                          timeout=settings.timeout_seconds,
+                          timeout=settings.timeout_seconds, method=settings.method,
                           ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 
     def deliver(self, keys: list[str]) -> dict[str, StoredMessage]:
@@ -162,23 +162,25 @@ def retry_policy(config: Config) -> RetryPolicy:
     """The config's ``retry`` section, given to the hooks (they never read the project config)."""
     from ferrero_provider.common.retry import RetryPolicy
 
-    return RetryPolicy.from_config({"retry": config.retry.model_dump()})
+    retry = config.retry
+    return RetryPolicy(max_attempts=retry.max_attempts, initial_delay_seconds=float(retry.initial_delay_seconds),
+                       max_delay_seconds=float(retry.max_delay_seconds),
+                       retryable_http_codes=frozenset(retry.retryable_http_codes),
+                       request_timeout_seconds=float(retry.request_timeout_seconds),
+                       exponential=retry.backoff == "exponential")
 
 
 def dam_settings(config: Config) -> DamSettings:
     """The DAM hook's settings from the project config (``dam``, ``field_mappings.validate_domain_values``)."""
     from ferrero_provider.otmm.client.settings import DamSettings
 
-    dam = config.dam
-    domains = config.field_mappings.get("validate_domain_values")
-    domains = domains if isinstance(domains, dict) else {}
-    cache_file = domains.get("cache_file")
+    dam, domains = config.dam, config.domain_validation
     return DamSettings(
         timeout_seconds=dam.timeout_seconds, job_timeout_seconds=dam.job_timeout_seconds, page_size=dam.page_size,
         status_field=dam.campaign.status_field, number_field=dam.campaign.number_field,
         final_assets_folder_name=dam.campaign.final_assets_folder_name,
-        domain_cache_ttl_seconds=float(str(domains.get("cache_ttl_hours", 24))) * 3600,
-        domain_cache_file=PROJECT_ROOT / cache_file if isinstance(cache_file, str) and cache_file else None,
+        domain_cache_ttl_seconds=float(domains.cache_ttl_hours) * 3600,
+        domain_cache_file=PROJECT_ROOT / domains.cache_file if domains.cache_file else None,
     )
 
 
@@ -187,7 +189,7 @@ def box_settings(config: Config) -> BoxSettings:
     from ferrero_provider.box.client import BoxSettings
 
     box = config.box
-    return BoxSettings(chunked_upload_threshold_mb=box.chunked_upload_threshold_mb, root_folder_id=str(box.root_folder_id),
+    return BoxSettings(chunked_upload_threshold_mb=box.chunked_upload_threshold_mb, root_folder_id=box.root_folder_id,
                        masters_folder_name=box.masters_folder_name, derivatives_folder_name=box.derivatives_folder_name)
 
 

@@ -82,7 +82,23 @@ def test_status_webhook_with_bearer_token(sandbox, connections) -> None:
                "asset_count": 2, "processed_assets": [{"tracking_id": "K7M2QX"}]}
     StatusWebhookHook(retry=FAST).post(payload)
     [hook] = _received(sandbox, "status-webhooks")
-    assert hook["body"] == payload
+    assert hook["body"] == payload and hook["method"] == "POST"
+
+
+def test_webhooks_yaml_method_is_the_http_method_sent(sandbox, connections) -> None:
+    """``webhooks.yaml``'s ``method: PUT`` reaches the receiver as a PUT (the outbox passes each webhook's method)."""
+    from include.ferrero.outbox import webhook_message
+    from include.ferrero.runtime import Services
+
+    config = load_settings()
+    settings = config.webhooks["campaign_status_update"].model_copy(update={"method": "PUT"})
+    services = Services(config=config.model_copy(update={"webhooks": {**config.webhooks,
+                                                                      "campaign_status_update": settings}}))
+    message = webhook_message("flip/c1/A1-A2/cycle-1/status-webhook", "campaign_status_update",
+                              {"campaign_number": "CMP-1"})
+    services.send(message)
+    [hook] = _received(sandbox, "status-webhooks")
+    assert hook["method"] == "PUT" and hook["idempotency_key"] == message.idempotency_key
 
 
 def test_status_webhook_refused_token(sandbox, connections, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,17 +29,16 @@ if TYPE_CHECKING:
 
 BASE = "/otmmapi/v6"
 #: A deployment that retries only 429 and 503 (``retry.retryable_http_codes``), without waiting.
-ONLY_503 = {"retry": {"retryable_http_codes": [429, 503], "initial_delay_seconds": 0, "max_attempts": 3}}
+ONLY_503 = RetryPolicy(retryable_http_codes=frozenset({429, 503}), initial_delay_seconds=0, max_attempts=3)
 PERMANENT = [(400, "Bad"), (403, "Auth"), (404, "NotFound"), (422, "Bad")]
 
 
-def otmm_hook(config: dict | None = None) -> OtmmHook:
-    return dam_hook(retry=RetryPolicy.from_config(config) if config else None,
-                    initial_delay_seconds=0)
+def otmm_hook(retry: RetryPolicy | None = None) -> OtmmHook:
+    return dam_hook(retry=retry, initial_delay_seconds=0)
 
 
-def box_hook(config: dict | None = None) -> BoxHook:
-    return BoxHook(retry=RetryPolicy.from_config(config, initial_delay_seconds=0))
+def box_hook(retry: RetryPolicy | None = None) -> BoxHook:
+    return BoxHook(retry=(retry or RetryPolicy()).with_overrides(initial_delay_seconds=0))
 
 
 # ---- DAM ----------------------------------------------------------------------------------------------------------

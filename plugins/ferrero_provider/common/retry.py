@@ -38,21 +38,6 @@ class RetryPolicy:
     max_retry_after_seconds: float = MAX_RETRY_AFTER_SECONDS
     exponential: bool = True
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None = None, **overrides: Any) -> RetryPolicy:
-        """The policy of ``config['retry']`` (the project config's section; defaults without it); keyword
-        overrides win."""
-        section = (config or {}).get("retry") or {}
-        policy = cls(
-            max_attempts=int(section.get("max_attempts", cls.max_attempts)),
-            initial_delay_seconds=float(section.get("initial_delay_seconds", cls.initial_delay_seconds)),
-            max_delay_seconds=float(section.get("max_delay_seconds", cls.max_delay_seconds)),
-            retryable_http_codes=frozenset(int(c) for c in section.get("retryable_http_codes", (429, 500, 502, 503, 504))),
-            request_timeout_seconds=float(section.get("request_timeout_seconds", cls.request_timeout_seconds)),
-            exponential=str(section.get("backoff", "exponential")).lower() == "exponential",
-        )
-        return policy.with_overrides(**overrides)
-
     def with_overrides(self, **overrides: Any) -> RetryPolicy:
         known = {k: v for k, v in overrides.items() if v is not None}
         if "retryable_http_codes" in known:

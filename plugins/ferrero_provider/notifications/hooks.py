@@ -116,7 +116,8 @@ class MailgunHook(HttpHook):
 
 
 class StatusWebhookHook(HttpHook):
-    """POST a campaign status change as JSON to the downstream system's webhook."""
+    """POST (or PUT: ``method``, ``webhooks.yaml``'s) a campaign status change as JSON to the downstream system's
+    webhook."""
 
     conn_name_attr = "webhook_conn_id"
     default_conn_name = "campaign_status_webhook"
@@ -124,8 +125,8 @@ class StatusWebhookHook(HttpHook):
     hook_name = "Campaign status webhook"
 
     def __init__(self, webhook_conn_id: str = default_conn_name, auth_type: str = "bearer",
-                 retry: RetryPolicy | None = None, timeout: float = 10) -> None:
-        super().__init__(method="POST", http_conn_id=webhook_conn_id)
+                 retry: RetryPolicy | None = None, timeout: float = 10, method: str = "POST") -> None:
+        super().__init__(method=method, http_conn_id=webhook_conn_id)
         self.webhook_conn_id = webhook_conn_id
         self._auth = auth_type
         self._retry = retry or RetryPolicy()
