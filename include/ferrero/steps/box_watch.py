@@ -115,7 +115,7 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
     kept = store.position(STREAM)
     now = now or datetime.now(timezone.utc)
     why = "asked for a full listing" if full else _unusable(kept, now)
-    if why is None:
+    if why is None and kept is not None:
         try:
             events, end = _read_stream(box, kept.position)
         except Exception as exc:
@@ -211,7 +211,7 @@ def _not_a_derivative(event: BoxEvent, config: Config) -> str | None:
     if source.get("type") != "file" or not source.get("id"):
         return "not a file"
     entries = (source.get("path_collection") or {}).get("entries") or []
-    path = [e.get("name") for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    path = [str(e["name"]) for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
     parent = (source.get("parent") or {}).get("name")
     if not derivatives_folder_of(path, parent, config.box.derivatives_folder_name):
         return "outside a Derivatives folder"

@@ -8,6 +8,7 @@ whatever the number of files.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from box_sdk_gen import CreateWebhookTarget, CreateWebhookTargetTypeField, CreateWebhookTriggers
@@ -20,11 +21,25 @@ from ferrero_provider.box.models import BoxEvent, BoxWebhook, EventsPage, Webhoo
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from box_sdk_gen import BoxClient, Webhook, WebhookMini, Webhooks
+
     from ferrero_provider.box.client.calls import BoxCalls
 
 #: Box answers at most 500 events a call.
 EVENTS_LIMIT = 500
 CHANGES = "changes"
+
+
+def _webhooks_page(marker: str | None, client: BoxClient) -> Webhooks:
+    return client.webhooks.get_webhooks(marker=marker, limit=200)
+
+
+def _webhook(webhook_id: str, client: BoxClient) -> Webhook:
+    return client.webhooks.get_webhook_by_id(webhook_id)
+
+
+def _delete_webhook(webhook_id: str, client: BoxClient) -> None:
+    client.webhooks.delete_webhook_by_id(webhook_id)
 
 
 class WatchManager:
@@ -36,14 +51,15 @@ class WatchManager:
     def list_webhooks(self) -> list[BoxWebhook]:
         """Every webhook of the app (all pages), with its address and triggers (one read per webhook: the
         listing carries only the target)."""
-        found, marker = [], None
+        found: list[WebhookMini] = []
+        marker: str | None = None
         while True:
-            page = self.calls.call("listing the webhooks", lambda c, m=marker: c.webhooks.get_webhooks(marker=m, limit=200))
+            page: Webhooks = self.calls.call("listing the webhooks", partial(_webhooks_page, marker))
             found += page.entries or []
             marker = page.next_marker
             if not marker:
                 break
-        return [BoxWebhook.from_sdk(self.calls.call(f"reading webhook {w.id}", lambda c, i=w.id: c.webhooks.get_webhook_by_id(i)))
+        return [BoxWebhook.from_sdk(self.calls.call(f"reading webhook {w.id}", partial(_webhook, str(w.id))))
                 for w in found]
 
     def ensure_webhook(self, folder_id: str, address: str, triggers: Sequence[str]) -> WebhookCheck:
@@ -56,7 +72,7 @@ class WatchManager:
                 return WebhookCheck("exists", hook, hook)
         before = existing[0] if existing else None
         for hook in existing:
-            self.calls.call(f"deleting webhook {hook.webhook_id}", lambda c, i=hook.webhook_id: c.webhooks.delete_webhook_by_id(i))
+            self.calls.call(f"deleting webhook {hook.webhook_id}", partial(_delete_webhook, hook.webhook_id))
         try:
             created = self.calls.call(f"creating the webhook on folder {folder_id}", lambda c: c.webhooks.create_webhook(
                 CreateWebhookTarget(id=str(folder_id), type=CreateWebhookTargetTypeField.FOLDER), address,
