@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make up` (everything running) and `make test` (the whole suite).
+# Two commands on a fresh machine: `make up` (everything running) and `make test` (the whole suite); `make lint`.
+# `make install` installs what runs (requirements.txt) and the developer tools (requirements-dev.txt).
 # Needs only python3 (3.10-3.12), bash and make; everything else installs into .venv.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -8,13 +9,13 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test test-fast lint bench bench-campaign chaos install constraints env clean-data verify compose-test
+.PHONY: up down status logs test test-fast lint bench bench-campaign bench-a2a3 chaos install constraints env clean-data verify compose-test
 
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing into $(VENV) (pinned by constraints.txt; log in $(VENV)/install.log)"
 	@( $(PY) -m pip install --upgrade pip && \
-	   $(PY) -m pip install -r requirements.txt -c constraints.txt && \
+	   $(PY) -m pip install -r requirements-dev.txt -c constraints.txt && \
 	   $(PY) -m pip install --no-deps -e . ) > $(VENV)/install.log 2>&1 \
 	  || { tail -n 40 $(VENV)/install.log; echo "make: installing the dependencies failed"; exit 1; }
 	@touch $@
@@ -50,8 +51,10 @@ test-fast: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 	@$(PY) -m pytest --durations=15 -m "not stack and not e2e and not slow" $(PYTEST_ARGS)
 
+# ruff, then the type checker (pyproject.toml [tool.mypy]: strict for the domain, the steps and the provider).
 lint: install
 	@$(PY) -m ruff check .
+	@$(PY) -m mypy
 
 # Before go-live: check the configured DAM and Box against the workflow's assumptions (read-only unless
 # VERIFY_ARGS="--write --dam-test-folder ID ..."); prints a table and writes .local/verify.json.
@@ -77,10 +80,16 @@ bench-campaign: install
 compose-test: install
 	@$(PY) -m tools.compose_test $(COMPOSE_TEST_ARGS)
 
-# Re-resolve the full pinned set after changing requirements.txt (plain pip, no constraints).
+# Agency uploads -> DAM (singles p50/p95, a burst of 200) beside a one-task DAG, LocalExecutor and Celery
+# with 2 workers, each on a stack of its own (about 15 minutes an executor on 2 cores).
+bench-a2a3: install
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@$(PY) bench/a2a3_bench.py $(BENCH_ARGS)
+
+# Re-resolve the full pinned set after changing requirements.txt or requirements-dev.txt (plain pip, no constraints).
 constraints:
 	rm -rf .venv-resolve && $(PYTHON) -m venv .venv-resolve && .venv-resolve/bin/pip install -q -U pip \
-	  && .venv-resolve/bin/pip install -q -r requirements.txt && .venv-resolve/bin/pip freeze --exclude-editable > constraints.txt \
+	  && .venv-resolve/bin/pip install -q -r requirements-dev.txt && .venv-resolve/bin/pip freeze --exclude-editable > constraints.txt \
 	  && rm -rf .venv-resolve
 
 # Forget every local datum (databases, sandbox state, logs). Run `make down` first.

@@ -71,9 +71,9 @@ def child(asset_id: str, box_folder_id: str, work: Path) -> None:
     box.get_conn()
     target = work / f"hook-{asset_id}.bin"
     started = time.perf_counter()
-    downloaded = otmm.download_original(asset_id, target)
+    downloaded = otmm.client.assets.download_original(asset_id, target)
     middle = time.perf_counter()
-    uploaded = box.upload_file(box_folder_id, target)
+    uploaded = box.client.uploads.upload_file(box_folder_id, target)
     ended = time.perf_counter()
     assert uploaded.sha1 == downloaded.sha1 and uploaded.size == downloaded.size
     target.unlink()
@@ -238,14 +238,14 @@ def main() -> int:
         from ferrero_provider.box.hooks import BoxHook
 
         box = BoxHook()
-        hook_folder = box.ensure_folder("0", "bench-hooks")
-        curl_folder = box.ensure_folder("0", "bench-curl")
+        hook_folder = box.client.folders.ensure_folder("0", "bench-hooks")
+        curl_folder = box.client.folders.ensure_folder("0", "bench-curl")
         small = _run_child(assets["small"], hook_folder, work, env)
         bigs, curls = [], []
         for run in range(max(1, args.repeat)):  # alternate, so both see the same machine load
-            bigs.append(_run_child(assets["big"], box.ensure_folder(hook_folder, f"run {run}"), work, env))
-            curls.append(curl_transfer(endpoints, settings, assets["big"], box.ensure_folder(curl_folder, f"run {run}"),
-                                       work, box.parts_in_flight))
+            bigs.append(_run_child(assets["big"], box.client.folders.ensure_folder(hook_folder, f"run {run}"), work, env))
+            curls.append(curl_transfer(endpoints, settings, assets["big"], box.client.folders.ensure_folder(curl_folder, f"run {run}"),
+                                       work, box.client.uploads.parts_in_flight))
         big = {**bigs[0], "download_s": min(b["download_s"] for b in bigs),
                "upload_s": min(b["upload_s"] for b in bigs), "peak_rss_mb": max(b["peak_rss_mb"] for b in bigs)}
         curl = {key: min(c[key] for c in curls) if key.endswith("_s") else curls[0][key] for key in curls[0]}

@@ -146,7 +146,8 @@ def failed_task_instances(run_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
     from sqlalchemy import select
 
     found: dict[str, list[dict[str, Any]]] = {}
-    query = select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.map_index,
+    # rendered_map_index is a hybrid property (a column in a query) that mypy sees as a plain method
+    query = select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.map_index,  # type: ignore[call-overload]
                    TaskInstance.rendered_map_index).where(
         TaskInstance.dag_id.in_(PIPELINE_DAGS), TaskInstance.run_id.in_(run_ids), TaskInstance.state == "failed")
     with create_session() as session:

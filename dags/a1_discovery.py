@@ -16,6 +16,7 @@ that comes back to A1 after reaching A2 starts a new cycle, hence a new run.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
@@ -23,6 +24,10 @@ from airflow.sdk import Param, dag, task
 from include.ferrero.campaigns import discovery_schedule
 from include.ferrero.config import load_settings
 from include.ferrero.runtime import Services, dag_settings, dag_url, expected_failure
+
+if TYPE_CHECKING:
+
+    from include.ferrero.steps.payloads import CampaignRun
 
 
 @dag(
@@ -39,7 +44,7 @@ from include.ferrero.runtime import Services, dag_settings, dag_url, expected_fa
 )
 def a1_discovery():
     @task(pool="dam_api")
-    def find_a1_campaigns(params: dict | None = None) -> list[dict]:
+    def find_a1_campaigns(params: dict[str, Any] | None = None) -> list[CampaignRun]:
         """Check the DAM and Box can be reached (critical email once per outage), then search the DAM for
         campaigns in A1; return the run id and conf of each campaign's run."""
         from airflow.sdk import get_current_context
@@ -59,12 +64,13 @@ def a1_discovery():
             if params and params.get("campaign"):
                 now = get_current_context()["dag_run"].run_after
                 try:
-                    run, said = run_by_hand(services.otmm, services.db, params["campaign"], params["force"], now)
+                    run, said = run_by_hand(services.otmm.client, services.db, params["campaign"], params["force"],
+                                            now)
                 except CampaignError as exc:  # a wrong number or a campaign not in A1: no retry helps
                     raise expected_failure(str(exc)) from None
                 print(said)
                 return [run]
-            runs = discover_campaigns(services.otmm, services.db, services.config)
+            runs = discover_campaigns(services.otmm.client, services.db, services.config)
         print(f"{len(runs)} campaign(s) in A1: {', '.join(r['trigger_run_id'] for r in runs) or 'none'}")
         return runs
 

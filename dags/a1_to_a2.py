@@ -20,14 +20,22 @@ they succeed, the flip and its notifications follow.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
 from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, fail_clearly, run_url
 
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.ferrero.campaigns import MasterRef
+    from include.ferrero.steps.payloads import CampaignSummary, MasterTransfer, StatusChange
+
 DAG_ID = "a1_to_a2"
 
 
-def _notify_plan_failure(context) -> None:
+def _notify_plan_failure(context: Context) -> None:
     """Email the error recipients when a campaign cannot even be planned (bad id, not in A1, no masters...)."""
     from include.ferrero.steps.a1_to_a2 import plan_failure_message
 
@@ -68,16 +76,17 @@ def _notify_plan_failure(context) -> None:
         ),
     },
 )
-def a1_to_a2():
+def a1_to_a2() -> None:
     @task(pool="dam_api", on_failure_callback=_notify_plan_failure)
-    def plan_campaign(params: dict | None = None) -> list:
+    def plan_campaign(params: dict[str, Any] | None = None) -> list[MasterRef]:
         """Check the campaign, make its Box folders and list its masters (one transfer each). Returns the
         masters (what `transfer_master` maps over) and pushes the campaign's summary as XCom `campaign`."""
         from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
 
+        assert params is not None, "Airflow passes the run's params"
         with Services() as services:
             try:
-                planned = plan(services.otmm, services.box, services.db, services.config, params["campaign"],
+                planned = plan(services.otmm.client, services.box.client, services.db, services.config, params["campaign"],
                                force=params["force"], cycle=params.get("cycle"))
             except Exception as exc:
                 fail_clearly(exc)
@@ -85,15 +94,15 @@ def a1_to_a2():
         return planned["masters"]
 
     @task(map_index_template="{{ master_name }}", pool="box_api", max_active_tis_per_dagrun=4)
-    def transfer_master(master: dict, campaign: dict) -> dict:
+    def transfer_master(master: MasterRef, campaign: CampaignSummary) -> MasterTransfer:
         """Stream one master DAM → Box as `<TRACKING>_<name>` and record it."""
         from include.ferrero.steps.a1_to_a2 import transfer_master as transfer
 
         context = get_current_context()
-        context["master_name"] = master["name"]
+        context["master_name"] = master["name"]  # type: ignore[typeddict-unknown-key]  # for map_index_template
         with Services() as services:
             try:
-                result = transfer(services.otmm, services.box, services.db, services.config, campaign, master,
+                result = transfer(services.otmm.client, services.box.client, services.db, services.config, campaign, master,
                                   context["run_id"])
             except Exception as exc:
                 fail_clearly(exc)
@@ -103,7 +112,7 @@ def a1_to_a2():
     # Runs once every transfer is done, however it ended, but only after a successful plan: when planning
     # failed, its own failure email said why, and this task ends upstream_failed instead of missing the XCom.
     @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, pool="dam_api")
-    def report_partial_result(campaign: dict, masters: list) -> None:
+    def report_partial_result(campaign: CampaignSummary, masters: list[MasterRef]) -> None:
         """When some masters failed: one email with every success and failure; the status stays A1. Otherwise
         it succeeds with nothing to send (no skip: a normal run's grid stays green)."""
         from include.ferrero.steps.a1_to_a2 import partial_result_message
@@ -119,41 +128,43 @@ def a1_to_a2():
             print(deliver_or_raise(services, [message.key]))
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="dam_api")
-    def flip_to_a2(campaign: dict) -> dict:
+    def flip_to_a2(campaign: CampaignSummary) -> StatusChange:
         """Move the campaign A1 → A2 in the DAM, once per cycle, when every master is in Box; its status webhook
         and success email are recorded with the change (the outbox)."""
         from include.ferrero.steps.a1_to_a2 import flip_to_a2 as flip
 
         with Services() as services:
-            folder_url = services.box.get_folder_shared_link(campaign["box_folder_id"])
-            change = flip(services.otmm, services.db, services.config, campaign, get_current_context()["run_id"],
+            folder_url = services.box.client.folders.get_folder_shared_link(campaign["box_folder_id"])
+            change = flip(services.otmm.client, services.db, services.config, campaign, get_current_context()["run_id"],
                           folder_url)
         print(("moved" if change["created"] else "already moved") + f" to A2 (status change {change['change_id']})")
         return change
 
     @task(pool="dam_api")
-    def send_status_webhook(change: dict) -> None:
+    def send_status_webhook(change: StatusChange) -> None:
         """The status webhook of the flip: delivered once from the outbox."""
 
         with Services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["status-webhook"]]))
 
     @task(pool="dam_api")
-    def send_success_email(change: dict) -> None:
+    def send_success_email(change: StatusChange) -> None:
         """The success email of the flip, with the link to the campaign's Box folder: delivered once."""
 
         with Services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["email"]]))
 
+    # The wiring passes XComArgs where the tasks take their values (Airflow resolves them at run time), which the
+    # task decorator's types do not express: hence the arg-type and index ignores below.
     masters = plan_campaign()
-    campaign = masters["campaign"]  # the XCom `campaign` of plan_campaign (mapping needs its return value)
+    campaign = masters["campaign"]  # type: ignore[index]  # the XCom `campaign` of plan_campaign
     transfers = transfer_master.partial(campaign=campaign).expand(master=masters)
-    report = report_partial_result(campaign, masters)
+    report = report_partial_result(campaign, masters)  # type: ignore[arg-type]
     change = flip_to_a2(campaign)
     transfers >> report
     transfers >> change
-    send_status_webhook(change)
-    send_success_email(change)
+    send_status_webhook(change)  # type: ignore[arg-type]
+    send_success_email(change)  # type: ignore[arg-type]
 
 
 a1_to_a2()

@@ -3,62 +3,69 @@
 
 One run per Box file version, started by the Box webhook receiver through the REST API
 (run id `box_<file id>_v<version id>__<file name>`: search the runs by file name), by the hourly [`derivatives_sweep`](/dags/derivatives_sweep),
-or by hand with a Box file id.
+or by hand with a Box file id. One task, **derivative_to_dam**, so a derivative costs what one
+Airflow task costs:
 
-1. **check_derivative**: the file is in a campaign's `Derivatives` folder, its name follows the
-   V2 convention, its tracking ID belongs to a master. A bad file fails here, with one sentence,
+1. **check**: the file is in a campaign's `Derivatives` folder, its name follows the V2
+   convention, its tracking ID belongs to a master. A bad file fails here, with one sentence,
    and the error email goes out; nothing is downloaded or uploaded.
-2. **upload_to_dam**: streams the run's Box version from Box, reads its media metadata, builds the
+2. **upload**: streams the run's Box version from Box, reads its media metadata, builds the
    asset representation (master's MVP fields, file-name values, forced and default values,
    lookup-domain checks) and uploads it under its clean name into the campaign's Final Assets
    folder — a new asset for the file's first version, a new DAM version for each later one. Runs of
    the same target take turns; an older Box version not yet in the DAM goes in first, so versions
-   land in upload order whichever run starts first. → **send_upload_webhook** (`asset_upload_complete`).
-3. **complete_campaign**: when every master has at least one derivative, A2 → A3, exactly once
-   → **send_status_webhook** and **send_completion_email**.
+   land in upload order whichever run starts first. Each version is recorded with its
+   `asset_upload_complete` webhook.
+3. **complete**: when this file was the last one missing (every master has a derivative),
+   A2 → A3, exactly once, recorded with its status webhook and completion email.
+4. **notify**: the messages recorded above are sent right after their commit; one that meets a
+   failing receiver waits in the outbox and [`outbox_dispatch`](/dags/outbox_dispatch) sends it
+   (every minute, once: never a second copy).
 
-Messages are recorded with their fact in the tracking database's outbox and delivered once; one that
-waits for a retry is also sent by [`outbox_dispatch`](/dags/outbox_dispatch).
+**To retry a failed upload**: fix the cause, then clear the run's one task; everything already
+done (DAM versions, the flip, sent messages) is found done, not done twice.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from typing import TYPE_CHECKING, Any
 
-from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, fail_clearly, run_url
+from airflow.sdk import Param, dag, get_current_context, task
+
+from include.ferrero.runtime import Services, dag_settings, deliver_now, fail_clearly, run_url, sized
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.ferrero.steps.payloads import (
+        FailedDerivative,
+    )
 
 DAG_ID = "a2_to_a3"
+TASK_ID = "derivative_to_dam"
 
 
-def _email_failure(context) -> None:
+def _email_failure(context: Context) -> None:
     """Record the failed derivative with its error email (once per Box version, when the task gives up)."""
     from include.ferrero.steps.a2_to_a3 import record_upload_failure
 
     params = context["params"]
-    derivative = context["ti"].xcom_pull(task_ids="check_derivative") or context["ti"].xcom_pull(
-        task_ids="check_derivative", key="refused") or {}
-    derivative = {"box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
-                  "file_name": params.get("file_name"), **derivative}
+    pulled = [context["ti"].xcom_pull(task_ids=TASK_ID, key=key) or {} for key in ("refused", "derivative")]
+    derivative: FailedDerivative = {
+        "box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
+        "file_name": params.get("file_name"), **pulled[0], **pulled[1]}
     with Services() as services:
         key = record_upload_failure(services.db, services.config, derivative,
                                     str(context.get("exception") or "unknown error"), context["run_id"],
                                     run_url(DAG_ID, context["run_id"]))
         if key:
-            print(deliver_or_raise(services, [key]))
-
-
-def _deliver(outcome: dict, what: str) -> None:
-    if not outcome["flipped"]:
-        raise AirflowSkipException("the campaign did not move to A3 in this run")
-    with Services() as services:
-        print(deliver_or_raise(services, [outcome["message_keys"][what]]))
+            print(deliver_now(services, [key]))
 
 
 @dag(
     dag_id=DAG_ID,
     **dag_settings(__doc__, "One agency upload (a Box file version): checked, enriched and into the DAM; A2 -> A3 "
-                   "when complete.", tag="A2->A3", max_active_runs=8),
+                   "when complete.", tag="A2->A3", max_active_runs=sized("A2A3_MAX_ACTIVE_RUNS", 16)),
     params={
         "box_file_id": Param(type="string", pattern=r"^[0-9]+$", title="Box file id",
                              description="The id of the uploaded file in Box (digits), e.g. from its Box URL."),
@@ -70,81 +77,36 @@ def _deliver(outcome: dict, what: str) -> None:
                           description="Set by the webhook receiver.", section="Advanced"),
     },
 )
-def a2_to_a3():
-    @task(pool="box_api", on_failure_callback=_email_failure)
-    def check_derivative(params: dict | None = None) -> dict:
-        """Folder, V2 name and tracking ID of the uploaded file."""
-        from include.ferrero.steps.a2_to_a3 import check_derivative as check
+def a2_to_a3() -> None:
+    # The result (XCom) is for machines; the log says what happened in sentences, not as a dict.
+    @task(task_id=TASK_ID, pool="dam_api", on_failure_callback=_email_failure, show_return_value_in_logs=False)
+    def derivative_to_dam(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Check (folder, V2 name, tracking ID) → Box → media metadata → asset representation → DAM Final
+        Assets, recorded → A2 → A3 when this was the last missing derivative → its messages sent."""
+        from include.ferrero.steps.a2_to_a3 import bring_to_dam, check_derivative
 
+        assert params is not None, "Airflow passes the run's params"
+        context = get_current_context()
         with Services() as services:
             try:
-                derivative = check(services.box, services.db, services.config, params["box_file_id"],
-                                   params.get("box_file_version_id"))
+                derivative = check_derivative(services.box.client, services.db, services.config,
+                                              params["box_file_id"], params.get("box_file_version_id"))
             except Exception as exc:
                 fail_clearly(exc)
-        print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} (master {derivative['master_name']})")
-        return derivative
-
-    # The result (XCom) is for the next tasks; the log says what happened in a sentence, not as a dict.
-    @task(pool="dam_api", on_failure_callback=_email_failure, show_return_value_in_logs=False)
-    def upload_to_dam(derivative: dict) -> dict:
-        """Box → media metadata → asset representation → DAM Final Assets, recorded."""
-        from include.ferrero.steps.a2_to_a3 import upload_derivative
-
-        with Services() as services:
+            print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} "
+                  f"(master {derivative['master_name']})")
             try:
-                result = upload_derivative(services.otmm, services.box, services.db, services.config, derivative)
+                brought = bring_to_dam(services.otmm.client, services.box.client, services.db, services.config,
+                                       derivative, context["run_id"])
             except Exception as exc:
+                context["ti"].xcom_push(key="derivative", value=derivative)  # for the failure email
                 fail_clearly(exc)
-        for warning in result["warnings"]:
-            print(f"warning: {warning}")
-        if result["already_done"]:
-            print(f"Box version {derivative.get('box_file_version_id') or '(latest)'} of {derivative['file_name']} is already in the "
-                  f"DAM (asset {result['dam_asset_id']}, {derivative['clean_name']}): nothing uploaded again")
-        else:
-            print(f"{derivative['clean_name']} is DAM asset {result['dam_asset_id']} version "
-                  f"{result.get('dam_version', '?')}, from Box version(s) {', '.join(result['versions'])}")
-        return result
+            for line in brought.log:
+                print(line)
+            print(deliver_now(services, brought.message_keys))
+        return brought.summary()
 
-    @task(pool="dam_api")
-    def complete_campaign(derivative: dict) -> dict:
-        """A2 → A3 when every master has a derivative, once."""
-        from include.ferrero.steps.a2_to_a3 import complete_campaign as complete
-
-        with Services() as services:
-            outcome = complete(services.otmm, services.db, services.config, derivative,
-                               get_current_context()["run_id"])
-        if outcome["flipped"]:
-            print(("moved" if outcome["created"] else "already moved") + " to A3")
-        else:
-            print(f"campaign stays in A2; masters without a derivative: {', '.join(outcome.get('missing', [])) or '-'}")
-        return outcome
-
-    @task(pool="dam_api")
-    def send_upload_webhook(uploaded: dict) -> None:
-        """The ``asset_upload_complete`` webhook of each Box version brought into the DAM: delivered once."""
-        if not uploaded["message_keys"]:
-            raise AirflowSkipException("no new DAM version in this run, or the webhook is disabled")
-        with Services() as services:
-            print(deliver_or_raise(services, uploaded["message_keys"]))
-
-    @task(pool="dam_api")
-    def send_status_webhook(outcome: dict) -> None:
-        """The status webhook of the A3 flip: delivered once from the outbox."""
-        _deliver(outcome, "status-webhook")
-
-    @task(pool="dam_api")
-    def send_completion_email(outcome: dict) -> None:
-        """The completion email of the A3 flip: delivered once from the outbox."""
-        _deliver(outcome, "email")
-
-    derivative = check_derivative()
-    uploaded = upload_to_dam(derivative)
-    outcome = complete_campaign(derivative)
-    uploaded >> outcome
-    send_upload_webhook(uploaded)
-    send_status_webhook(outcome)
-    send_completion_email(outcome)
+    derivative_to_dam()
 
 
 a2_to_a3()

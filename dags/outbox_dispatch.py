@@ -40,14 +40,15 @@ def outbox_dispatch():
         """Put the failed messages asked for back in line and send them now (same keys, so no receiver gets a
         second copy of what it already has); fails with the receiver's answer when one is refused again."""
         params = params or {}
-        keys, campaign = params.get("message_keys") or None, params.get("campaign") or None
+        keys: list[str] | None = params.get("message_keys") or None
+        campaign: str | None = params.get("campaign") or None
         if keys is None and campaign is None:
             print("no re-send asked for")
             return
         with Services() as services:
             requeued = services.outbox.resend_failed(keys=keys, campaign=campaign)
             if not requeued:
-                print(f"no failed message {'of campaign ' + campaign if campaign else 'among ' + ', '.join(keys)}"
+                print(f"no failed message {'of campaign ' + campaign if campaign else 'among ' + ', '.join(keys or [])}"
                       " to re-send (already sent, or still pending)")
                 return
             print(f"re-sending {len(requeued)} failed message(s): {', '.join(requeued)}")

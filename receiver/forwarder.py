@@ -46,10 +46,12 @@ def conf_of(event: dict[str, Any]) -> dict[str, Any]:
 
 def webhook_deleted_run(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The reconciliation run a ``WEBHOOK.DELETED`` starts (it re-creates the webhook): run id and conf."""
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    payload = event.get("payload")
+    payload = payload if isinstance(payload, dict) else {}
     info = payload.get("additional_info")
     reason = info.get("reason") if isinstance(info, dict) else None
-    webhook = payload.get("webhook") if isinstance(payload.get("webhook"), dict) else {}
+    webhook = payload.get("webhook")
+    webhook = webhook if isinstance(webhook, dict) else {}
     why = f"Box sent WEBHOOK.DELETED for webhook {webhook.get('id', '?')}" + (f" (reason {reason})" if reason else "")
     return f"webhook_deleted__{_UNSAFE.sub('-', str(event['event_id']))[:100]}", {"why": why, "full": False}
 

@@ -54,6 +54,6 @@ def box_api(conn: str) -> BoxApi:
 def ensure_webhook(box: BoxApi, folder_id: str, address: str) -> dict[str, str]:
     """The webhook on ``folder_id`` to ``address`` with the product's triggers (``WEBHOOK_TRIGGERS``), through
     the Box client's own check (the one every reconciliation makes); ``outcome`` is created, replaced or exists."""
-    check = box.ensure_webhook(folder_id, address, WEBHOOK_TRIGGERS)
+    check = box.watch.ensure_webhook(folder_id, address, WEBHOOK_TRIGGERS)
     return {"webhook_id": check.webhook.webhook_id, "folder_id": str(folder_id), "address": address,
             "triggers": ",".join(check.webhook.triggers), "outcome": check.outcome}

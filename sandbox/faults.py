@@ -16,6 +16,11 @@ the next ``count`` matching requests:
 - ``slow_answer``: run the app (it acts on the request), then wait ``seconds`` before the answer leaves — a
   client that dies meanwhile did its request without learning so.
 
+``GET /__sandbox__/concurrency`` answers the peak of requests in flight at once since the last ``DELETE`` (and
+those in flight now), what a rate limiter at the real service would see; requests with the header
+``X-Sandbox-Uncounted`` (a benchmark's own agency uploads) and admin routes are not counted. Box's API and upload
+hosts share one gauge.
+
 ``reset`` needs the connection's transport; servers started by :mod:`sandbox.server` use
 :class:`FaultAwareH11Protocol`, which records it. Without it the connection is closed instead of reset.
 """
@@ -38,6 +43,26 @@ if TYPE_CHECKING:
 
 ADMIN_PREFIX = "/__sandbox__"
 FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
+CONCURRENCY_PATH = f"{ADMIN_PREFIX}/concurrency"
+UNCOUNTED_HEADER = b"x-sandbox-uncounted"
+
+
+class ConcurrencyGauge:
+    """Requests in flight at once, and their peak since the last reset (one event loop: no lock needed)."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+
+    def reset(self) -> None:
+        self.peak = self.in_flight
 KINDS = ("status", "429", "ignore", "reset", "truncate", "delay", "slow_answer")
 
 #: Open connections by client address, filled by FaultAwareH11Protocol (used to reset a connection).
@@ -189,9 +214,11 @@ async def _abort(scope: Scope) -> bool:
 class FaultInjector:
     """ASGI middleware: serves ``/__sandbox__/faults`` and applies armed rules to the wrapped app."""
 
-    def __init__(self, app: ASGIApp, registry: FaultRegistry | None = None) -> None:
+    def __init__(self, app: ASGIApp, registry: FaultRegistry | None = None,
+                 gauge: ConcurrencyGauge | None = None) -> None:
         self.app = app
         self.registry = registry or FaultRegistry()
+        self.gauge = gauge or ConcurrencyGauge()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -201,6 +228,21 @@ class FaultInjector:
         if path.rstrip("/") == FAULTS_PATH:
             await self._admin(scope, receive, send)
             return
+        if path.rstrip("/") == CONCURRENCY_PATH:
+            if scope["method"] == "DELETE":
+                self.gauge.reset()
+            await _send_json(send, 200, {"peak": self.gauge.peak, "in_flight": self.gauge.in_flight})
+            return
+        counted = not path.startswith(ADMIN_PREFIX) and UNCOUNTED_HEADER not in dict(scope.get("headers") or [])
+        if counted:
+            self.gauge.enter()
+        try:
+            await self._serve(scope, receive, send, path)
+        finally:
+            if counted:
+                self.gauge.leave()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         rule = None if path.startswith(ADMIN_PREFIX) else self.registry.take(scope["method"], path)
         if rule is None:
             await self.app(scope, receive, send)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from sandbox.faults import FaultAwareH11Protocol, FaultInjector
+from sandbox.faults import ConcurrencyGauge, FaultAwareH11Protocol, FaultInjector
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -84,7 +84,8 @@ def build_apps(settings: SandboxSettings) -> dict[str, ASGIApp]:
         apps["box_api"] = create_api_app(settings)
         apps["box_upload"] = create_upload_app(settings)
     apps["sinks"] = create_sinks_app(settings)
-    return {role: FaultInjector(app) for role, app in apps.items()}
+    box = ConcurrencyGauge()  # Box's API and upload hosts: one service, one gauge
+    return {role: FaultInjector(app, gauge=box if role.startswith("box") else None) for role, app in apps.items()}
 
 
 def endpoints_for(settings: SandboxSettings) -> dict[str, Any]:

@@ -131,8 +131,8 @@ def create_app(settings: SandboxSettings) -> Starlette:
     async def _webhook(request: Request, log: Path) -> Response:
         if request.headers.get("authorization", "") != f"Bearer {settings.status_webhook_token}":
             return JSONResponse({"error": "unauthorized"}, status_code=401)
-        if request.method != "POST":  # like a receiver that checks the token first: a GET learns only that
-            return JSONResponse({"error": "method not allowed: POST a status change"}, status_code=405)
+        if request.method not in ("POST", "PUT"):  # like a receiver that checks the token first: a GET learns
+            return JSONResponse({"error": "method not allowed: POST a status change"}, status_code=405)  # only that
         raw = await request.body()
         try:
             payload: Any = json.loads(raw)
@@ -140,6 +140,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
             payload = raw.decode("utf-8", "replace")
         record = {
             "body": payload,
+            "method": request.method,
             "content_type": request.headers.get("content-type"),
             "headers": {k: v for k, v in request.headers.items() if k.lower() != "authorization"},
             "idempotency_key": request.headers.get("idempotency-key"),
@@ -161,8 +162,8 @@ def create_app(settings: SandboxSettings) -> Starlette:
         routes=[
             Route("/v3/{domain}/messages", messages, methods=["POST"]),
             Route("/v3/domains/{domain}", domain, methods=["GET"]),
-            Route("/status-webhook", webhook(webhook_log), methods=["GET", "POST"]),
-            Route("/asset-webhook", webhook(asset_webhook_log), methods=["GET", "POST"]),
+            Route("/status-webhook", webhook(webhook_log), methods=["GET", "POST", "PUT"]),
+            Route("/asset-webhook", webhook(asset_webhook_log), methods=["GET", "POST", "PUT"]),
             Route("/__sandbox__/mail", listing(mail_log), methods=["GET", "DELETE"]),
             Route("/__sandbox__/status-webhooks", listing(webhook_log), methods=["GET", "DELETE"]),
             Route("/__sandbox__/asset-webhooks", listing(asset_webhook_log), methods=["GET", "DELETE"]),

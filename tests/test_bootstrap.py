@@ -25,7 +25,7 @@ def test_applying_twice_is_idempotent(airflow_db, tracking_dsn: str) -> None:
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
 
-    from include.ferrero.config import load_config
+    from include.ferrero.config import load_settings
 
     box = {"conn_type": "box", "login": "client", "password": "secret", "extra": {"auth_mode": "ccg"}}
     env = {**os.environ, "AIRFLOW_CONN_TRACKING_DB": json.dumps({"conn_type": "postgres",
@@ -35,10 +35,10 @@ def test_applying_twice_is_idempotent(airflow_db, tracking_dsn: str) -> None:
     second = bootstrap.apply(env)
     assert first == second and "tracking database: up to date" in second
     assert "connections stored: box_default" in second
-    pools = load_config()["pools"]
+    pools = load_settings().pools
     for name, description in bootstrap.load_definition()["pools"].items():
         pool = Pool.get_pool(name)
-        assert (pool.slots, pool.description) == (pools[name], description)
+        assert (pool.slots, pool.description) == (getattr(pools, name), description)
     with create_session() as session:
         count = session.scalar(select(func.count()).select_from(Connection).where(Connection.conn_id == "box_default"))
         stored = session.scalar(select(Connection).where(Connection.conn_id == "box_default"))

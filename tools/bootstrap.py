@@ -52,7 +52,8 @@ def airflow_env(definition: dict[str, Any] | None = None) -> dict[str, str]:
 def pool_slots() -> dict[str, int]:
     from include.ferrero.config import load_settings
 
-    return load_settings().pools.model_dump()
+    pools = load_settings().pools
+    return {"dam_api": pools.dam_api, "box_api": pools.box_api}
 
 
 def migrate_tracking(conn_value: str) -> list[str]:

@@ -54,6 +54,8 @@ def airflow_env(executor: Executor, sqlalchemy_conn: str) -> dict[str, str]:
         "AIRFLOW__CELERY__BROKER_URL": executor.broker,
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{sqlalchemy_conn}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(executor.concurrency),
+        # Airflow's Celery settings, plus the task modules each worker imports before forking (preload.py)
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "include.ferrero.celery_config.CELERY_CONFIG",
     }
 
 

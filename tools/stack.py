@@ -303,7 +303,7 @@ def down() -> int:
     order = sorted(names, key=lambda n: (n in last, n != "receiver"))
     consumers = [n for n in order if n not in last]
     for group in (consumers, [n for n in order if n in last]):
-        pids = {name: _pid(name) for name in group if _alive(name)}
+        pids = {name: pid for name in group if _alive(name) and (pid := _pid(name)) is not None}
         stop_groups(list(pids.values()))
         for name, pid in pids.items():
             print(f"{name:<15} stopped (pid {pid})")
@@ -352,7 +352,7 @@ def print_env() -> int:
     socket = localpg.socket_dir(PGDATA) if localpg.running_pid(PGDATA) else None
     external = os.environ.get("EXTERNAL_POSTGRES_URL")
     if external or socket:
-        airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(socket, "airflow")
+        airflow_db = f"{external.rsplit('/', 1)[0]}/airflow" if external else localpg.dsn(str(socket), "airflow")
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = airflow_db.replace("postgresql://", "postgresql+psycopg2://", 1)
         env.update(executor.airflow_env(executor.from_environment(), env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     # The CLI reads the Fernet key from the secrets file when it needs it (``_CMD``): never printed.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
 from include.ferrero.config import load_settings
-from include.ferrero.runtime import box_hook_kwargs, retry_policy
+from include.ferrero.runtime import box_settings, retry_policy
 from include.ferrero.webhook_events import WEBHOOK_TRIGGERS
 from tools.verify_report import Finding
 
@@ -25,7 +25,7 @@ class BoxVerifier:
 
     def __init__(self, conn_id: str = "box_default") -> None:
         config = self.config = load_settings()
-        self.hook = BoxHook(conn_id, **box_hook_kwargs(config), retry=retry_policy(config))
+        self.hook = BoxHook(conn_id, retry=retry_policy(config), settings=box_settings(config))
         self.findings: list[Finding] = []
 
     def check(self, assumption: str, probe: Callable[[], str]) -> None:
@@ -65,7 +65,7 @@ class BoxVerifier:
         fix = ("run `python -m receiver register-webhook` (every reconciliation also re-creates it, with a critical "
                "email)")
         try:
-            hooks = [h for h in self.hook.list_webhooks() if h.folder_id == str(root_folder_id)]
+            hooks = [h for h in self.hook.client.watch.list_webhooks() if h.folder_id == str(root_folder_id)]
         except Exception as exc:  # noqa: BLE001 - a row of the report
             return Finding("box.webhook", assumption, f"failed: {exc}", False)
         if not hooks:
@@ -82,8 +82,8 @@ class BoxVerifier:
     def _event_stream(self) -> Finding:
         assumption = "the event stream (GET /events, stream_type=changes) is readable with this authentication"
         try:
-            position = self.hook.stream_position_now()
-            page = self.hook.events_since(position)
+            position = self.hook.client.watch.stream_position_now()
+            page = self.hook.client.watch.events_since(position)
         except Exception as exc:  # noqa: BLE001 - a row of the report
             return Finding("box.events", assumption, f"refused: {exc}", False,
                            setting="the reconciliation falls back to listing every Derivatives folder each cycle "
@@ -96,8 +96,8 @@ class BoxVerifier:
             name = f"verify-{uuid.uuid4().hex[:8]}.txt"
             source = work_dir / name
             source.write_bytes(b"make verify: Box round trip\n")
-            uploaded = self.hook.upload_file(folder_id, source)
-            copy = self.hook.download_file(uploaded.file_id, work_dir / f"{name}.back")
+            uploaded = self.hook.client.uploads.upload_file(folder_id, source)
+            copy = self.hook.client.downloads.download_file(uploaded.file_id, work_dir / f"{name}.back")
             self.hook.get_conn().files.delete_file_by_id(uploaded.file_id)
             same = Path(copy.path).read_bytes() == source.read_bytes()
             if not same:
@@ -112,16 +112,16 @@ class BoxVerifier:
         """Upload a file and a new version of it; report the stream events about it (Box's lag: polled)."""
         assumption = "a new version's upload appears in the event stream as ITEM_UPLOAD (the reconciliation finds it)"
         try:
-            position = self.hook.stream_position_now()
+            position = self.hook.client.watch.stream_position_now()
             path = work_dir / f"verify-version-{uuid.uuid4().hex[:8]}.txt"
             path.write_bytes(b"make verify: version 1\n")
-            first = self.hook.upload_file(folder_id, path)
+            first = self.hook.client.uploads.upload_file(folder_id, path)
             path.write_bytes(b"make verify: version 2\n")
-            second = self.hook.upload_file(folder_id, path)
+            second = self.hook.client.uploads.upload_file(folder_id, path)
             seen: list[str] = []
             deadline = time.monotonic() + wait_seconds
             while len(seen) < 2 and time.monotonic() < deadline:
-                page = self.hook.events_since(position)
+                page = self.hook.client.watch.events_since(position)
                 position = page.next_position if page.entries else position
                 seen += [e.event_type for e in page.entries if str(e.source.get("id")) == first.file_id]
                 if len(seen) < 2:

@@ -4,6 +4,7 @@ sandbox variant (``sandbox/otmm/variants.py``) it matches when it differs from t
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -19,6 +20,8 @@ from tools.verify_report import Finding
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    import requests
 
 VARIANTS_SETTING = "SANDBOX_OTMM_VARIANTS"
 
@@ -55,7 +58,7 @@ class DamVerifier:
         self.check("dam.auth", "a Bearer token has a session id for X-Requested-By (GET /sessions)", self.bearer_session)
         for status in self.statuses:
             self.check("dam.search", f"search/text finds campaign folders in status {status}",
-                       lambda status=status: self.search(status))
+                       functools.partial(self.search, status))
         self.check("dam.search", "folder hits of search/text carry their metadata", self.search_metadata)
         self.check("dam.folders", "a campaign's status is readable through GET /folders/{id}", self.folder_status)
         self.check("dam.folders", "masters list whole; the page size asked is honoured", self.masters_paging)
@@ -88,24 +91,25 @@ class DamVerifier:
         if self.hook.conn_settings.auth_mode == "session":
             return None
         session = self.hook.get_conn()
-        sent = session.headers.get("X-Requested-By")
+        header = session.headers.get("X-Requested-By")
+        sent = header.decode() if isinstance(header, bytes) else header
         observed = f"GET /sessions gave session id {sent}" if sent else "GET /sessions gave no session id"
         return Finding("dam.auth", "a Bearer token has a session id for X-Requested-By (GET /sessions)", observed,
                        True, note="the client sends it on every call when there is one")
 
     def _search_page(self, status: str) -> dict[str, Any]:
-        s = self.hook.dam_settings
+        s = self.hook.client.transport.settings
         condition = {"search_condition_list": {"search_condition": [{
             "type": "com.artesia.search.SearchScalarCondition", "metadata_field_id": s.status_field,
             "relational_operator_id": "ARTESIA.OPERATOR.CHAR.CONTAINS", "value": status,
             "relational_operator": "and", "left_paren": "(", "right_paren": ")"}]}}
-        data = self.hook._request("POST", "/search/text", f"searching status {status}", data={
+        data = self.hook.client.transport.request("POST", "/search/text", f"searching status {status}", data={
             "keyword_query": "*", "search_condition_list": json.dumps(condition), "load_type": "metadata",
             "level_of_detail": "slim", "after": "0", "limit": str(s.page_size)})
         return (data or {}).get("search_result_resource", {})
 
     def search(self, status: str) -> Finding:
-        campaigns = self.hook.search_campaigns(status)
+        campaigns = self.hook.client.folders.search_campaigns(status)
         if campaigns and self.campaign_id is None:
             self.campaign_id = campaigns[0].campaign_id
         return Finding("dam.search", f"search/text finds campaign folders in status {status}",
@@ -129,7 +133,7 @@ class DamVerifier:
         cid = self.campaign_id
         if cid is None:
             return Finding("dam.folders", assumption, "no campaign found to read (give --campaign)", False)
-        s = self.hook.dam_settings
+        s = self.hook.client.transport.settings
         paths = {
             "GET /folders/{id}?load_type=custom": ("folders", {"load_type": "custom", "data_load_request": json.dumps(
                 {"data_load_request": {"load_metadata": "true"}})}),
@@ -139,7 +143,7 @@ class DamVerifier:
         seen: dict[str, str | None] = {}
         for label, (service, params) in paths.items():
             try:
-                data = self.hook._request("GET", f"/{service}/{cid}", label, params=params) or {}
+                data = self.hook.client.transport.request("GET", f"/{service}/{cid}", label, params=params) or {}
             except OtmmError as exc:
                 seen[label] = f"HTTP {exc.status}"
                 continue
@@ -160,7 +164,7 @@ class DamVerifier:
     def _children_page(self, folder_id: str, endpoint: str, after: int, limit: int) -> list[dict[str, Any]]:
         key, list_key = ("folders_resource", "folder_list") if endpoint == "folders" else ("folder_children",
                                                                                          "asset_list")
-        data = self.hook._request("GET", f"/folders/{folder_id}/{endpoint}", f"listing {folder_id}",
+        data = self.hook.client.transport.request("GET", f"/folders/{folder_id}/{endpoint}", f"listing {folder_id}",
                                   params={"after": after, "limit": limit, "load_type": "system"})
         return (data or {}).get(key, {}).get(list_key) or []
 
@@ -169,10 +173,10 @@ class DamVerifier:
         folder = self.paging_folder_id or self.campaign_id
         if folder is None:
             return Finding("dam.folders", assumption, "no campaign to list", False)
-        masters = self.hook.list_master_assets(folder)
+        masters = self.hook.client.folders.list_master_assets(folder)
         asked = 1000
         page = self._children_page(folder, "children", 0, asked)
-        total = len(self.hook._children(folder, "counting children"))
+        total = len(self.hook.client.folders.children(folder, "counting children"))
         observed = f"folder {folder}: {len(masters)} asset(s); a page of {asked} gave {len(page)} of {total} children"
         if len(page) < min(asked, total):
             return Finding("dam.folders", assumption, observed, False,
@@ -198,16 +202,16 @@ class DamVerifier:
 
     def first_bytes(self) -> Finding:
         assumption = "the first bytes of a master stream"
-        masters = self.hook.list_master_assets(self.campaign_id) if self.campaign_id else []
+        masters = self.hook.client.folders.list_master_assets(self.campaign_id) if self.campaign_id else []
         if not masters:
             return Finding("dam.assets", assumption, "no master to read", False)
         master = masters[0]
 
-        def head(response: Any) -> bytes:
+        def head(response: requests.Response) -> bytes:
             return next(response.iter_content(65536), b"")
 
-        first = self.hook._request("GET", f"/assets/{master.asset_id}/contents", "reading the first bytes",
-                                   headers={"Accept": "*/*"}, handle=head)
+        first = self.hook.client.transport.stream("GET", f"/assets/{master.asset_id}/contents",
+                                                  "reading the first bytes", head, headers={"Accept": "*/*"})
         return Finding("dam.assets", assumption, f"{master.name}: {len(first)} byte(s) read of {master.content_size}",
                        bool(first) or master.content_size == 0)
 
@@ -216,7 +220,7 @@ class DamVerifier:
 
         domains = load_settings().field_mappings.get("field_domains")
         ids = sorted({str(d) for d in domains.values()}) if isinstance(domains, dict) else []
-        counts = {d: len(self.hook.get_lookup_domain(d)) for d in ids}
+        counts = {d: len(self.hook.client.lookup_domains.get_lookup_domain(d)) for d in ids}
         return Finding("dam.domains", "the configured lookup domains are readable",
                        ", ".join(f"{d}: {n} value(s)" for d, n in counts.items()) or "none configured", True)
 
@@ -239,9 +243,9 @@ class DamVerifier:
         session = self.hook.get_conn()
         url = f"{self.hook.conn_settings.base_url}/assets/{folder_id}/state"
         answer = session.put(url, data={"action": "lock"}, headers={"X-Requested-By": None},
-                             timeout=self.hook.retry_policy.timeout)
+                             timeout=self.hook.client.transport.policy.timeout)
         if answer.ok:
-            self.hook._unlock(folder_id, "folder")
+            self.hook.client.locks.unlock(folder_id, "folder")
         observed = f"a lock without X-Requested-By answered HTTP {answer.status_code}"
         if answer.status_code in (401, 403):
             return Finding("dam.auth", "Bearer writes need no X-Requested-By", observed, False,
@@ -252,17 +256,17 @@ class DamVerifier:
         name = f"verify-{uuid.uuid4().hex[:8]}.txt"
         path = work_dir / name
         path.write_bytes(b"make verify: first version\n")
-        created = self.hook.create_asset(folder_id, path, {"asset_resource": {"asset": {}}}, file_name=name)
-        job_id = self.hook._asset_json(created).get("import_job_id")
+        created = self.hook.client.assets.create_asset(folder_id, path, {"asset_resource": {"asset": {}}}, file_name=name)
+        job_id = self.hook.client.assets.get_asset_json(created).get("import_job_id")
         try:
-            self.hook._request("GET", f"/jobs/{job_id}", "reading the import job")
+            self.hook.client.transport.request("GET", f"/jobs/{job_id}", "reading the import job")
             jobs = Finding("dam.write", "GET /jobs/{id} answers the job resource", f"job {job_id} answered", True)
         except OtmmNotFoundError:
             jobs = Finding("dam.write", "GET /jobs/{id} answers the job resource", f"job {job_id}: 404", False,
                            **_variant("no-job-resource", "the client polls the folder or asset instead"))
         self.findings.append(jobs)
         path.write_bytes(b"make verify: second version, longer\n")
-        result = self.hook.check_in_new_version(created, path, file_name=name)
+        result = self.hook.client.versions.check_in_new_version(created, path, file_name=name)
         observed = (f"old id {result.previous_asset_id}, new id {result.asset_id}, logical id {result.logical_id}, "
                     f"version {result.version}, locked after check-in: {result.locked_after}")
         own_id = result.asset_id != result.previous_asset_id
@@ -275,14 +279,14 @@ class DamVerifier:
         return Finding("dam.write", "the check-in releases the lock", observed, True)
 
     def status_write(self, folder_id: str) -> Finding:
-        before = self.hook.get_campaign(folder_id).status
+        before = self.hook.client.folders.get_campaign(folder_id).status
         target = "A2" if before != "A2" else "A1"
-        self.hook.set_campaign_status(folder_id, target)
-        read_back = self.hook.get_campaign(folder_id).status
+        self.hook.client.folders.set_campaign_status(folder_id, target)
+        read_back = self.hook.client.folders.get_campaign(folder_id).status
         if before is not None:
-            self.hook.set_campaign_status(folder_id, before)
+            self.hook.client.folders.set_campaign_status(folder_id, before)
         observed = f"{before} -> {target}, read back {read_back}, restored to {before}"
-        if read_back == target and self.hook._folder_edit_via_assets:
+        if read_back == target and self.hook.client.folders.edit_via_assets:
             return Finding("dam.write", "a folder's status changes through PATCH /folders/{id} (edited_folder)",
                            f"PATCH /folders/{{id}} refused; PATCH /assets/{{id}} (edited_asset) worked: {observed}",
                            False, **_variant("folder-edit-via-assets", "the client falls back to it"))

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_settings(args.config_dir, args.env)
-        return args.handler(args, config)
+        code: int = args.handler(args, config)
+        return code
     except (ConfigError, ConventionError, RepresentationError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_PROBLEM

@@ -2,34 +2,32 @@
 
 ``config.yaml`` is deep-merged with ``environments/<ENV>.yaml`` (ENV defaults to ``staging``); every other
 YAML file of the folder (``field_mappings``, ``naming``, ``webhooks``, ``email_templates``) becomes a key of
-its own. ``${VAR}`` and ``${VAR:-default}`` are expanded from the environment. Each file is checked against
-``include/ferrero/schemas/<file stem>.schema.json``; the first problem becomes one sentence naming the file,
-the key path and what is wrong, e.g. ``config/config.yaml: polling.interval_seconds must be an integer >= 60,
-got 'five'``.
+its own. ``${VAR}`` and ``${VAR:-default}`` are expanded from the environment. The result is checked by the one
+configuration model (:class:`~include.ferrero.config_model.Config`, pydantic); the first problem becomes one
+sentence naming the file, the key path and what is wrong, e.g. ``config/config.yaml: polling.interval_seconds
+must be an integer >= 60, got 'five'``.
 
-Readers use :func:`load_settings` (the typed, frozen :class:`~include.ferrero.config_model.Config`);
-:func:`load_config` gives the same data as plain mappings, for the provider hooks that take plain values.
+Readers use :func:`load_settings`: the typed, frozen configuration.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-import json
 import os
 import re
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from jsonschema import Draft202012Validator
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from include.ferrero.config_model import Config
+from include.ferrero.config_model import Config, Expect, Rules
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+#: The section files, in the order their problems are reported (after config.yaml's).
 SECTION_FILES = ("field_mappings", "naming", "webhooks", "email_templates")
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -39,22 +37,15 @@ class ConfigError(ValueError):
     """A configuration file is missing, unreadable or invalid; the message is one sentence for an admin."""
 
 
-def load_config(config_dir: str | os.PathLike[str] | None = None, env: str | None = None) -> dict[str, Any]:
-    """Return the validated configuration (cached per folder and environment; treat it as read-only)."""
-    folder = Path(config_dir or os.environ.get("CONTENT_SCALING_CONFIG_DIR") or DEFAULT_CONFIG_DIR).resolve()
-    return copy.deepcopy(_load(folder, env or os.environ.get("ENV") or "staging"))
-
-
 def load_settings(config_dir: str | os.PathLike[str] | None = None, env: str | None = None) -> Config:
-    """The validated configuration as typed, frozen sections (same folder, environment and errors as
-    :func:`load_config`)."""
-    data = load_config(config_dir, env)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:  # the schemas accepted it: a model out of step with them, said in one sentence
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"config: {where} {error['msg'][:1].lower()}{error['msg'][1:]}") from None
+    """The validated configuration as typed, frozen sections (cached per folder and environment).
+
+    :param config_dir: the folder (default ``$CONTENT_SCALING_CONFIG_DIR``, else the project's ``config/``).
+    :param env: the environment overlay (default ``$ENV``, else ``staging``).
+    :raises ConfigError: one sentence naming the file, the key and what is wrong.
+    """
+    folder = Path(config_dir or os.environ.get("CONTENT_SCALING_CONFIG_DIR") or DEFAULT_CONFIG_DIR).resolve()
+    return _load(folder, env or os.environ.get("ENV") or "staging")
 
 
 def clear_cache() -> None:
@@ -63,7 +54,7 @@ def clear_cache() -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(folder: Path, env: str) -> dict[str, Any]:
+def _load(folder: Path, env: str) -> Config:
     base_path = folder / "config.yaml"
     overlay_path = folder / "environments" / f"{env}.yaml"
     if not overlay_path.is_file():
@@ -71,16 +62,19 @@ def _load(folder: Path, env: str) -> dict[str, Any]:
     base = _read(base_path)
     overlay = _read(overlay_path)
     merged = _deep_merge(base, overlay)
-    _validate(merged, "config", lambda path: overlay_path if _has_path(overlay, path) else base_path)
 
-    for stem in SECTION_FILES:
-        path = folder / f"{stem}.yaml"
-        if path.is_file():
-            merged[stem] = _read(path)
-            _validate(merged[stem], stem, lambda _path, p=path: p)
-    return merged
+    def origin(path: tuple[Any, ...]) -> Path:
+        return overlay_path if _has_path(overlay, path) else base_path
 
-
+    for stem in SECTION_FILES:  # a section file's key belongs in its file, not in config.yaml
+        if stem in merged:
+            raise ConfigError(f"{_show(origin((stem,)))}: {stem} is not a known setting (check its spelling)")
+    files = {stem: folder / f"{stem}.yaml" for stem in SECTION_FILES}
+    data = {**merged, **{stem: _read(path) for stem, path in files.items() if path.is_file()}}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _sentence(exc, files, origin) from None
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -97,7 +91,8 @@ def _read(path: Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{_show(path)}: must be a mapping of settings, got {type(data).__name__}")
-    return _expand(data, path, ())
+    expanded: dict[str, Any] = _expand(data, path, ())
+    return expanded
 
 
 def _expand(value: Any, path: Path, keys: tuple[str, ...]) -> Any:
@@ -150,35 +145,77 @@ def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=16)
-def _validator(stem: str) -> Draft202012Validator | None:
-    schema_path = SCHEMA_DIR / f"{stem}.schema.json"
-    if not schema_path.is_file():
-        return None
-    return Draft202012Validator(json.loads(schema_path.read_text(encoding="utf-8")))
+def _sentence(exc: ValidationError, files: dict[str, Path], origin: typing.Callable[[tuple[Any, ...]], Path]
+              ) -> ConfigError:
+    """The first problem (config.yaml's before the section files', the shallowest first) as one sentence."""
+    order = ("", *SECTION_FILES)
+
+    def rank(error: Any) -> tuple[int, int]:
+        loc = error["loc"]
+        return (order.index(loc[0]) if loc and loc[0] in SECTION_FILES else 0, len(loc))
+
+    error = sorted(exc.errors(), key=rank)[0]
+    loc: tuple[Any, ...] = tuple(error["loc"])
+    expect, path = _expectation(loc)
+    if loc and loc[0] in SECTION_FILES:
+        file, path = _show(files[loc[0]]), path[1:]
+    else:
+        file = _show(origin(loc))
+    dotted = ".".join(str(part) for part in path)
+    kind = error["type"]
+    if kind == "missing":
+        return ConfigError(f"{file}: {dotted} is missing")
+    if kind == "missing_key":
+        return ConfigError(f"{file}: {'.'.join(filter(None, [dotted, error['ctx']['key']]))} is missing")
+    if kind == "extra_forbidden":
+        return ConfigError(f"{file}: {dotted} is not a known setting (check its spelling)")
+    return ConfigError(f"{file}: {dotted or '(top level)'} must be {expect}, got {error['input']!r}")
 
 
-def _validate(data: dict[str, Any], stem: str, origin: Any) -> None:
-    validator = _validator(stem)
-    if validator is None:
-        return
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
-    if not errors:
-        return
-    error = errors[0]
-    path = tuple(error.absolute_path)
-    dotted = ".".join(str(p) for p in path)
-    file = _show(origin(path))
-    if error.validator == "required":
-        missing = re.search(r"'([^']+)' is a required property", error.message)
-        name = ".".join(filter(None, [dotted, missing.group(1) if missing else "?"]))
-        raise ConfigError(f"{file}: {name} is missing")
-    if error.validator == "additionalProperties" and error.validator_value is False:
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        name = ".".join(filter(None, [dotted, str(extra[0]) if extra else "?"]))
-        raise ConfigError(f"{file}: {name} is not a known setting (check its spelling)")
-    expect = error.schema.get("x-expect") or error.message
-    raise ConfigError(f"{file}: {dotted or '(top level)'} must be {expect}, got {error.instance!r}")
+def _expectation(loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """What the value at ``loc`` must be (its :class:`Expect`), and ``loc`` without pydantic's union tags."""
+    kind: Any = Config
+    path: list[Any] = []
+    for part in loc:
+        kind, _ = _unwrap(kind)
+        if _is_union(kind):  # pydantic names the member tried (``str``, ``int``): not a key of the file
+            continue
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(part))
+            if field is None:
+                path.append(part)
+                break
+            kind = typing.Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+        elif get_origin(kind) is dict:
+            kind = get_args(kind)[1]
+        elif get_origin(kind) in (tuple, list):
+            kind = get_args(kind)[0]
+        path.append(part)
+    return _unwrap(kind)[1], tuple(path)
+
+
+def _unwrap(kind: Any) -> tuple[Any, str]:
+    """``kind`` without ``Annotated`` and ``| None`` (a rule file: its model), and what it expects."""
+    expect = ""
+    while True:
+        if get_origin(kind) is typing.Annotated:
+            base, *extras = get_args(kind)
+            for extra in extras:
+                if isinstance(extra, Expect):
+                    expect = extra.text
+            rules = [extra.model for extra in extras if isinstance(extra, Rules)]
+            kind = rules[0] if rules else base
+        elif _is_union(kind) and type(None) in get_args(kind):
+            members = [m for m in get_args(kind) if m is not type(None)]
+            kind = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007 - built at run time
+        else:
+            if not expect and isinstance(kind, type) and issubclass(kind, BaseModel):
+                expect = str(getattr(kind, "EXPECT", ""))
+            return kind, expect or "a valid value"
+
+
+def _is_union(kind: Any) -> bool:
+    return get_origin(kind) in (Union, types.UnionType)
 
 
 def _show(path: Path) -> str:

@@ -1,64 +1,134 @@
-"""The configuration as typed, frozen sections: what ``config/*.yaml`` hold once ``config.load_settings`` has
-checked them against their JSON schemas (whose one-sentence errors stay the admin's message; these models add
-the types readers see, and never fail on a configuration the schemas accepted).
+"""The configuration model: what ``config/*.yaml`` may hold, as typed, frozen sections (pydantic, the one check).
 
-``naming`` and ``field_mappings`` stay mappings: ``naming.py`` and ``representation.py`` read them.
+Every value carries what an admin must write there (:class:`Expect`), so :mod:`include.ferrero.config` can turn a
+validation error into one sentence (``config/config.yaml: polling.interval_seconds must be an integer >= 60, got
+'five'``). Values are strict (``"300"`` is not an integer, ``yes`` is not ``true``), unknown keys are refused.
+
+``naming`` and ``field_mappings`` are rule files read by their own modules (``naming.py`` compiles the naming
+convention, ``representation.py`` reads the field mappings): they are checked here against :class:`NamingRules`
+and :class:`FieldMappings` and kept as the mappings those modules read.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
-#: A rule file (naming, field_mappings) as YAML gives it, read by its own module.
-RuleFile = dict[str, JsonValue]
+
+class Expect:
+    """What a value must be, in words: the end of the sentence an invalid value gets."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Rules:
+    """The model a rule file (kept as a mapping) is checked against."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+
+
+def missing_key(key: str) -> PydanticCustomError:
+    """A mapping lacks a key it must have (reported as ``<path>.<key> is missing``)."""
+    return PydanticCustomError("missing_key", "{key} is missing", {"key": key})
+
+
+# ---- value types (each says what it expects) -------------------------------------------------------------------
+
+Flag = Annotated[StrictBool, Expect("true or false")]
+Positive = Annotated[StrictInt, Field(ge=1), Expect("an integer >= 1")]
+Seconds = Annotated[StrictInt | StrictFloat, Field(ge=0), Expect("a number >= 0")]
+Text = Annotated[StrictStr, Expect("a text")]
+FolderName = Annotated[StrictStr, Field(min_length=1), Expect("a folder name")]
+DamFieldId = Annotated[StrictStr, Field(min_length=1), Expect("a DAM field id")]
+FieldId = Annotated[StrictStr, Field(min_length=1), Expect("a DAM field id (text)")]
+EmailAddress = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+$"), Expect("an email address")]
+EmailAddresses = Annotated[tuple[EmailAddress, ...], Expect("a list of email addresses")]
+Template = Annotated[StrictStr, Field(min_length=1), Expect("a Jinja2 template")]
+Scalar = Annotated[StrictStr | StrictInt | StrictFloat | StrictBool, Expect("a text or a number")]
+NAME_FIELDS = ("tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code", "version")
+NameField = Annotated[Literal["tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code",
+                              "version"], Expect("one of " + ", ".join(NAME_FIELDS))]
+
+
+def _folder_id(value: object) -> object:
+    """A Box folder id as YAML gives it (``0``, ``"348304357505"``), as text; anything else is left to fail."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
+
+
+FolderId = Annotated[StrictStr, BeforeValidator(_folder_id), Field(pattern=r"^[0-9]+$"),
+                     Expect("a Box folder id (digits)")]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """A mapping of settings: frozen, strict about unknown keys."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    EXPECT: ClassVar[str] = "a mapping"
+
+
+# ---- config.yaml (with its environment overlay) ----------------------------------------------------------------
 
 class DamCampaign(Section):
-    status_field: str
-    number_field: str
-    final_assets_folder_name: str
+    status_field: DamFieldId
+    number_field: DamFieldId
+    final_assets_folder_name: FolderName
 
 
 class DamConfig(Section):
-    timeout_seconds: int
-    job_timeout_seconds: int
+    timeout_seconds: Positive
+    job_timeout_seconds: Positive
     campaign: DamCampaign
-    page_size: int
+    page_size: Annotated[StrictInt, Field(ge=1, le=1000), Expect("an integer between 1 and 1000")]
 
 
 class BoxConfig(Section):
-    root_folder_id: str | int
-    masters_folder_name: str
-    derivatives_folder_name: str
-    chunked_upload_threshold_mb: int
-    web_url: str = "https://app.box.com"  # the Box web app: links to files and folders
+    root_folder_id: FolderId
+    masters_folder_name: FolderName
+    derivatives_folder_name: FolderName
+    chunked_upload_threshold_mb: Annotated[StrictInt, Field(ge=20, le=50), Expect("an integer between 20 and 50")]
+    #: The Box web app: links to files and folders in emails and the cockpit.
+    web_url: Annotated[StrictStr, Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*[^\s?#/])?$"),
+                       Expect("an http(s) address without a trailing slash, e.g. https://app.box.com")
+                       ] = "https://app.box.com"
 
 
 class PollingConfig(Section):
-    enabled: bool
-    interval_seconds: int
-    max_campaigns_per_run: int = 10
+    enabled: Flag
+    interval_seconds: Annotated[StrictInt, Field(ge=60), Expect("an integer >= 60")]
+    max_campaigns_per_run: Positive = 10
 
 
 class WebhookReceiverConfig(Section):
     """``webhook``: the Box webhook receiver."""
 
-    enabled: bool
-    host: str
-    port: int
-    validate_signatures: bool
-    max_age_seconds: int
-    max_body_bytes: int
-    airflow_api_url: str
-    dag_id: str
+    enabled: Flag
+    host: Annotated[StrictStr, Field(min_length=1), Expect("a host name or address")]
+    port: Annotated[StrictInt, Field(ge=1, le=65535), Expect("a TCP port (1-65535)")]
+    validate_signatures: Flag
+    max_age_seconds: Positive
+    max_body_bytes: Annotated[StrictInt, Field(ge=1024), Expect("an integer >= 1024")]
+    airflow_api_url: Annotated[StrictStr, Field(pattern=r"^https?://"), Expect("an http(s) URL")]
+    dag_id: Annotated[StrictStr, Field(min_length=1), Expect("a DAG id")]
     #: The receiver's public address of ``POST /box/webhook`` (Box delivers there); empty: ``http://host:port``.
-    public_url: str = ""
+    public_url: Annotated[StrictStr, Field(pattern=r"^(https?://\S+)?$"),
+                          Expect("an http(s) URL of the receiver's POST /box/webhook, or empty")] = ""
 
     @property
     def address(self) -> str:
@@ -67,71 +137,221 @@ class WebhookReceiverConfig(Section):
 
 
 class RetryConfig(Section):
-    max_attempts: int
-    backoff: Literal["exponential", "constant"]
-    initial_delay_seconds: float
-    max_delay_seconds: float
-    retryable_http_codes: tuple[int, ...]
-    request_timeout_seconds: int
+    max_attempts: Annotated[StrictInt, Field(ge=1, le=10), Expect("an integer between 1 and 10")]
+    backoff: Annotated[Literal["exponential", "constant"], Expect("exponential or constant")]
+    initial_delay_seconds: Seconds
+    max_delay_seconds: Seconds
+    retryable_http_codes: Annotated[tuple[Annotated[StrictInt, Field(ge=400, le=599),
+                                                    Expect("an HTTP status code between 400 and 599")], ...],
+                                    Expect("a list of HTTP status codes")]
+    request_timeout_seconds: Positive
 
 
 class Recipients(Section):
-    success: tuple[str, ...]
-    errors: tuple[str, ...]
-    critical: tuple[str, ...]
+    success: EmailAddresses
+    errors: EmailAddresses
+    critical: EmailAddresses
 
 
 class NotificationsConfig(Section):
-    enabled: bool
-    from_address: str
+    enabled: Flag
+    from_address: Annotated[StrictStr, Field(min_length=1), Expect("a sender address")]
     recipients: Recipients
 
 
 class PoolsConfig(Section):
-    dam_api: int
-    box_api: int
+    dam_api: Positive
+    box_api: Positive
 
 
 class LoggingConfig(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], Expect("one of DEBUG, INFO, WARNING, ERROR")]
 
 
 class TempConfig(Section):
-    directory: str
-    cleanup_after_hours: int
-    max_size_mb: int
+    directory: Annotated[StrictStr, Field(min_length=1), Expect("a folder path")]
+    cleanup_after_hours: Positive
+    max_size_mb: Positive
 
+
+# ---- webhooks.yaml, email_templates.yaml ----------------------------------------------------------------------
 
 class OutgoingWebhook(Section):
     """One entry of ``webhooks.yaml``."""
 
-    description: str = ""
-    enabled: bool
-    conn_id: str
-    method: Literal["POST", "PUT"]
-    auth_type: Literal["bearer", "basic", "none"]
-    timeout_seconds: int
-    retry_on_failure: bool = True
-    max_retries: int = 3
-    payload_template: dict[str, str]
+    EXPECT: ClassVar[str] = "a webhook definition"
+    description: Text = ""
+    enabled: Flag
+    conn_id: Annotated[StrictStr, Field(min_length=1), Expect("an Airflow connection id")]
+    method: Annotated[Literal["POST", "PUT"], Expect("POST or PUT")]
+    auth_type: Annotated[Literal["bearer", "basic", "none"], Expect("bearer, basic or none")]
+    timeout_seconds: Positive
+    retry_on_failure: Flag = True
+    max_retries: Annotated[StrictInt, Field(ge=0, le=10), Expect("an integer between 0 and 10")] = 3
+    payload_template: Annotated[dict[str, Annotated[StrictStr, Expect("a string")]],
+                                Expect("a mapping of JSON keys to {placeholder} strings")]
+
+
+#: The webhook every status change is posted to (``webhooks.yaml`` must define it).
+STATUS_WEBHOOK = "campaign_status_update"
+
+
+def _with_status_webhook(webhooks: dict[str, OutgoingWebhook]) -> dict[str, OutgoingWebhook]:
+    if STATUS_WEBHOOK not in webhooks:
+        raise missing_key(STATUS_WEBHOOK)
+    return webhooks
 
 
 class EmailTemplate(Section):
-    recipients: Literal["success", "errors", "critical"]
-    variables: tuple[str, ...] = ()
-    subject: str
-    html: str
-    text: str | None = None
+    EXPECT: ClassVar[str] = "an email template"
+    recipients: Annotated[Literal["success", "errors", "critical"], Expect("success, errors or critical")]
+    variables: Annotated[tuple[Annotated[StrictStr, Expect("a variable name")], ...],
+                         Expect("a list of variable names")] = ()
+    subject: Template
+    html: Template
+    text: Annotated[StrictStr, Expect("a Jinja2 template")] | None = None
+
+
+#: The emails the workflow sends (``email_templates.yaml`` must define each).
+EMAIL_TEMPLATES = ("a1_to_a2_complete", "a1_to_a2_partial", "a2_to_a3_complete", "upload_failed",
+                   "campaign_processing_failed")
 
 
 class EmailTemplates(Section):
-    templates: dict[str, EmailTemplate]
+    templates: Annotated[dict[str, EmailTemplate], Expect("a mapping of template names")]
+
+    @field_validator("templates")
+    @classmethod
+    def _every_email(cls, templates: dict[str, EmailTemplate]) -> dict[str, EmailTemplate]:
+        for name in EMAIL_TEMPLATES:
+            if name not in templates:
+                raise missing_key(name)
+        return templates
+
+
+# ---- naming.yaml, field_mappings.yaml (rule files, read as mappings by their modules) -----------------------
+
+class NamingSegment(Section):
+    EXPECT: ClassVar[str] = "a segment with at least a field"
+    field: NameField
+    label: Annotated[StrictStr, Field(min_length=1), Expect("a short name such as TRACKING")] | None = None
+    expect: Annotated[StrictStr, Field(min_length=1), Expect("a text describing what is expected")] | None = None
+    optional: Flag = False
+    length: Positive | None = None
+    min_length: Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")] | None = None
+    max_length: Positive | None = None
+    charset: Annotated[StrictStr, Field(min_length=1),
+                       Expect("the inside of a regex character class, such as A-Za-z0-9-")] | None = None
+    pattern: Annotated[StrictStr, Field(min_length=1), Expect("a regular expression")] | None = None
+    value: Annotated[Literal["text", "hyphens_to_spaces", "integer"],
+                     Expect("text, hyphens_to_spaces or integer")] = "text"
+
+
+def _separator(value: str) -> str:
+    if value in ("/", "\\", "."):
+        raise PydanticCustomError("separator", "not a path or extension separator")
+    return value
+
+
+class NamingRules(Section):
+    """``naming.yaml``: the V2 naming convention (compiled by ``naming.compile_convention``)."""
+
+    EXPECT: ClassVar[str] = "a mapping of naming-convention settings"
+    separator: Annotated[StrictStr, Field(min_length=1, max_length=1), AfterValidator(_separator),
+                         Expect("one character other than /, \\ or .")] = "_"
+    max_name_bytes: Annotated[StrictInt, Field(ge=1, le=4096), Expect("an integer between 1 and 4096")] = 255
+    allowed_extensions: Annotated[tuple[Annotated[StrictStr, Field(pattern=r"^\.?[A-Za-z0-9]+$"),
+                                                  Expect("a file extension such as mp4")], ...],
+                                  Field(min_length=1), Expect("a non-empty list of file extensions")]
+    upload_components: Annotated[tuple[NameField, ...], Expect("a list of segment fields")] = ()
+    segments: Annotated[tuple[NamingSegment, ...], Field(min_length=1),
+                        Expect("a list of segments (field, label, checks)")]
+
+
+FILENAME_SOURCES = ("clean_filename", "clean_name", "original_name", *NAME_FIELDS, "extension")
+MEDIA_SOURCES = ("duration_ms", "duration_seconds", "width", "height", "resolution", "frame_rate", "video_codec",
+                 "audio_codec", "bitrate", "audio_channels")
+
+
+class FilenameFieldUpdate(Section):
+    EXPECT: ClassVar[str] = "a field update with field_id and source"
+    field_id: FieldId
+    source: Annotated[Literal["clean_filename", "clean_name", "original_name", "tracking_id", "brand",
+                              "subject_title", "asset_type", "language_code", "market_code", "version", "extension"],
+                      Expect("one of " + ", ".join(FILENAME_SOURCES))]
+    transform: Annotated[Literal["uppercase", "lowercase", "none"], Expect("uppercase, lowercase or none")] = "none"
+    required: Flag = False
+    validate_domain: Flag = False
+    default: Scalar | None = None
+    fallback: Scalar | None = None
+
+
+class MediaFieldMapping(Section):
+    EXPECT: ClassVar[str] = "a media mapping with field_id and source"
+    field_id: FieldId
+    source: Annotated[Literal["duration_ms", "duration_seconds", "width", "height", "resolution", "frame_rate",
+                              "video_codec", "audio_codec", "bitrate", "audio_channels"],
+                      Expect("one of " + ", ".join(MEDIA_SOURCES))]
+    type: Annotated[Literal["string", "decimal"], Expect("string or decimal")] = "string"
+
+
+class DomainValidation(Section):
+    EXPECT: ClassVar[str] = "a mapping with enabled, cache_ttl_hours and strict_mode"
+    enabled: Flag = False
+    cache_file: Annotated[StrictStr, Field(min_length=1), Expect("a file path")] | None = None
+    cache_ttl_hours: Annotated[StrictInt | StrictFloat, Field(ge=0), Expect("a number of hours >= 0")] = 24
+    strict_mode: Flag = False
+
+
+def _unique(fields: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(fields)) != len(fields):
+        raise PydanticCustomError("unique", "a list of field ids without repeats")
+    return fields
+
+
+FieldValues = Annotated[dict[str, Scalar], Expect("a mapping of field id to value")]
+
+
+class FieldMappings(Section):
+    """``field_mappings.yaml``: the derivative's DAM representation (read by ``representation.py``)."""
+
+    EXPECT: ClassVar[str] = "a mapping of field-mapping settings"
+    metadata_model_id: Annotated[StrictStr, Expect("a DAM metadata model id, or null for the master's model")
+                                 ] | None = None
+    security_policy_ids: Annotated[tuple[Annotated[StrictInt | StrictStr, Expect("a security policy id")], ...],
+                                   Expect("a list of DAM security policy ids")] = ()
+    mvp_fields: Annotated[tuple[FieldId, ...], AfterValidator(_unique), Expect("a list of field ids")]
+    filename_field_updates: Annotated[tuple[FilenameFieldUpdate, ...],
+                                      Expect("a list of field updates (field_id, source, ...)")]
+    forced_field_values: FieldValues | None = None
+    default_field_values: FieldValues | None = None
+    media_field_mappings: Annotated[tuple[MediaFieldMapping, ...],
+                                    Expect("a list of media mappings (field_id, source, type)")] = ()
+    table_fields: Annotated[tuple[FieldId, ...], Expect("a list of field ids")] = ()
+    field_domains: Annotated[dict[str, Annotated[StrictStr, Field(min_length=1), Expect("a lookup domain id")]],
+                             Expect("a mapping of field id to lookup domain id")] = Field(default_factory=dict)
+    validate_domain_values: DomainValidation = DomainValidation()
+
+
+def _checked_by(model: type[BaseModel]) -> AfterValidator:
+    def check(rules: dict[str, Any]) -> dict[str, Any]:
+        model.model_validate(rules)  # its errors are this file's, under the section's key
+        return rules
+
+    return AfterValidator(check)
+
+
+#: A rule file (naming, field_mappings) as YAML gives it, once checked; read by its own module.
+RuleFile = dict[str, JsonValue]
+NamingFile = Annotated[RuleFile, _checked_by(NamingRules), Rules(NamingRules)]
+FieldMappingsFile = Annotated[RuleFile, _checked_by(FieldMappings), Rules(FieldMappings)]
 
 
 class Config(Section):
     """The whole configuration: ``config.yaml`` (with its environment overlay) and the section files."""
 
-    environment: Literal["staging", "production"]
+    EXPECT: ClassVar[str] = "a mapping of settings"
+    environment: Annotated[Literal["staging", "production"], Expect("staging or production")]
     dam: DamConfig
     box: BoxConfig
     polling: PollingConfig
@@ -141,7 +361,14 @@ class Config(Section):
     pools: PoolsConfig
     logging: LoggingConfig
     temp: TempConfig
-    webhooks: dict[str, OutgoingWebhook] = Field(default_factory=dict)
-    email_templates: EmailTemplates = EmailTemplates(templates={})
-    naming: RuleFile | None = None
-    field_mappings: RuleFile = Field(default_factory=dict)
+    webhooks: Annotated[dict[str, OutgoingWebhook], AfterValidator(_with_status_webhook),
+                        Expect("a mapping of webhook names")] = Field(default_factory=dict)
+    email_templates: EmailTemplates = EmailTemplates.model_construct(templates={})
+    naming: NamingFile | None = None
+    field_mappings: FieldMappingsFile = Field(default_factory=dict)
+
+    @cached_property
+    def domain_validation(self) -> DomainValidation:
+        """``field_mappings.validate_domain_values``, typed (its defaults when the file does not set it)."""
+        return FieldMappings.model_validate(self.field_mappings).validate_domain_values \
+            if self.field_mappings else DomainValidation()

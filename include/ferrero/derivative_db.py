@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from include.ferrero import outbox_db as outbox
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
 
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.tracking_db import TrackingDb
@@ -96,7 +96,7 @@ class DerivativeStore:
             row = cur.fetchone()
         return (row["dam_asset_id"], row["latest"]) if row else None
 
-    def record_version(self, derivative: dict[str, Any], *, version_id: str, position: int, dam_asset_id: str,
+    def record_version(self, derivative: Mapping[str, Any], *, version_id: str, position: int, dam_asset_id: str,
                        dam_version: int | None, messages: Iterable[OutboxMessage] = (),
                        dam_version_asset_id: str | None = None) -> dict[str, Any]:
         """A Box version is in the DAM: its version row, the derivative's row (now at this version) and its

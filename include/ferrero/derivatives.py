@@ -31,7 +31,7 @@ def campaign_complete(master_tracking_ids: list[str], derivative_tracking_ids: l
     return bool(masters) and masters <= set(derivative_tracking_ids)
 
 
-def versions_to_process(history: list[str], wanted: str, processed: set[str]) -> list[str] | None:
+def versions_to_process(history: list[str], wanted: str | None, processed: set[str]) -> list[str] | None:
     """The Box versions (ids, oldest first) a run started for version ``wanted`` must bring into the DAM, in order.
 
     ``history`` is the file's versions as Box lists them now, oldest first; ``processed`` those already in the DAM.

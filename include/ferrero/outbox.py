@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from include.ferrero.config_model import Config
     from include.ferrero.messages import Email
 
-EMAIL, WEBHOOK = "email", "webhook"
+EMAIL: Final = "email"
+WEBHOOK: Final = "webhook"
 STATUS_WEBHOOK = "campaign_status_update"
 ASSET_WEBHOOK = "asset_upload_complete"
 _NAMESPACE = uuid.UUID("6f1c3c5e-3d0b-4c8e-9a55-1f0e2b7c9d41")  # fixed: keys must stay stable forever
@@ -130,7 +131,7 @@ class DeliveryPolicy:
 
     def delay_after(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt."""
-        return min(self.max_delay_seconds, self.initial_delay_seconds * (2 ** max(0, attempts - 1)))
+        return float(min(self.max_delay_seconds, self.initial_delay_seconds * (2 ** max(0, attempts - 1))))
 
     @classmethod
     def from_config(cls, config: Config) -> DeliveryPolicy:

@@ -69,7 +69,8 @@ class Outbox:
         delivered is never sent again. Returns the keys put back."""
         if keys is None and campaign is None:
             return []
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if keys is not None:
             where.append("message_key = ANY(%s)")
             args.append(list(keys))

@@ -9,6 +9,7 @@ The domain modules beside it stay free of Airflow.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -24,12 +25,15 @@ from include.ferrero.outbox_db import Outbox
 from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
+    from ferrero_provider.box.client import BoxSettings
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.otmm.client.settings import DamSettings
     from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config_model import Config
     from include.ferrero.outbox import OutboxMessage, StoredMessage
+
+log = logging.getLogger(__name__)
 
 #: Retries of the pipelines' tasks: transient DAM/Box trouble outlasts the hooks' own retries. Tunable per
 #: deployment with CONTENT_SCALING_TASK_RETRIES / CONTENT_SCALING_TASK_RETRY_DELAY_SECONDS (read when the DAG
@@ -45,6 +49,17 @@ PIPELINE_DEFAULT_ARGS: dict[str, Any] = {
 
 #: The safety nets' own retries (discovery, sweep, outbox dispatch run again soon anyway).
 SAFETY_NET_DEFAULT_ARGS: dict[str, Any] = {"owner": "content-scaling", "retries": 2}
+
+
+def sized(variable: str, default: int) -> int:
+    """A concurrency setting of a DAG (read when the DAG file is parsed: environment only), sized per deployment;
+    the defaults and the measurements that chose them are in README (Concurrency)."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{variable} must be a whole number >= 1, got {value!r}")
+    return int(value)
 
 
 def dag_settings(doc: str | None, description: str, *, tag: str, schedule: Any = None, max_active_runs: int = 1,
@@ -80,7 +95,7 @@ class Services:
     def box(self) -> BoxHook:
         from ferrero_provider.box.hooks import BoxHook
 
-        return BoxHook(**box_hook_kwargs(self.config), retry=self.retry_policy)
+        return BoxHook(retry=self.retry_policy, settings=box_settings(self.config))
 
     @functools.cached_property
     def outbox(self) -> Outbox:
@@ -108,7 +123,7 @@ class Services:
         from ferrero_provider.notifications.hooks import MailgunHook
 
         body = message.body
-        MailgunHook(retry=self.retry_policy.with_overrides(max_attempts=1)).send(
+        MailgunHook(retry=self.retry_policy).send(
             Email(recipients=body["recipients"], subject=body["subject"], html=body["html"], text=body.get("text", "")),
             self.config.notifications.from_address, message_key=message.idempotency_key)
 
@@ -117,7 +132,7 @@ class Services:
 
         settings = self.config.webhooks[message.target]
         StatusWebhookHook(settings.conn_id, auth_type=settings.auth_type, retry=self.retry_policy,
-                          timeout=settings.timeout_seconds, attempts=1,
+                          timeout=settings.timeout_seconds, method=settings.method,
                           ).post(message.body["payload"], idempotency_key=message.idempotency_key)
 
     def deliver(self, keys: list[str]) -> dict[str, StoredMessage]:
@@ -125,6 +140,12 @@ class Services:
         failed one gets a fresh round of attempts: clearing the task that sends it re-sends it (same key)."""
         self.outbox.resend_failed(keys=keys)
         return self.outbox.deliver(keys, self.send)
+
+    def deliver_once(self, keys: list[str]) -> dict[str, StoredMessage]:
+        """One attempt at each of ``keys`` that is due now (none waits for a backoff or another sender)."""
+        while self.outbox.deliver_one(self.send, keys) is not None:
+            pass
+        return self.outbox.get(keys)
 
     def close(self) -> None:
         if "db" in self.__dict__:
@@ -141,29 +162,35 @@ def retry_policy(config: Config) -> RetryPolicy:
     """The config's ``retry`` section, given to the hooks (they never read the project config)."""
     from ferrero_provider.common.retry import RetryPolicy
 
-    return RetryPolicy.from_config({"retry": config.retry.model_dump()})
+    retry = config.retry
+    return RetryPolicy(max_attempts=retry.max_attempts, initial_delay_seconds=float(retry.initial_delay_seconds),
+                       max_delay_seconds=float(retry.max_delay_seconds),
+                       retryable_http_codes=frozenset(retry.retryable_http_codes),
+                       request_timeout_seconds=float(retry.request_timeout_seconds),
+                       exponential=retry.backoff == "exponential")
 
 
 def dam_settings(config: Config) -> DamSettings:
     """The DAM hook's settings from the project config (``dam``, ``field_mappings.validate_domain_values``)."""
     from ferrero_provider.otmm.client.settings import DamSettings
 
-    dam = config.dam
-    domains = config.field_mappings.get("validate_domain_values")
-    domains = domains if isinstance(domains, dict) else {}
-    cache_file = domains.get("cache_file")
+    dam, domains = config.dam, config.domain_validation
     return DamSettings(
         timeout_seconds=dam.timeout_seconds, job_timeout_seconds=dam.job_timeout_seconds, page_size=dam.page_size,
         status_field=dam.campaign.status_field, number_field=dam.campaign.number_field,
         final_assets_folder_name=dam.campaign.final_assets_folder_name,
-        domain_cache_ttl_seconds=float(str(domains.get("cache_ttl_hours", 24))) * 3600,
-        domain_cache_file=PROJECT_ROOT / cache_file if isinstance(cache_file, str) and cache_file else None,
+        domain_cache_ttl_seconds=float(domains.cache_ttl_hours) * 3600,
+        domain_cache_file=PROJECT_ROOT / domains.cache_file if domains.cache_file else None,
     )
 
 
-def box_hook_kwargs(config: Config) -> dict[str, Any]:
+def box_settings(config: Config) -> BoxSettings:
     """The Box hook's settings from the project config (``box``)."""
-    return {**config.box.model_dump(exclude={"web_url"}), "root_folder_id": str(config.box.root_folder_id)}
+    from ferrero_provider.box.client import BoxSettings
+
+    box = config.box
+    return BoxSettings(chunked_upload_threshold_mb=box.chunked_upload_threshold_mb, root_folder_id=box.root_folder_id,
+                       masters_folder_name=box.masters_folder_name, derivatives_folder_name=box.derivatives_folder_name)
 
 
 def dag_url(dag_id: str) -> str:
@@ -174,6 +201,26 @@ def dag_url(dag_id: str) -> str:
 def run_url(dag_id: str, run_id: str) -> str:
     """Link to a DAG run in the Airflow UI, for emails."""
     return f"{dag_url(dag_id)}/runs/{run_id}"
+
+
+def deliver_now(services: Services, keys: list[str]) -> str:
+    """Send outbox messages right after the fact that recorded them: one attempt each, no waiting. A message that
+    met a failing receiver stays due in the outbox and ``outbox_dispatch`` sends it (once); one refused for good
+    is logged with its reason and stays ``failed`` in the outbox. Never fails the task: the fact is done."""
+    if not keys:
+        return "nothing to send"
+    states = services.deliver_once(keys)
+    said = []
+    for state in states.values():
+        if state.status == "sent":
+            said.append(f"{state.message.label} sent")
+        elif state.status == "failed":
+            said.append(f"{state.message.label} was not delivered: {state.last_error}")
+            log.error("%s was not delivered: %s", state.message.label, state.last_error)
+        else:
+            said.append(f"{state.message.label} not delivered yet, outbox_dispatch retries it "
+                        f"({state.attempts} attempts; last error: {state.last_error})")
+    return "; ".join(said) or "nothing to send"
 
 
 def deliver_or_raise(services: Services, keys: list[str]) -> str:

@@ -9,7 +9,7 @@ tests) from a libpq DSN.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg2
 import psycopg2.errors
@@ -123,13 +123,13 @@ class TrackingDb:
                 """,
                 (campaign_id, name, campaign_number, status),
             )
-            return dict(cur.fetchone())
+            return cast("CampaignRow", dict(cur.fetchone()))
 
     def get_campaign(self, campaign_id: str) -> CampaignRow | None:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM campaigns WHERE campaign_id = %s", (campaign_id,))
             row = cur.fetchone()
-        return dict(row) if row else None
+        return cast("CampaignRow", dict(row)) if row else None
 
     # -- masters ----------------------------------------------------------------------------------------
 
@@ -158,7 +158,7 @@ class TrackingDb:
                             "SELECT tracking_id FROM master_assets WHERE dam_asset_id = %s", (dam_asset_id,)
                         )
                         row = cur.fetchone()
-                    return row["tracking_id"]
+                    return str(row["tracking_id"])
             except psycopg2.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name != "master_assets_tracking_id_key":
                     raise
@@ -170,7 +170,7 @@ class TrackingDb:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM master_assets WHERE tracking_id = %s", (tracking_id,))
             row = cur.fetchone()
-        return dict(row) if row else None
+        return cast("MasterRow", dict(row)) if row else None
 
     def record_master_in_box(
         self,
@@ -203,7 +203,7 @@ class TrackingDb:
                 "SELECT * FROM master_assets WHERE campaign_id = %s AND status = 'active' ORDER BY name",
                 (campaign_id,),
             )
-            return [dict(row) for row in cur.fetchall()]
+            return [cast("MasterRow", dict(row)) for row in cur.fetchall()]
 
     # -- A1 -> A2 transfers and status changes --------------------------------------------------------
 
@@ -237,7 +237,7 @@ class TrackingDb:
     def transfers_of_run(self, dag_run_id: str) -> list[TransferRow]:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM master_transfers WHERE dag_run_id = %s ORDER BY asset_name", (dag_run_id,))
-            return [dict(row) for row in cur.fetchall()]
+            return [cast("TransferRow", dict(row)) for row in cur.fetchall()]
 
     def completed_cycles(self, campaign_id: str, old_status: str, new_status: str) -> int:
         """How many times we already moved this campaign from ``old_status`` to ``new_status``."""
@@ -290,7 +290,7 @@ class TrackingDb:
         with self.transaction() as cur:
             cur.execute("SELECT * FROM campaigns WHERE box_folder_id IS NOT NULL AND status = ANY(%s)"
                         " ORDER BY campaign_id", (list(statuses),))
-            return [dict(r) for r in cur.fetchall()]
+            return [cast("CampaignRow", dict(r)) for r in cur.fetchall()]
 
     def flip_once(
         self,
@@ -317,7 +317,7 @@ class TrackingDb:
             )
             row = cur.fetchone()
             if row is not None:
-                return dict(row)
+                return cast("StatusChangeRow", dict(row))
             if not apply(_campaign_progress(cur, campaign_id)):
                 return None
             cur.execute(
@@ -325,13 +325,13 @@ class TrackingDb:
                 " VALUES (%s, %s, %s, %s, %s) RETURNING *, true AS created",
                 (campaign_id, old_status, new_status, cycle, dag_run_id),
             )
-            row = dict(cur.fetchone())
+            change = cast("StatusChangeRow", dict(cur.fetchone()))
             cur.execute("UPDATE campaigns SET status = %s, updated_at = now() WHERE campaign_id = %s",
                         (new_status, campaign_id))
             cur.execute("SELECT * FROM master_assets WHERE campaign_id = %s AND status = 'active' ORDER BY name",
                         (campaign_id,))
-            outbox.add(cur, messages(row, [dict(m) for m in cur.fetchall()]))
-            return row
+            outbox.add(cur, messages(change, [cast("MasterRow", dict(m)) for m in cur.fetchall()]))
+            return change
 
 
 def _campaign_progress(cur: PgCursor, campaign_id: str) -> CampaignProgress:

@@ -36,7 +36,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
 
-def dag_run_id_for(box_file_id: str, box_file_version_id: str, file_name: str | None = None) -> str:
+def dag_run_id_for(box_file_id: str, box_file_version_id: str | None, file_name: str | None = None) -> str:
     """The A2->A3 run of one Box file version: ``box_<file id>_v<version id>__<file name>``. The name (characters
     Airflow refuses in a run id replaced) shows in the grid and the run list, and the run list's search finds it."""
     run_id = f"box_{_UNSAFE.sub('-', str(box_file_id))}_v{_UNSAFE.sub('-', str(box_file_version_id))}"
@@ -161,4 +161,4 @@ class WebhookEvents:
                 " WHERE event_id = %s AND status <> 'ignored'",
                 (event_id,),
             )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)

@@ -25,7 +25,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from box_sdk_gen import (
     BoxAPIError,
@@ -40,6 +40,8 @@ from sandbox.box.seed import ROOT_FOLDER_NAME
 from sandbox.settings import SandboxSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from box_sdk_gen import BoxClient
 
 AGENCY_NAME = "Agency Studio"
@@ -108,8 +110,9 @@ def localize(path: Path, note: str) -> None:
         path.write_bytes(data + b"\n%" + payload + b"\n")
 
 
-def _folder_entries(client: BoxClient, folder_id: str) -> list:
-    entries, marker = [], None
+def _folder_entries(client: BoxClient, folder_id: str) -> list[Any]:
+    entries: list[Any] = []
+    marker = None
     while True:
         page = client.folders.get_folder_items(folder_id, usemarker=True, marker=marker, limit=1000)
         entries += page.entries or []
@@ -118,7 +121,7 @@ def _folder_entries(client: BoxClient, folder_id: str) -> list:
             return entries
 
 
-def _child(client: BoxClient, folder_id: str, predicate: object, kind: str = "folder") -> object | None:
+def _child(client: BoxClient, folder_id: str, predicate: Callable[[str], bool], kind: str = "folder") -> Any | None:
     for entry in _folder_entries(client, folder_id):
         if entry.type.value == kind and predicate(entry.name):
             return entry

@@ -110,6 +110,12 @@ def received(sandbox, kind: str) -> list[dict]:
     return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
 
 
+def status_webhooks(sandbox, new_status: str) -> list[dict]:
+    """The bodies of the status webhooks the sink received for a change to ``new_status``, matched on the field
+    (a substring of the whole record would also match a tracking ID such as ``XA3K7M`` in an A2 webhook)."""
+    return [h["body"] for h in received(sandbox, "status-webhooks") if h["body"]["new_status"] == new_status]
+
+
 def ti_states(dag_run) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
 

@@ -42,8 +42,8 @@ def test_two_campaigns_discovered_one_fails_the_other_flips(dags, seeded_sandbox
         outcomes[conf["campaign"]] = a1_to_a2.test(run_conf=conf).state
     assert outcomes == {first["id"]: "success", second["id"]: "failed"}
     otmm = OtmmHook()
-    assert otmm.get_campaign(first["id"]).status == "A2"
-    assert otmm.get_campaign(second["id"]).status == "A1"
+    assert otmm.client.folders.get_campaign(first["id"]).status == "A2"
+    assert otmm.client.folders.get_campaign(second["id"]).status == "A1"
     assert len(received(seeded_sandbox, "status-webhooks")) == 1
 
     # Next discovery: the failed campaign's run exists already (an operator clears it), so nothing new starts,
@@ -86,7 +86,7 @@ def test_a_campaign_started_by_hand_gets_a_run_named_after_it(dags, seeded_sandb
     otmm = OtmmHook()
     discovery = fast(dags.get_dag("a1_discovery"))
     for minute, campaign in enumerate(seed["campaigns"]):
-        in_a1 = otmm.get_campaign(campaign["id"]).status == "A1"
+        in_a1 = otmm.client.folders.get_campaign(campaign["id"]).status == "A1"
         run = discovery.test(run_conf={"campaign": campaign["number"], "force": not in_a1},
                              logical_date=datetime(2026, 11, 24, 12, minute, tzinfo=timezone.utc))
         assert run.state == "success", ti_states(run)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import yaml
 from box_sdk_gen import UploadFileAttributes, UploadFileAttributesParentField
 
-from tests.dags.conftest import ROOT, fast, received, ti_states
+from tests.dags.conftest import ROOT, fast, received, status_webhooks, ti_states
 
 if TYPE_CHECKING:
     import pytest
@@ -31,9 +31,9 @@ def _to_a2(dags, campaign) -> None:
 
 
 def _derivatives_folder(box, seed, campaign) -> str:
-    folder = next(i for i in box.list_folder_items(seed["box_root_folder_id"])
+    folder = next(i for i in box.client.folders.list_folder_items(seed["box_root_folder_id"])
                   if i.name == f"{campaign['number']} {campaign['name']}")
-    return next(i.item_id for i in box.list_folder_items(folder.item_id) if i.name == "Derivatives")
+    return next(i.item_id for i in box.client.folders.list_folder_items(folder.item_id) if i.name == "Derivatives")
 
 
 def _agency(sandbox, number: str) -> str:
@@ -52,7 +52,7 @@ def _upload_as_agency(sandbox, folder_id: str, name: str, content: bytes) -> str
 
 
 def _final_assets(otmm, campaign) -> dict[str, object]:
-    return {a.name: a for a in otmm.list_master_assets(campaign["final_assets_folder_id"])}
+    return {a.name: a for a in otmm.client.folders.list_master_assets(campaign["final_assets_folder_id"])}
 
 
 def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, seed, product_env,
@@ -64,31 +64,30 @@ def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, 
     _to_a2(dags, campaign)
     printed = _agency(seeded_sandbox, campaign["number"])
     box, otmm = BoxHook(), OtmmHook()
-    files = box.list_folder_items(_derivatives_folder(box, seed, campaign))
+    files = box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign))
     assert len(files) == len(campaign["masters"]) + 1
 
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
     outcomes = {f.name: a2_to_a3.test(run_conf={"box_file_id": f.item_id}) for f in files}
     bad = [name for name, run in outcomes.items() if run.state != "success"]
     assert len(bad) == 1 and bad[0] in printed and "badly named" in printed
-    assert ti_states(outcomes[bad[0]])[("check_derivative", -1)] == "failed"
+    assert ti_states(outcomes[bad[0]])[("derivative_to_dam", -1)] == "failed"
 
     final = _final_assets(otmm, campaign)
     good = [name for name in outcomes if name not in bad]
     assert sorted(final) == sorted(name[7:] for name in good), "uploaded under the clean name"
     video = next(a for name, a in final.items() if name.endswith(".mp4"))
-    fields = otmm.get_asset(video.asset_id).fields
+    fields = otmm.client.assets.get_asset(video.asset_id).fields
     assert float(fields["FERRERO.FIELD.DURATION"]) > 0, "media metadata read from the file"
     assert fields["FERRERO.FIELD.STATE"] == "Local" and fields["ARTESIA.FIELD.ASSET NAME"] == video.name
-    assert otmm.get_campaign(campaign["id"]).status == "A3"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A3"
 
-    hooks = [h for h in received(seeded_sandbox, "status-webhooks") if "A3" in str(h)]
-    assert len(hooks) == 1
+    assert len(status_webhooks(seeded_sandbox, "A3")) == 1
     mails = received(seeded_sandbox, "mail")
     errors = [m for m in mails if "was not uploaded" in m["subject"]]
     assert len(errors) == 1 and bad[0] in errors[0]["subject"]
     assert "VERSION segment is missing" in html.unescape(errors[0]["html"]), "the sentence names the problem"
-    assert len([m for m in mails if "(A3)" in m["subject"]]) == 1
+    assert len([m for m in mails if m["subject"].endswith("(A3)")]) == 1
 
     # A replayed file starts a run that finds everything done: no second asset, no second flip.
     capfd.readouterr()
@@ -99,7 +98,7 @@ def test_agency_uploads_reach_the_dam_and_the_campaign_a3(dags, seeded_sandbox, 
     assert f"of {good[0]} is already in the DAM" in logged and "nothing uploaded again" in logged, logged[-3000:]
     assert "'already_done'" not in logged  # a sentence, not the task's result dict
     assert sorted(_final_assets(otmm, campaign)) == sorted(final)
-    assert len([h for h in received(seeded_sandbox, "status-webhooks") if "A3" in str(h)]) == 1
+    assert len(status_webhooks(seeded_sandbox, "A3")) == 1
     assert tracking_db.completed_cycles(campaign["id"], "A2", "A3") == 1
 
 
@@ -126,12 +125,12 @@ def test_unknown_tracking_id_and_strict_domain_upload_nothing(dags, seeded_sandb
     clear_cache()
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
     run = a2_to_a3.test(run_conf={"box_file_id": unknown})
-    assert run.state == "failed" and ti_states(run)[("check_derivative", -1)] == "failed"
+    assert run.state == "failed" and ti_states(run)[("derivative_to_dam", -1)] == "failed"
     run = a2_to_a3.test(run_conf={"box_file_id": refused})
-    assert run.state == "failed" and ti_states(run)[("upload_to_dam", -1)] == "failed"
+    assert run.state == "failed" and ti_states(run)[("derivative_to_dam", -1)] == "failed"
 
     assert _final_assets(otmm, campaign) == {}
-    assert otmm.get_campaign(campaign["id"]).status == "A2"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A2"
     errors = [html.unescape(m["html"]) for m in received(seeded_sandbox, "mail") if "was not uploaded" in m["subject"]]
     assert len(errors) == 2
     assert any("ZZ99XY, which belongs to no master asset" in e for e in errors)
@@ -139,10 +138,10 @@ def test_unknown_tracking_id_and_strict_domain_upload_nothing(dags, seeded_sandb
 
 
 def test_unknown_box_file_fails_at_once_with_one_email(dags, seeded_sandbox, product_env) -> None:
-    """A mistyped Box file id is a permanent error: one try of check_derivative although it has retries left,
+    """A mistyped Box file id is a permanent error: one try of derivative_to_dam although it has retries left,
     and one error email naming the file once."""
     a2_to_a3 = dags.get_dag("a2_to_a3")
-    check = a2_to_a3.get_task("check_derivative")
+    check = a2_to_a3.get_task("derivative_to_dam")
     saved = check.retries, check.retry_delay
     check.retries, check.retry_delay = 2, timedelta(0)
     try:
@@ -151,7 +150,7 @@ def test_unknown_box_file_fails_at_once_with_one_email(dags, seeded_sandbox, pro
         check.retries, check.retry_delay = saved
 
     assert run.state == "failed"
-    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "check_derivative"]
+    [ti] = [ti for ti in run.get_task_instances() if ti.task_id == "derivative_to_dam"]
     assert (ti.state, ti.try_number) == ("failed", 1), "failed at once, never up_for_retry"
     [mail] = [m for m in received(seeded_sandbox, "mail") if "was not uploaded" in m["subject"]]
     text = html.unescape(mail["html"])

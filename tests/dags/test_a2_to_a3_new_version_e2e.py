@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from box_sdk_gen import UploadFileVersionAttributes
 
 from sandbox.otmm.store import OtmmStore
-from tests.dags.conftest import derivative_row, fast, received, ti_states
+from tests.dags.conftest import derivative_row, fast, received, status_webhooks, ti_states
 from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _final_assets, _to_a2
 
 if TYPE_CHECKING:
@@ -36,9 +36,10 @@ def _upload_new_version(sandbox, file_id: str, name: str, content: bytes) -> Non
 
 
 def _a3_notifications(sandbox) -> tuple[int, int]:
-    hooks = [h for h in received(sandbox, "status-webhooks") if "A3" in str(h)]
-    mails = [m for m in received(sandbox, "mail") if "(A3)" in m["subject"]]
-    return len(hooks), len(mails)
+    """(A3 status webhooks, A3 emails); every status webhook is one of the campaign's two flips, each sent once."""
+    assert sorted(h["body"]["new_status"] for h in received(sandbox, "status-webhooks")) == ["A2", "A3"]
+    mails = [m for m in received(sandbox, "mail") if m["subject"].endswith("(A3)")]
+    return len(status_webhooks(sandbox, "A3")), len(mails)
 
 
 def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, seeded_sandbox, seed, product_env,
@@ -50,16 +51,16 @@ def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, see
     _to_a2(dags, campaign)
     _agency(seeded_sandbox, campaign["number"])
     box, otmm = BoxHook(), OtmmHook()
-    files = box.list_folder_items(_derivatives_folder(box, seed, campaign))
+    files = box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign))
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
     for file in files:
         a2_to_a3.test(run_conf={"box_file_id": file.item_id})
-    assert otmm.get_campaign(campaign["id"]).status == "A3"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A3"
     assert _a3_notifications(seeded_sandbox) == (1, 1)
     video_file = next(f for f in files if f.name.endswith("_v01.mp4"))
     before = _final_assets(otmm, campaign)
     video = before[video_file.name[7:]]
-    old_duration = float(otmm.get_asset(video.asset_id).fields["FERRERO.FIELD.DURATION"])
+    old_duration = float(otmm.client.assets.get_asset(video.asset_id).fields["FERRERO.FIELD.DURATION"])
     store = OtmmStore(seeded_sandbox.settings.otmm_dir)
     assert store.get(video.asset_id)["version"] == 1
 
@@ -73,14 +74,14 @@ def test_a_new_box_version_becomes_a_new_version_of_the_same_dam_asset(dags, see
     latest = after[video.name].asset_id
     assert latest != video.asset_id and store.get(latest)["version"] == 2, "the new version has its own id"
     assert not store.get(video.asset_id)["latest_version"]
-    downloaded = otmm.download_original(latest, tmp_path / "from-dam.mp4")
+    downloaded = otmm.client.assets.download_original(latest, tmp_path / "from-dam.mp4")
     assert open(downloaded.path, "rb").read() == new_content, "the DAM streams the new bytes"
-    fields = otmm.get_asset(latest).fields
+    fields = otmm.client.assets.get_asset(latest).fields
     assert float(fields["FERRERO.FIELD.DURATION"]) < 2 < old_duration, "media fields of the new file"
     assert fields["ARTESIA.FIELD.ASSET NAME"] == video.name, "the other metadata stays"
     assert store.get(latest)["locked_by"] is None and store.get(video.asset_id)["locked_by"] is None
     derivative = derivative_row(tracking_db, video_file.name[:6], video_file.name)
-    assert derivative["box_file_version_id"] == box.get_file_info(video_file.item_id).version_id
+    assert derivative["box_file_version_id"] == box.client.files.get_file_info(video_file.item_id).version_id
     assert derivative["dam_asset_id"] == video.asset_id and derivative["dam_latest_asset_id"] == latest
 
     again = a2_to_a3.test(run_conf={"box_file_id": video_file.item_id})

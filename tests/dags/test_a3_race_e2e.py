@@ -19,7 +19,7 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     _to_a2(dags, campaign)
     _agency(seeded_sandbox, campaign["number"])
     box, config = BoxHook(), load_settings()
-    files = [f for f in box.list_folder_items(_derivatives_folder(box, seed, campaign)) if "_v01." in f.name]
+    files = [f for f in box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign)) if "_v01." in f.name]
     derivatives = [check_derivative(box, tracking_db, config, f.item_id) for f in files]
     for derivative in derivatives:
         upload_derivative(OtmmHook(), box, tracking_db, config, derivative)
@@ -40,5 +40,5 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
         t.join()
     assert [o["flipped"] for o in outcomes] == [True, True]
     assert sorted(o["created"] for o in outcomes) == [False, True]
-    assert OtmmHook().get_campaign(campaign["id"]).status == "A3"
+    assert OtmmHook().client.folders.get_campaign(campaign["id"]).status == "A3"
     assert tracking_db.completed_cycles(campaign["id"], "A2", "A3") == 1

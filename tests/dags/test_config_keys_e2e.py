@@ -32,7 +32,7 @@ def test_a_derivative_larger_than_max_size_mb_fails_before_downloading(dags, see
 
     run = fast(dags.get_dag("a2_to_a3")).test(run_conf={"box_file_id": file_id})
 
-    assert run.state == "failed" and ti_states(run)[("upload_to_dam", -1)] == "failed"
+    assert run.state == "failed" and ti_states(run)[("derivative_to_dam", -1)] == "failed"
     [email] = [m for m in received(seeded_sandbox, "mail") if "was not uploaded" in m["subject"]]
     assert "larger than the 1 MB allowed (temp.max_size_mb), so it was not downloaded" in html.unescape(email["html"])
-    assert OtmmHook().list_master_assets(campaign["final_assets_folder_id"]) == []
+    assert OtmmHook().client.folders.list_master_assets(campaign["final_assets_folder_id"]) == []

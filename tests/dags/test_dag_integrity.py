@@ -60,3 +60,24 @@ def test_a1_discovery_every_five_minutes(dagbag) -> None:
     trigger = dag.get_task("start_campaign_runs")
     assert trigger.partial_kwargs["trigger_dag_id"] == "a1_to_a2"
     assert trigger.partial_kwargs["skip_when_already_exists"] is True
+
+
+def test_a2_to_a3_one_task_per_derivative(dagbag) -> None:
+    """A derivative costs one task instance: check, upload, completion and its messages in one task, which
+    records the failure (with its email) when it gives up; it holds a DAM pool slot."""
+    dag = dagbag.get_dag("a2_to_a3")
+    assert [t.task_id for t in dag.tasks] == ["derivative_to_dam"]
+    [task] = dag.tasks
+    assert task.pool == "dam_api" and task.on_failure_callback
+    assert dag.max_active_runs >= 1
+
+
+def test_concurrency_settings_from_the_environment(monkeypatch) -> None:
+    from include.ferrero.runtime import sized
+
+    assert sized("A2A3_MAX_ACTIVE_RUNS", 16) == 16
+    monkeypatch.setenv("A2A3_MAX_ACTIVE_RUNS", "8")
+    assert sized("A2A3_MAX_ACTIVE_RUNS", 16) == 8
+    monkeypatch.setenv("A2A3_MAX_ACTIVE_RUNS", "0")
+    with pytest.raises(ValueError, match="A2A3_MAX_ACTIVE_RUNS must be a whole number >= 1, got '0'"):
+        sized("A2A3_MAX_ACTIVE_RUNS", 16)

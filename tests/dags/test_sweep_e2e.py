@@ -34,7 +34,7 @@ def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, se
     _to_a2(dags, campaign)
     _agency(seeded_sandbox, campaign["number"])  # no receiver here: every webhook is lost
     box = BoxHook()
-    files = [box.get_file_info(i.item_id) for i in box.list_folder_items(_derivatives_folder(box, seed, campaign))]
+    files = [box.client.files.get_file_info(i.item_id) for i in box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign))]
     expected = {dag_run_id_for(f.file_id, f.version_id, f.name): f for f in files}
 
     # One derivative went through already (say, its webhook did arrive): the sweep leaves it alone.
@@ -65,7 +65,7 @@ def test_sweep_starts_runs_for_uploads_without_a_record(dags, seeded_sandbox, se
         cur.execute("UPDATE campaigns SET status = 'A3' WHERE campaign_id = %s", (campaign["id"],))
     folder = _derivatives_folder(box, seed, campaign)
     late_id = _upload_as_agency(seeded_sandbox, folder, done.name.replace("_v01.", "_v02."), b"late derivative")
-    late = box.get_file_info(late_id)
+    late = box.client.files.get_file_info(late_id)
     third = sweep.test(logical_date=datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc))
     assert third.state == "success", ti_states(third)
     mapped = {index: s for (task, index), s in ti_states(third).items() if task == "start_derivative_runs"}

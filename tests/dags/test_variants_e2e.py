@@ -35,14 +35,14 @@ def test_a1_to_a3_and_a_new_version_in_each_variant(dags, seeded_sandbox, seed, 
     to_a2 = fast(dags.get_dag("a1_to_a2")).test(run_conf={"campaign": campaign["id"]})
     assert to_a2.state == "success", ti_states(to_a2)
     otmm, box = OtmmHook(), BoxHook()
-    assert otmm.get_campaign(campaign["id"]).status == "A2"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A2"
 
     _agency(seeded_sandbox, campaign["number"])
-    files = box.list_folder_items(_derivatives_folder(box, seed, campaign))
+    files = box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign))
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
     for file in files:
         a2_to_a3.test(run_conf={"box_file_id": file.item_id})
-    assert otmm.get_campaign(campaign["id"]).status == "A3"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A3"
 
     image = next(f for f in files if f.name.endswith((".png", ".jpg")) and "_v0" in f.name)
     before = _final_assets(otmm, campaign)[image.name[7:]]

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from include.ferrero.config import ConfigError, clear_cache, load_config
+from include.ferrero.config import ConfigError, clear_cache, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,45 +30,47 @@ def _edit(path: Path, change) -> None:
 
 
 def test_project_config_loads_with_every_section() -> None:
-    config = load_config()
-    assert config["environment"] == "staging"
-    assert config["polling"]["interval_seconds"] == 300
-    assert config["webhook"]["port"] == 8095  # ${RECEIVER_PORT:-8095} expands to an integer
-    assert {"webhooks", "email_templates"} <= set(config)
+    config = load_settings()
+    assert config.environment == "staging"
+    assert config.polling.interval_seconds == 300
+    assert config.webhook.port == 8095  # ${RECEIVER_PORT:-8095} expands to an integer
+    assert "campaign_status_update" in config.webhooks and "upload_failed" in config.email_templates.templates
     # the staging overlay is merged over the base, not replacing sibling keys
-    assert config["notifications"]["recipients"]["success"] == ["staging-team@ferrero.com"]
-    assert config["notifications"]["from_address"].startswith("Ferrero")
+    assert config.notifications.recipients.success == ("staging-team@ferrero.com",)
+    assert config.notifications.from_address.startswith("Ferrero")
 
 
 def test_production_overlay(config_dir: Path) -> None:
-    config = load_config(config_dir, env="production")
-    assert config["retry"]["max_attempts"] == 5
-    assert config["retry"]["initial_delay_seconds"] == 5
+    config = load_settings(config_dir, env="production")
+    assert config.retry.max_attempts == 5
+    assert config.retry.initial_delay_seconds == 5
 
 
-def test_result_is_a_copy(config_dir: Path) -> None:
-    load_config(config_dir)["polling"]["interval_seconds"] = 1
-    assert load_config(config_dir)["polling"]["interval_seconds"] == 300
+def test_result_is_read_only(config_dir: Path) -> None:
+    config = load_settings(config_dir)
+    with pytest.raises(ValidationError):
+        config.polling.interval_seconds = 1  # type: ignore[misc]  # frozen on purpose: that is the test
+    assert load_settings(config_dir).polling.interval_seconds == 300
 
 
 def test_bad_value_gives_one_sentence(config_dir: Path) -> None:
     text = (config_dir / "config.yaml").read_text().replace("interval_seconds: 300", "interval_seconds: five")
     (config_dir / "config.yaml").write_text(text)
     with pytest.raises(ConfigError) as err:
-        load_config(config_dir)
+        load_settings(config_dir)
     assert str(err.value) == "config/config.yaml: polling.interval_seconds must be an integer >= 60, got 'five'"
 
 
 def test_too_small_value(config_dir: Path) -> None:
     _edit(config_dir / "config.yaml", lambda d: d["polling"].update(interval_seconds=10))
     with pytest.raises(ConfigError, match=r"polling.interval_seconds must be an integer >= 60, got 10$"):
-        load_config(config_dir)
+        load_settings(config_dir)
 
 
 def test_error_names_the_overlay_that_set_the_value(config_dir: Path) -> None:
     _edit(config_dir / "environments" / "staging.yaml", lambda d: d.update(retry={"max_attempts": 0}))
     with pytest.raises(ConfigError) as err:
-        load_config(config_dir)
+        load_settings(config_dir)
     assert str(err.value) == (
         "config/environments/staging.yaml: retry.max_attempts must be an integer between 1 and 10, got 0"
     )
@@ -76,20 +79,20 @@ def test_error_names_the_overlay_that_set_the_value(config_dir: Path) -> None:
 def test_missing_key(config_dir: Path) -> None:
     _edit(config_dir / "config.yaml", lambda d: d["box"].pop("masters_folder_name"))
     with pytest.raises(ConfigError, match=r"^config/config.yaml: box.masters_folder_name is missing$"):
-        load_config(config_dir)
+        load_settings(config_dir)
 
 
 def test_misspelt_key(config_dir: Path) -> None:
     _edit(config_dir / "config.yaml", lambda d: d["polling"].update(intervall_seconds=300))
     with pytest.raises(ConfigError, match=r"polling.intervall_seconds is not a known setting"):
-        load_config(config_dir)
+        load_settings(config_dir)
 
 
 def test_bad_list_item(config_dir: Path) -> None:
     _edit(config_dir / "environments" / "staging.yaml",
           lambda d: d["notifications"]["recipients"].update(critical=["oncall"]))
     with pytest.raises(ConfigError) as err:
-        load_config(config_dir)
+        load_settings(config_dir)
     assert str(err.value) == (
         "config/environments/staging.yaml: notifications.recipients.critical.0 must be an email address, "
         "got 'oncall'"
@@ -99,13 +102,13 @@ def test_bad_list_item(config_dir: Path) -> None:
 def test_invalid_yaml(config_dir: Path) -> None:
     (config_dir / "webhooks.yaml").write_text("campaign_status_update:\n  url: [unclosed\n")
     with pytest.raises(ConfigError, match=r"^config/webhooks.yaml: is not valid YAML at line \d+, column \d+"):
-        load_config(config_dir)
+        load_settings(config_dir)
 
 
 def test_section_file_is_validated(config_dir: Path) -> None:
     _edit(config_dir / "webhooks.yaml", lambda d: d["campaign_status_update"].update(auth_type="token"))
     with pytest.raises(ConfigError) as err:
-        load_config(config_dir)
+        load_settings(config_dir)
     assert str(err.value) == (
         "config/webhooks.yaml: campaign_status_update.auth_type must be bearer, basic or none, got 'token'"
     )
@@ -114,22 +117,22 @@ def test_section_file_is_validated(config_dir: Path) -> None:
 def test_email_template_required(config_dir: Path) -> None:
     _edit(config_dir / "email_templates.yaml", lambda d: d["templates"].pop("upload_failed"))
     with pytest.raises(ConfigError, match=r"email_templates.yaml: templates.upload_failed is missing"):
-        load_config(config_dir)
+        load_settings(config_dir)
 
 
 def test_variables_expand_with_defaults(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECEIVER_PORT", "9123")
     monkeypatch.setenv("BOX_ROOT_FOLDER_ID", "348304357505")
-    config = load_config(config_dir)
-    assert config["webhook"]["port"] == 9123
-    assert str(config["box"]["root_folder_id"]) == "348304357505"
+    config = load_settings(config_dir)
+    assert config.webhook.port == 9123
+    assert config.box.root_folder_id == "348304357505"
 
 
 def test_unset_variable_without_default(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOME_UNSET_VARIABLE", raising=False)
     _edit(config_dir / "config.yaml", lambda d: d["temp"].update(directory="${SOME_UNSET_VARIABLE}/tmp"))
     with pytest.raises(ConfigError) as err:
-        load_config(config_dir)
+        load_settings(config_dir)
     assert str(err.value) == (
         "config/config.yaml: temp.directory uses ${SOME_UNSET_VARIABLE}, which is not set in the environment"
     )
@@ -137,7 +140,7 @@ def test_unset_variable_without_default(config_dir: Path, monkeypatch: pytest.Mo
 
 def test_unknown_environment(config_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"environments/qa.yaml: no such file, so ENV='qa'"):
-        load_config(config_dir, env="qa")
+        load_settings(config_dir, env="qa")
 
 
 def test_no_secrets_in_yaml() -> None:
@@ -150,8 +153,6 @@ def test_no_secrets_in_yaml() -> None:
 
 
 def test_box_web_url_defaults_to_box_and_is_checked(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from include.ferrero.config import load_settings
-
     monkeypatch.delenv("BOX_WEB_URL", raising=False)
     assert load_settings(config_dir).box.web_url == "https://app.box.com"
     clear_cache()
@@ -160,6 +161,6 @@ def test_box_web_url_defaults_to_box_and_is_checked(config_dir: Path, monkeypatc
     clear_cache()
     monkeypatch.setenv("BOX_WEB_URL", "app.box.com/")
     with pytest.raises(ConfigError) as err:
-        load_config(config_dir)
+        load_settings(config_dir)
     assert str(err.value).startswith("config/config.yaml: box.web_url must be an http(s) address without a "
                                      "trailing slash"), err.value

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from include.ferrero.campaigns import discovery_schedule
-from include.ferrero.config import load_config, load_settings
+from include.ferrero.config import load_settings
 from include.ferrero.config_model import PollingConfig, TempConfig
 from include.ferrero.messages import html_to_text, render_email
 from include.ferrero.temp_files import prepare_temp_root, remove_stale, size_problem
@@ -56,7 +56,7 @@ def test_a_file_larger_than_max_size_mb_is_refused_with_a_sentence() -> None:
                         "not downloaded")
 
 
-@pytest.mark.parametrize("name", sorted(load_config()["email_templates"]["templates"]))
+@pytest.mark.parametrize("name", sorted(load_settings().email_templates.templates))
 def test_every_email_has_a_plain_text_part(name: str) -> None:
     config = load_settings()
     variables = {v: f"<{v}>" for v in config.email_templates.templates[name].variables}

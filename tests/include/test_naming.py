@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from include.ferrero.config import ConfigError, clear_cache, load_config
+from include.ferrero.config import ConfigError, clear_cache, load_settings
 from include.ferrero.naming import (
     DEFAULT_CONVENTION,
     ConventionError,
@@ -280,7 +280,7 @@ def test_to_dict_round_trip():
 
 def test_config_file_is_the_spec_default():
     clear_cache()
-    assert load_config()["naming"] == DEFAULT_CONVENTION
+    assert load_settings().naming == DEFAULT_CONVENTION
 
 
 def test_custom_convention_from_config():
@@ -347,7 +347,7 @@ def test_naming_yaml_is_validated_by_its_schema(config_copy, edit, message):
     edit(data)
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError) as info:
-        load_config(config_copy)
+        load_settings(config_copy)
     assert "naming.yaml: " + message in str(info.value)
 
 

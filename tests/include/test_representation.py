@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from include.ferrero.config import ConfigError, clear_cache, load_config
+from include.ferrero.config import ConfigError, clear_cache, load_settings
 from include.ferrero.naming import parse_filename
 from include.ferrero.representation import (
     RepresentationError,
@@ -82,7 +82,7 @@ MEDIA = {"duration_ms": 15040, "width": 1920, "height": 1080, "frame_rate": 25.0
 @pytest.fixture(scope="module")
 def mappings():
     clear_cache()
-    return load_config()["field_mappings"]
+    return load_settings().field_mappings
 
 
 def elements(result):
@@ -340,7 +340,7 @@ def test_field_mappings_yaml_is_validated_by_its_schema(tmp_path, edit, message)
     clear_cache()
     try:
         with pytest.raises(ConfigError) as info:
-            load_config(folder)
+            load_settings(folder)
     finally:
         clear_cache()
     assert "field_mappings.yaml: " + message in str(info.value)

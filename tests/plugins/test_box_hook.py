@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -25,7 +25,7 @@ from ferrero_provider.box.exceptions import (
     BoxServerError,
     BoxTransportError,
 )
-from ferrero_provider.box.hooks import BoxHook
+from ferrero_provider.box.hooks import BoxHook, BoxSettings
 from ferrero_provider.common.retry import RetryPolicy
 from tests.plugins.conftest import box_connection
 
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-def make_hook(max_attempts: int = 3, **kwargs: object) -> BoxHook:
-    return BoxHook(retry=RetryPolicy(initial_delay_seconds=0, max_attempts=max_attempts), **kwargs)  # type: ignore[arg-type]
+def make_hook(max_attempts: int = 3, **settings: Any) -> BoxHook:
+    return BoxHook(retry=RetryPolicy(initial_delay_seconds=0, max_attempts=max_attempts),
+                   settings=BoxSettings(**settings))
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def hook(box_conn: str) -> BoxHook:
 @pytest.fixture
 def folder(hook: BoxHook) -> str:
     """A fresh folder of the service account for one test."""
-    return hook.ensure_folder("0", f"hooks-{uuid.uuid4().hex[:10]}")
+    return hook.client.folders.ensure_folder("0", f"hooks-{uuid.uuid4().hex[:10]}")
 
 
 def write(path: Path, size: int, seed: bytes = b"") -> Path:
@@ -72,40 +73,40 @@ def sha1_of(path: Path) -> str:
 
 
 def test_ensure_campaign_folders_is_idempotent(hook: BoxHook, folder: str):
-    first = hook.ensure_campaign_folders("CMP-2026-001", "Nutella / Breakfast", parent_folder_id=folder)
-    second = make_hook().ensure_campaign_folders("CMP-2026-001", "Nutella / Breakfast", parent_folder_id=folder)
+    first = hook.client.folders.ensure_campaign_folders("CMP-2026-001", "Nutella / Breakfast", parent_folder_id=folder)
+    second = make_hook().client.folders.ensure_campaign_folders("CMP-2026-001", "Nutella / Breakfast", parent_folder_id=folder)
 
     assert first == second
     assert first.campaign_folder_name == "CMP-2026-001 Nutella - Breakfast"
-    assert [(i.name, i.item_type) for i in hook.list_folder_items(folder)] == [
+    assert [(i.name, i.item_type) for i in hook.client.folders.list_folder_items(folder)] == [
         ("CMP-2026-001 Nutella - Breakfast", "folder")]
-    names = sorted(i.name for i in hook.list_folder_items(first.campaign_folder_id))
+    names = sorted(i.name for i in hook.client.folders.list_folder_items(first.campaign_folder_id))
     assert names == ["Derivatives", "Masters"]
 
 
 def test_ensure_folder_where_a_file_has_the_name_is_a_conflict(hook: BoxHook, folder: str, tmp_path: Path):
-    hook.upload_file(folder, write(tmp_path / "Masters", 10))
+    hook.client.uploads.upload_file(folder, write(tmp_path / "Masters", 10))
     with pytest.raises(BoxConflictError, match="already has a file named 'Masters'"):
-        hook.ensure_folder(folder, "Masters")
+        hook.client.folders.ensure_folder(folder, "Masters")
 
 
 def test_list_folder_items_reads_every_page(hook: BoxHook, folder: str, monkeypatch: pytest.MonkeyPatch):
     for i in range(5):
-        hook.ensure_folder(folder, f"sub {i}")
+        hook.client.folders.ensure_folder(folder, f"sub {i}")
     monkeypatch.setattr(box_folders, "PAGE_LIMIT", 2)
-    assert sorted(i.name for i in hook.list_folder_items(folder)) == [f"sub {i}" for i in range(5)]
+    assert sorted(i.name for i in hook.client.folders.list_folder_items(folder)) == [f"sub {i}" for i in range(5)]
 
 
 def test_folder_shared_link_is_created_once(hook: BoxHook, folder: str):
-    link = hook.get_folder_shared_link(folder)
+    link = hook.client.folders.get_folder_shared_link(folder)
     assert link.startswith("http") and "/s/" in link
-    assert make_hook().get_folder_shared_link(folder) == link
+    assert make_hook().client.folders.get_folder_shared_link(folder) == link
     assert requests.get(link, timeout=5).status_code == 200
 
 
 def test_unknown_folder_is_not_found(hook: BoxHook):
     with pytest.raises(BoxNotFoundError, match=r"listing folder 999999999: HTTP 404 not_found"):
-        hook.list_folder_items("999999999")
+        hook.client.folders.list_folder_items("999999999")
 
 
 # ---- uploads -----------------------------------------------------------------------------------------------------
@@ -114,11 +115,11 @@ def test_unknown_folder_is_not_found(hook: BoxHook):
 def test_upload_then_same_file_again_then_changed_content(hook: BoxHook, folder: str, tmp_path: Path):
     path = write(tmp_path / "M1A2B3_spot.mp4", 300_000)
 
-    created = hook.upload_file(folder, path)
+    created = hook.client.uploads.upload_file(folder, path)
     first_sha1 = sha1_of(path)
-    again = make_hook().upload_file(folder, path)
+    again = make_hook().client.uploads.upload_file(folder, path)
     write(path, 300_001, seed=b"changed")
-    changed = hook.upload_file(folder, path)
+    changed = hook.client.uploads.upload_file(folder, path)
 
     assert (created.outcome, created.method) == ("created", "direct")
     assert (created.sha1, created.size) == (first_sha1, 300_000)
@@ -126,24 +127,24 @@ def test_upload_then_same_file_again_then_changed_content(hook: BoxHook, folder:
         "existing", "none", created.file_id, created.version_id)
     assert (changed.outcome, changed.file_id, changed.size) == ("new_version", created.file_id, 300_001)
     assert changed.sha1 == sha1_of(path) and changed.version_id != created.version_id
-    assert len(hook.list_folder_items(folder)) == 1
+    assert len(hook.client.folders.list_folder_items(folder)) == 1
 
 
 def test_upload_sends_and_checks_the_sha1(hook: BoxHook, folder: str, tmp_path: Path):
     path = write(tmp_path / "checked.bin", 1000)
-    uploaded = hook.upload_file(folder, path, file_name="renamed.bin")
-    info = hook.get_file_info(uploaded.file_id)
+    uploaded = hook.client.uploads.upload_file(folder, path, file_name="renamed.bin")
+    info = hook.client.files.get_file_info(uploaded.file_id)
     assert (info.name, info.size, info.sha1, info.folder_id) == ("renamed.bin", 1000, sha1_of(path), folder)
 
 
 @pytest.mark.parametrize(("extra", "method"), [(0, "direct"), (1, "chunked")])
 def test_upload_on_each_side_of_the_50_mb_threshold(hook: BoxHook, folder: str, tmp_path: Path, extra: int,
                                                     method: str):
-    assert hook.chunked_threshold_bytes == 50 * MIB  # config/config.yaml box.chunked_upload_threshold_mb
+    assert hook.client.uploads.chunked_threshold_bytes == 50 * MIB  # config/config.yaml box.chunked_upload_threshold_mb
     path = write(tmp_path / f"edge-{extra}.mov", 50 * MIB + extra)
 
-    uploaded = hook.upload_file(folder, path)
-    again = hook.upload_file(folder, path)
+    uploaded = hook.client.uploads.upload_file(folder, path)
+    again = hook.client.uploads.upload_file(folder, path)
 
     assert (uploaded.method, uploaded.outcome, uploaded.size) == (method, "created", 50 * MIB + extra)
     assert uploaded.sha1 == sha1_of(path)
@@ -154,11 +155,11 @@ def test_chunked_new_version_and_a_503_on_a_part(hook: BoxHook, folder: str, tmp
                                                  box_upload_faults: Faults):
     small = make_hook(chunked_upload_threshold_mb=1)
     path = write(tmp_path / "big.bin", 21_000_000)
-    first = small.upload_file(folder, path)
+    first = small.client.uploads.upload_file(folder, path)
     write(path, 21_000_000, seed=b"v2")
     rule = box_upload_faults.arm(kind="status", status=503, method="PUT", path="/api/2.0/files/upload_sessions/*")
 
-    second = small.upload_file(folder, path)
+    second = small.client.uploads.upload_file(folder, path)
 
     assert box_upload_faults.hits(rule["id"]) == 1
     assert (first.method, second.method, second.outcome) == ("chunked", "chunked", "new_version")
@@ -167,14 +168,14 @@ def test_chunked_new_version_and_a_503_on_a_part(hook: BoxHook, folder: str, tmp
 
 def test_parts_in_flight_follow_the_part_size_box_dictates():
     hook = make_hook()
-    assert hook.upload_workers == 3
+    assert hook.client.uploads.upload_workers == 3
     # part buffers (in flight + the one being read) stay within UPLOAD_BUFFER_BUDGET (48 MiB)
-    assert [hook.parts_in_flight(n * MIB) for n in (8, 16, 32, 128)] == [3, 2, 1, 1]
+    assert [hook.client.uploads.parts_in_flight(n * MIB) for n in (8, 16, 32, 128)] == [3, 2, 1, 1]
 
 
 def test_upload_into_a_missing_folder_fails_without_retrying(hook: BoxHook, tmp_path: Path):
     with pytest.raises(BoxNotFoundError, match=r"uploading 'a.txt' \(3 bytes\) to folder 424242"):
-        hook.upload_file("424242", write(tmp_path / "a.txt", 3))
+        hook.client.uploads.upload_file("424242", write(tmp_path / "a.txt", 3))
 
 
 # ---- downloads and faults -------------------------------------------------------------------------------------------
@@ -183,12 +184,12 @@ def test_upload_into_a_missing_folder_fails_without_retrying(hook: BoxHook, tmp_
 @pytest.fixture
 def stored(hook: BoxHook, folder: str, tmp_path: Path):
     path = write(tmp_path / "src.bin", 3 * MIB + 5)
-    return hook.upload_file(folder, path), path
+    return hook.client.uploads.upload_file(folder, path), path
 
 
 def test_download_streams_to_a_file(hook: BoxHook, stored, tmp_path: Path):
     uploaded, source = stored
-    result = hook.download_file(uploaded.file_id, tmp_path / "dl" / "copy.bin")
+    result = hook.client.downloads.download_file(uploaded.file_id, tmp_path / "dl" / "copy.bin")
     assert (tmp_path / "dl" / "copy.bin").read_bytes() == source.read_bytes()
     assert (result.size, result.sha1) == (source.stat().st_size, sha1_of(source))
 
@@ -198,7 +199,7 @@ def test_download_cut_short_once_is_retried(hook: BoxHook, stored, tmp_path: Pat
                                             kind: str):
     uploaded, source = stored
     rule = box_upload_faults.arm(kind=kind, method="GET", path="/d/1/*/download", count=1)
-    result = hook.download_file(uploaded.file_id, tmp_path / "copy.bin")
+    result = hook.client.downloads.download_file(uploaded.file_id, tmp_path / "copy.bin")
     assert box_upload_faults.hits(rule["id"]) == 1
     assert result.sha1 == sha1_of(source)
 
@@ -209,7 +210,7 @@ def test_download_cut_short_every_time_fails_clearly(hook: BoxHook, stored, tmp_
     uploaded, _ = stored
     rule = box_upload_faults.arm(kind=kind, method="GET", path="/d/1/*/download", count=10)
     with pytest.raises((BoxTransportError, BoxIntegrityError)) as info:
-        hook.download_file(uploaded.file_id, tmp_path / "copy.bin")
+        hook.client.downloads.download_file(uploaded.file_id, tmp_path / "copy.bin")
     message = str(info.value)
     assert f"downloading file {uploaded.file_id} ('src.bin')" in message and message.endswith("after 3 attempts.")
     assert box_upload_faults.hits(rule["id"]) == 3
@@ -220,7 +221,7 @@ def test_429_waits_for_retry_after(hook: BoxHook, stored, box_api_faults: Faults
     uploaded, _ = stored
     rule = box_api_faults.arm(kind="429", method="GET", path=f"/2.0/files/{uploaded.file_id}", retry_after=1)
     started = time.monotonic()
-    assert hook.get_file_info(uploaded.file_id).file_id == uploaded.file_id
+    assert hook.client.files.get_file_info(uploaded.file_id).file_id == uploaded.file_id
     assert time.monotonic() - started >= 1.0
     assert box_api_faults.hits(rule["id"]) == 1
 
@@ -228,12 +229,12 @@ def test_429_waits_for_retry_after(hook: BoxHook, stored, box_api_faults: Faults
 def test_503_then_success_and_503_for_ever(hook: BoxHook, stored, box_api_faults: Faults):
     uploaded, _ = stored
     rule = box_api_faults.arm(kind="status", status=503, method="GET", path=f"/2.0/files/{uploaded.file_id}", count=2)
-    assert hook.get_file_info(uploaded.file_id).name == "src.bin"
+    assert hook.client.files.get_file_info(uploaded.file_id).name == "src.bin"
     assert box_api_faults.hits(rule["id"]) == 2
 
     rule = box_api_faults.arm(kind="status", status=503, method="GET", path=f"/2.0/files/{uploaded.file_id}", count=9)
     with pytest.raises(BoxServerError) as info:
-        hook.get_file_info(uploaded.file_id)
+        hook.client.files.get_file_info(uploaded.file_id)
     assert box_api_faults.hits(rule["id"]) == 3
     assert str(info.value).startswith(f"Box request failed while reading file {uploaded.file_id}: HTTP 503 "
                                       "sandbox_fault (Injected fault)")
@@ -244,7 +245,7 @@ def test_other_4xx_are_never_retried(hook: BoxHook, stored, box_api_faults: Faul
     uploaded, _ = stored
     rule = box_api_faults.arm(kind="status", status=400, method="GET", path=f"/2.0/files/{uploaded.file_id}", count=3)
     with pytest.raises(BoxBadRequestError, match="HTTP 400"):
-        hook.get_file_info(uploaded.file_id)
+        hook.client.files.get_file_info(uploaded.file_id)
     assert box_api_faults.hits(rule["id"]) == 1
 
 
@@ -252,7 +253,7 @@ def test_expired_token_is_renewed(hook: BoxHook, stored, sandbox: RunningSandbox
     uploaded, _ = stored
     expired = requests.post(f"{sandbox.endpoints['box_base_url']}/__sandbox__/box/expire-tokens", timeout=5)
     assert expired.ok
-    assert hook.get_file_info(uploaded.file_id).file_id == uploaded.file_id
+    assert hook.client.files.get_file_info(uploaded.file_id).file_id == uploaded.file_id
 
 
 # ---- authentication and the connection test --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The one DAM connection reader (ferrero_provider/otmm/connection.py): the hook, the standalone client and the
+"""The one DAM connection reader (ferrero_provider/otmm/connection.py): the hook, the client on its own and the
 tools read one stored value the same way, and the CA bundle, client certificate and proxies of its extras reach
 the requests session the DAM client talks through (over https too, with a CA of the test's own)."""
 
@@ -16,8 +16,8 @@ import requests
 
 from ferrero_provider.common.connection import ConnectionFields
 from ferrero_provider.common.retry import RetryPolicy
+from ferrero_provider.otmm.client import OtmmClient
 from ferrero_provider.otmm.client.settings import DamSettings
-from ferrero_provider.otmm.client.standalone import OtmmClient
 from ferrero_provider.otmm.connection import DamConnection
 from ferrero_provider.otmm.exceptions import OtmmConfigError, OtmmTransportError
 from ferrero_provider.otmm.hooks import OtmmHook
@@ -36,7 +36,7 @@ PROXIES = {"https": "http://proxy.invalid:3128"}
 
 
 def client(conn: DamConnection) -> OtmmClient:
-    return OtmmClient(conn, DAM_SETTINGS, RetryPolicy(max_attempts=1, initial_delay_seconds=0))
+    return OtmmClient(conn, settings=DAM_SETTINGS, retry=RetryPolicy(max_attempts=1, initial_delay_seconds=0))
 
 
 def test_tls_and_proxy_extras_reach_the_session(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_tls_and_proxy_extras_reach_the_session(sandbox: RunningSandbox, tmp_pat
     value = otmm_connection(sandbox, extra={"verify": str(ca), "cert": str(cert), "proxies": PROXIES})
     conn = DamConnection.from_connection(ConnectionFields.from_value("otmm_default", value))
     dam = client(conn)
-    session = dam.get_conn()  # logs in to the (http) sandbox DAM: the https proxy and the CA are not used
+    session = dam.transport.get_conn()  # logs in to the (http) sandbox DAM: the https proxy and the CA are not used
     assert (session.verify, session.cert, session.proxies) == (str(ca), str(cert), PROXIES)
     assert "X-Requested-By" in session.headers
     dam.close()
@@ -129,8 +129,8 @@ def test_the_ca_bundle_of_the_connection_is_trusted(https_dam: tuple[str, Path],
         return client(DamConnection.from_connection(ConnectionFields.from_value("otmm_default", value)))
 
     trusted = dam({"verify": str(ca)})
-    assert trusted.get_conn().headers["X-Requested-By"] == "42"
+    assert trusted.transport.get_conn().headers["X-Requested-By"] == "42"
     trusted.close()
     with pytest.raises(OtmmTransportError) as caught:
-        dam({}).get_conn()
+        dam({}).transport.get_conn()
     assert isinstance(caught.value.__cause__, requests.exceptions.SSLError)

@@ -41,7 +41,7 @@ def _file(tmp_path: Path, content: bytes) -> Path:
 
 
 def _content(hook: OtmmHook, asset_id: str, tmp_path: Path) -> bytes:
-    return open(hook.download_original(asset_id, tmp_path / "check.bin").path, "rb").read()
+    return open(hook.client.assets.download_original(asset_id, tmp_path / "check.bin").path, "rb").read()
 
 
 def _latest(dam: DamData, asset_id: str) -> dict:
@@ -50,7 +50,7 @@ def _latest(dam: DamData, asset_id: str) -> dict:
 
 def test_new_version_gets_its_own_id_under_the_same_logical_asset(hook: OtmmHook, dam: DamData, asset: str,
                                                                   tmp_path: Path):
-    result = hook.check_in_new_version(asset, _file(tmp_path, b"version two, longer"), metadata=MEDIA)
+    result = hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"version two, longer"), metadata=MEDIA)
 
     assert (result.version, result.logical_id, result.previous_asset_id) == (2, asset, asset)
     assert result.asset_id != asset and result.checked_in
@@ -64,9 +64,9 @@ def test_new_version_gets_its_own_id_under_the_same_logical_asset(hook: OtmmHook
 
 
 def test_an_older_version_id_is_resolved_to_the_latest(hook: OtmmHook, dam: DamData, asset: str, tmp_path: Path):
-    second = hook.check_in_new_version(asset, _file(tmp_path, b"two"))
+    second = hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"two"))
 
-    third = hook.check_in_new_version(asset, _file(tmp_path, b"three!"))
+    third = hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"three!"))
 
     assert third.previous_asset_id == second.asset_id and third.version == 3 and third.logical_id == asset
     assert dam.store.content_history(asset) == [b"version one", b"two", b"three!"]
@@ -75,10 +75,10 @@ def test_an_older_version_id_is_resolved_to_the_latest(hook: OtmmHook, dam: DamD
 def test_the_same_file_again_is_not_a_second_version(hook: OtmmHook, dam: DamData, asset: str, tmp_path: Path,
                                                      otmm_faults: Faults):
     path = _file(tmp_path, b"version 2!!")  # same size as version one: the bytes are compared
-    first = hook.check_in_new_version(asset, path)
+    first = hook.client.versions.check_in_new_version(asset, path)
     rule = otmm_faults.arm(kind="status", status=500, method="POST", path=f"{BASE}/jobs/imports", count=5)
 
-    again = hook.check_in_new_version(first.asset_id, path)
+    again = hook.client.versions.check_in_new_version(first.asset_id, path)
 
     assert otmm_faults.hits(rule["id"]) == 0, "no import job started"
     assert (again.asset_id, again.version, again.checked_in) == (first.asset_id, 2, False)
@@ -89,7 +89,7 @@ def test_a_check_in_whose_answer_is_lost_is_not_repeated(hook: OtmmHook, dam: Da
                                                          tmp_path: Path, otmm_faults: Faults):
     rule = otmm_faults.arm(kind="reset", method="PUT", path=f"{BASE}/jobs/checkins/*", count=1, after_bytes=0)
 
-    result = hook.check_in_new_version(asset, _file(tmp_path, b"the third content"))
+    result = hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"the third content"))
 
     assert otmm_faults.hits(rule["id"]) == 1
     assert result.version == 2 and len(dam.store.versions(asset)) == 2, "the DAM had the bytes: checked in once"
@@ -100,7 +100,7 @@ def test_a_503_before_the_check_in_is_retried(hook: OtmmHook, dam: DamData, asse
                                               otmm_faults: Faults):
     rule = otmm_faults.arm(kind="status", status=503, method="PUT", path=f"{BASE}/jobs/checkins/*", count=1)
 
-    assert hook.check_in_new_version(asset, _file(tmp_path, b"retried content")).version == 2
+    assert hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"retried content")).version == 2
 
     assert otmm_faults.hits(rule["id"]) == 1
     assert dam.get(asset)["locked_by"] is None and _latest(dam, asset)["locked_by"] is None
@@ -112,7 +112,7 @@ def test_a_refused_check_in_fails_clearly_and_unlocks(hook: OtmmHook, dam: DamDa
 
     with pytest.raises(OtmmBadRequestError, match=r"^DAM request failed while checking in a new version of asset "
                                                   r".*HTTP 400[^\n]*\.$"):
-        hook.check_in_new_version(asset, _file(tmp_path, b"refused content"))
+        hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"refused content"))
 
     row = dam.get(asset)
     assert row["version"] == 1 and row["locked_by"] is None and not row["checked_out"]
@@ -123,7 +123,7 @@ def test_an_asset_locked_by_someone_else_is_left_alone(hook: OtmmHook, dam: DamD
     dam.store.set_lock(asset, "marketing.user")
 
     with pytest.raises(OtmmConflictError, match=r"checking out asset .*HTTP 409.*locked by marketing.user"):
-        hook.check_in_new_version(asset, _file(tmp_path, b"not this time"))
+        hook.client.versions.check_in_new_version(asset, _file(tmp_path, b"not this time"))
 
     row = dam.get(asset)
     assert row["locked_by"] == "marketing.user" and row["version"] == 1

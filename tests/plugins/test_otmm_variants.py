@@ -46,11 +46,11 @@ def test_campaign_status_is_read_through_the_asset_service_and_written_through_t
         hook: OtmmHook, dam: DamData):
     campaign_id = dam.campaign(f"Variant {dam.root[:6]}", "A1")
 
-    assert campaign_id in [c.campaign_id for c in hook.search_campaigns("A1")]
-    assert hook.get_campaign(campaign_id).status == "A1"
-    assert hook.set_campaign_status(campaign_id, "A2") is True
+    assert campaign_id in [c.campaign_id for c in hook.client.folders.search_campaigns("A1")]
+    assert hook.client.folders.get_campaign(campaign_id).status == "A1"
+    assert hook.client.folders.set_campaign_status(campaign_id, "A2") is True
 
-    assert hook.get_campaign(campaign_id).status == "A2"
+    assert hook.client.folders.get_campaign(campaign_id).status == "A2"
     assert dam.get(campaign_id)["locked_by"] is None
 
 
@@ -62,8 +62,8 @@ def test_listings_are_read_whole_past_a_page_cap_and_an_unpaged_subfolder_list(h
         dam.folder(campaign_id, f"Sub {n:02d}")
     dam.folder(campaign_id, "Final Assets")
 
-    assert len(hook.list_master_assets(campaign_id)) == 120
-    assert hook.find_final_assets_folder(campaign_id).name == "Final Assets"
+    assert len(hook.client.folders.list_master_assets(campaign_id)) == 120
+    assert hook.client.folders.find_final_assets_folder(campaign_id).name == "Final Assets"
 
 
 def test_check_in_without_a_job_resource_and_a_lock_kept_by_the_check_in(hook: OtmmHook, dam: DamData,
@@ -75,12 +75,12 @@ def test_check_in_without_a_job_resource_and_a_lock_kept_by_the_check_in(hook: O
     media = [{"id": "FERRERO.FIELD.DURATION", "type": "com.artesia.metadata.MetadataField",
               "value": {"value": {"type": "decimal", "value": 1.5}}}]
 
-    result = hook.check_in_new_version(asset_id, path, metadata=media)
+    result = hook.client.versions.check_in_new_version(asset_id, path, metadata=media)
 
     assert result.checked_in and result.locked_after and result.version == 2 and result.logical_id == asset_id
     row = dam.get(result.asset_id)
     assert row["locked_by"] is None and row["metadata"]["FERRERO.FIELD.DURATION"]["values"] == [1.5]
-    asset = hook.create_asset(folder, path, json.dumps({"asset_resource": {"asset": {}}}), file_name="new.mp4")
+    asset = hook.client.assets.create_asset(folder, path, json.dumps({"asset_resource": {"asset": {}}}), file_name="new.mp4")
     assert dam.get(asset)["name"] == "new.mp4", "an import awaited without a job resource"
 
 
@@ -92,8 +92,8 @@ def test_a_status_no_read_path_gives_is_an_error_never_another_status(hook: Otmm
     try:
         with pytest.raises(OtmmStatusError, match=rf"no metadata for campaign folder {campaign_id} .* its status "
                                                   "cannot be read"):
-            hook.get_campaign(campaign_id)
+            hook.client.folders.get_campaign(campaign_id)
         with pytest.raises(OtmmStatusError, match=campaign_id):
-            hook.search_campaigns("A1")
+            hook.client.folders.search_campaigns("A1")
     finally:
         faults.clear()

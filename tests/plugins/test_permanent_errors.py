@@ -29,17 +29,16 @@ if TYPE_CHECKING:
 
 BASE = "/otmmapi/v6"
 #: A deployment that retries only 429 and 503 (``retry.retryable_http_codes``), without waiting.
-ONLY_503 = {"retry": {"retryable_http_codes": [429, 503], "initial_delay_seconds": 0, "max_attempts": 3}}
+ONLY_503 = RetryPolicy(retryable_http_codes=frozenset({429, 503}), initial_delay_seconds=0, max_attempts=3)
 PERMANENT = [(400, "Bad"), (403, "Auth"), (404, "NotFound"), (422, "Bad")]
 
 
-def otmm_hook(config: dict | None = None) -> OtmmHook:
-    return dam_hook(retry=RetryPolicy.from_config(config) if config else None,
-                    initial_delay_seconds=0)
+def otmm_hook(retry: RetryPolicy | None = None) -> OtmmHook:
+    return dam_hook(retry=retry, initial_delay_seconds=0)
 
 
-def box_hook(config: dict | None = None) -> BoxHook:
-    return BoxHook(retry=RetryPolicy.from_config(config, initial_delay_seconds=0))
+def box_hook(retry: RetryPolicy | None = None) -> BoxHook:
+    return BoxHook(retry=(retry or RetryPolicy()).with_overrides(initial_delay_seconds=0))
 
 
 # ---- DAM ----------------------------------------------------------------------------------------------------------
@@ -53,7 +52,7 @@ def test_dam_4xx_is_permanent_after_one_request(status: int, kind: str, otmm_con
     expected = {"Bad": OtmmBadRequestError, "Auth": OtmmAuthError, "NotFound": OtmmNotFoundError}[kind]
 
     with pytest.raises(expected) as info:
-        otmm_hook().get_campaign(campaign_id)
+        otmm_hook().client.folders.get_campaign(campaign_id)
 
     assert otmm_faults.hits(rule["id"]) == 1
     assert info.value.permanent and not info.value.retryable
@@ -65,7 +64,7 @@ def test_dam_503_is_retried_and_transient(otmm_conn: str, dam: DamData, otmm_fau
     rule = otmm_faults.arm(kind="status", status=503, method="GET", path=f"{BASE}/folders/{campaign_id}", count=9)
 
     with pytest.raises(OtmmServerError) as info:
-        otmm_hook().get_campaign(campaign_id)
+        otmm_hook().client.folders.get_campaign(campaign_id)
 
     assert otmm_faults.hits(rule["id"]) == 3
     assert not info.value.permanent and info.value.retryable
@@ -77,7 +76,7 @@ def test_dam_honours_the_configured_retryable_codes(otmm_conn: str, dam: DamData
     rule = otmm_faults.arm(kind="status", status=500, method="GET", path=f"{BASE}/folders/{campaign_id}", count=9)
 
     with pytest.raises(OtmmServerError) as info:
-        otmm_hook(ONLY_503).get_campaign(campaign_id)
+        otmm_hook(ONLY_503).client.folders.get_campaign(campaign_id)
 
     assert otmm_faults.hits(rule["id"]) == 1, "500 is not in retry.retryable_http_codes"
     assert not info.value.permanent and not info.value.retryable, "Airflow's task retries still apply"
@@ -85,7 +84,7 @@ def test_dam_honours_the_configured_retryable_codes(otmm_conn: str, dam: DamData
 
     otmm_faults.clear()
     rule = otmm_faults.arm(kind="status", status=503, method="GET", path=f"{BASE}/folders/{campaign_id}", count=1)
-    assert otmm_hook(ONLY_503).get_campaign(campaign_id).name == "Broken"
+    assert otmm_hook(ONLY_503).client.folders.get_campaign(campaign_id).name == "Broken"
     assert otmm_faults.hits(rule["id"]) == 1
 
 
@@ -95,10 +94,10 @@ def test_dam_honours_the_configured_retryable_codes(otmm_conn: str, dam: DamData
 @pytest.fixture
 def stored(box_conn: str, tmp_path: Path) -> str:
     hook = box_hook()
-    folder = hook.ensure_folder("0", f"permanent-{uuid.uuid4().hex[:10]}")
+    folder = hook.client.folders.ensure_folder("0", f"permanent-{uuid.uuid4().hex[:10]}")
     path = tmp_path / "src.bin"
     path.write_bytes(hashlib.sha256(b"src").digest() * 64)
-    return hook.upload_file(folder, path).file_id
+    return hook.client.uploads.upload_file(folder, path).file_id
 
 
 @pytest.mark.parametrize(("status", "kind"), PERMANENT)
@@ -107,7 +106,7 @@ def test_box_4xx_is_permanent_after_one_request(status: int, kind: str, stored: 
     expected = {"Bad": BoxBadRequestError, "Auth": BoxAuthError, "NotFound": BoxNotFoundError}[kind]
 
     with pytest.raises(expected) as info:
-        box_hook().get_file_info(stored)
+        box_hook().client.files.get_file_info(stored)
 
     assert box_api_faults.hits(rule["id"]) == 1
     assert info.value.permanent and not info.value.retryable
@@ -118,7 +117,7 @@ def test_box_unknown_file_is_permanent_after_one_request(box_conn: str, box_api_
     counter = box_api_faults.arm(kind="delay", seconds=0, method="GET", path="/2.0/files/999999999999", count=5)
 
     with pytest.raises(BoxNotFoundError, match="reading file 999999999999: HTTP 404") as info:
-        box_hook().get_file_info("999999999999")
+        box_hook().client.files.get_file_info("999999999999")
 
     assert box_api_faults.hits(counter["id"]) == 1
     assert isinstance(info.value, ServiceError) and info.value.permanent
@@ -128,7 +127,7 @@ def test_box_503_is_retried_and_transient(stored: str, box_api_faults: Faults) -
     rule = box_api_faults.arm(kind="status", status=503, method="GET", path=f"/2.0/files/{stored}", count=9)
 
     with pytest.raises(BoxServerError) as info:
-        box_hook().get_file_info(stored)
+        box_hook().client.files.get_file_info(stored)
 
     assert box_api_faults.hits(rule["id"]) == 3
     assert not info.value.permanent and info.value.retryable
@@ -138,7 +137,7 @@ def test_box_honours_the_configured_retryable_codes(stored: str, box_api_faults:
                                                      box_upload_faults: Faults, tmp_path: Path) -> None:
     rule = box_api_faults.arm(kind="status", status=500, method="GET", path=f"/2.0/files/{stored}", count=9)
     with pytest.raises(BoxServerError) as info:
-        box_hook(ONLY_503).get_file_info(stored)
+        box_hook(ONLY_503).client.files.get_file_info(stored)
     assert box_api_faults.hits(rule["id"]) == 1, "500 is not in retry.retryable_http_codes"
     assert not info.value.permanent and not info.value.retryable
     assert "attempts" not in str(info.value), "the SDK did not retry it, so the message must not say so"
@@ -146,12 +145,12 @@ def test_box_honours_the_configured_retryable_codes(stored: str, box_api_faults:
 
     rule = box_upload_faults.arm(kind="status", status=500, method="GET", path="/d/1/*/download", count=9)
     with pytest.raises(BoxServerError):
-        box_hook(ONLY_503).download_file(stored, tmp_path / "copy.bin")
+        box_hook(ONLY_503).client.downloads.download_file(stored, tmp_path / "copy.bin")
     assert box_upload_faults.hits(rule["id"]) == 1, "a download answering 500 is not retried either"
     box_upload_faults.clear()
 
     rule = box_upload_faults.arm(kind="status", status=503, method="GET", path="/d/1/*/download", count=1)
-    assert box_hook(ONLY_503).download_file(stored, tmp_path / "copy.bin").size == 32 * 64
+    assert box_hook(ONLY_503).client.downloads.download_file(stored, tmp_path / "copy.bin").size == 32 * 64
     assert box_upload_faults.hits(rule["id"]) == 1
 
 
@@ -159,5 +158,5 @@ def test_box_download_url_503_is_retried_by_one_layer_only(stored: str, box_api_
                                                            tmp_path: Path) -> None:
     rule = box_api_faults.arm(kind="status", status=503, method="GET", path=f"/2.0/files/{stored}/content", count=20)
     with pytest.raises(BoxServerError, match="after 3 attempts"):
-        box_hook().download_file(stored, tmp_path / "copy.bin")
+        box_hook().client.downloads.download_file(stored, tmp_path / "copy.bin")
     assert box_api_faults.hits(rule["id"]) == 3, "the SDK's retries, not multiplied by the download's own"

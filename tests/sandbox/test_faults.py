@@ -132,3 +132,25 @@ def test_delay(base_url: str) -> None:
 def test_bad_rule_refused(base_url: str) -> None:
     resp = requests.post(f"{base_url}/__sandbox__/faults", json={"path": "/ok", "kind": "explode"}, timeout=5)
     assert resp.status_code == 400
+
+
+def test_the_concurrency_gauge_counts_requests_in_flight_at_once(base_url: str) -> None:
+    """Three requests held 0.5 s together peak at 3; one marked X-Sandbox-Uncounted and admin calls do not count."""
+    deadline = time.monotonic() + 10  # an earlier test's request the server still serves (its client gave up)
+    while requests.get(f"{base_url}/__sandbox__/concurrency", timeout=5).json()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    requests.delete(f"{base_url}/__sandbox__/concurrency", timeout=5)
+    requests.post(f"{base_url}/__sandbox__/faults", json={"method": "GET", "path": "/ok", "kind": "delay",
+                                                          "seconds": 0.5, "count": 4}, timeout=5)
+
+    def get(headers: dict[str, str]) -> None:
+        requests.get(f"{base_url}/ok", headers=headers, timeout=10)
+
+    threads = [threading.Thread(target=get, args=({},)) for _ in range(3)]
+    threads.append(threading.Thread(target=get, args=({"X-Sandbox-Uncounted": "1"},)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert requests.get(f"{base_url}/__sandbox__/concurrency", timeout=5).json() == {"peak": 3, "in_flight": 0}
+    assert requests.delete(f"{base_url}/__sandbox__/concurrency", timeout=5).json()["peak"] == 0

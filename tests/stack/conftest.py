@@ -179,23 +179,27 @@ def _tools_stack(command: str, env: dict[str, str], timeout: float) -> str:
     return result.stdout
 
 
-def _test_config(workdir: Path) -> Path:
-    """The product's config folder with retries that do not wait (a test's failures fail now)."""
+def _test_config(workdir: Path, pool_slots: int | None = None) -> Path:
+    """The product's config folder with retries that do not wait (a test's failures fail now); every Airflow
+    pool ``pool_slots`` big when given."""
     config_dir = workdir / "config"
     shutil.copytree(ROOT / "config", config_dir)
     config = yaml.safe_load((config_dir / "config.yaml").read_text())
     config["retry"].update(initial_delay_seconds=0, max_delay_seconds=0)
+    if pool_slots:
+        config["pools"] = {name: pool_slots for name in config["pools"]}
     (config_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return config_dir
 
 
 @contextlib.contextmanager
 def running_stack(workdir: Path, pg_socket: str | None = None, celery_workers: int = 0,
-                  **overrides: str) -> Iterator[Stack]:
+                  pool_slots: int | None = None, **overrides: str) -> Iterator[Stack]:
     """``tools.stack up`` in ``workdir`` (its ``STACK_DIR``: PostgreSQL of its own, logs in ``logs/``) with the
     LocalExecutor, or ``celery_workers`` Celery workers and an embedded Redis; ``tools.stack down`` afterwards.
     ``overrides`` go to every component's environment (e.g. ``AIRFLOW_OUTAGE_TOLERANCE_SECONDS``,
-    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``). ``pg_socket`` is not used (kept for
+    ``CONTENT_SCALING_TASK_RETRIES``, ``RECEIVER_RETRY_MAX_SECONDS``); every pool gets ``pool_slots`` when given
+    (else config.yaml's sizes). ``pg_socket`` is not used (kept for
     callers of the earlier signature): a stack has its PostgreSQL, as ``make up`` has."""
     stack_dir = workdir.resolve()
     ports = {variable: str(free_port()) for component in COMPONENT_PORTS.values() for variable, _ in component}
@@ -208,7 +212,7 @@ def running_stack(workdir: Path, pg_socket: str | None = None, celery_workers: i
         "STACK_DIR": str(stack_dir),
         **ports,
         "AIRFLOW_PORT": ports["AIRFLOW__API__PORT"],
-        "CONTENT_SCALING_CONFIG_DIR": str(_test_config(stack_dir)),
+        "CONTENT_SCALING_CONFIG_DIR": str(_test_config(stack_dir, pool_slots)),
         **TEST_SETTINGS,
     })
     if celery_workers:

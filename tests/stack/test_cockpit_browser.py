@@ -199,7 +199,7 @@ def test_campaigns_view_after_a2_and_a3(page: Page, stack: Stack, populated: dic
     assert "VERSION segment is missing" in bad.locator(".sentence").inner_text()
     bad.get_by_role("link", name="task log").click()
     page.wait_for_url("**/dags/a2_to_a3/runs/**/tasks/**")
-    page.get_by_text("check_derivative").first.wait_for()
+    page.get_by_text("derivative_to_dam").first.wait_for()
     _shot(page, "04-failed-upload-task-log")
 
 

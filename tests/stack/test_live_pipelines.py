@@ -24,7 +24,7 @@ def _campaign(stack: Stack, number: str) -> dict:
 def _dam_status(stack: Stack, campaign_id: str) -> str:
     from ferrero_provider.otmm.hooks import OtmmHook
 
-    return OtmmHook().get_campaign(campaign_id).status
+    return OtmmHook().client.folders.get_campaign(campaign_id).status
 
 
 def test_clearing_the_failed_master_with_downstream_flips_once(stack: Stack, monkeypatch) -> None:
@@ -88,14 +88,14 @@ def test_agency_upload_to_a3_through_webhook_receiver_and_scheduler(stack: Stack
     assert _dam_status(stack, campaign["id"]) == "A3"
     from ferrero_provider.otmm.hooks import OtmmHook
 
-    final = OtmmHook().list_master_assets(campaign["final_assets_folder_id"])
+    final = OtmmHook().client.folders.list_master_assets(campaign["final_assets_folder_id"])
     assert len(final) == len(campaign["masters"])
     subjects = [m["subject"] for m in stack.received("mail")]
     assert sum("was not uploaded" in s for s in subjects) == 1
     assert sum("(A3)" in s for s in subjects) == 1
     assert sum(h["body"]["new_status"] == "A3" for h in stack.received("status-webhooks")) == 1
     failed_run = next(r["dag_run_id"] for r in runs if r["state"] == "failed")
-    _assert_log_ends_with_its_sentence(stack, failed_run, "check_derivative", "VERSION segment is missing")
+    _assert_log_ends_with_its_sentence(stack, failed_run, "derivative_to_dam", "VERSION segment is missing")
 
 
 def _assert_log_ends_with_its_sentence(stack: Stack, run_id: str, task_id: str, sentence: str) -> None:

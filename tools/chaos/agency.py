@@ -3,6 +3,7 @@ its Box file and version id, into the scenario's ledger (what the audit expects)
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -25,6 +26,10 @@ from sandbox.settings import SandboxSettings
 
 if TYPE_CHECKING:
     from box_sdk_gen import BoxClient
+
+
+def _is_campaign_folder(number: str, name: str) -> bool:
+    return name == number or name.startswith(f"{number} ")
 
 
 @dataclass
@@ -94,10 +99,12 @@ class Agency:
         """Download every campaign's masters once (before faults are armed) and find its Derivatives folder."""
         root_id = _root_folder_id(self.client, self.settings.data_dir)
         for number, seed_names in self.ledger.campaigns.items():
-            campaign = _child(self.client, root_id, lambda n, c=number: n == c or n.startswith(f"{c} "))
+            campaign = _child(self.client, root_id, functools.partial(_is_campaign_folder, number))
             if campaign is None:
                 raise RuntimeError(f"chaos: campaign {number} has no Box folder (not in A2?)")
             masters_folder = _child(self.client, campaign.id, lambda n: n.casefold() == "masters")
+            if masters_folder is None:
+                raise RuntimeError(f"chaos: campaign {number} has no Masters folder in Box")
             files = sorted((e for e in _folder_entries(self.client, masters_folder.id) if e.type.value == "file"),
                            key=lambda e: e.name)
             for index, entry in enumerate(files):

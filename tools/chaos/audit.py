@@ -16,7 +16,7 @@ import re
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable
@@ -30,6 +30,8 @@ NUMBER_FIELD = "FERRERO.CAMPAIGN.FIELD.NUMBER"
 _A2_MAIL = re.compile(r"^Campaign (\S+) .*\(A2\)$")
 _A3_MAIL = re.compile(r"^Campaign (\S+) .*\(A3\)$")
 _FAILED_MAIL = re.compile(r"^Derivative (.+) was not uploaded to the DAM$")
+
+K = TypeVar("K", bound="Hashable")
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Row:
     unexpected_keys: list[str] = field(default_factory=list)
 
 
-def compare(name: str, expected: Counter[Hashable], observed: Counter[Hashable]) -> Row:
+def compare(name: str, expected: Counter[K], observed: Counter[K]) -> Row:
     """Facts expected n times against facts observed m times: present min(n, m), lost n-m, duplicated m-n;
     observed facts that were never expected are ``unexpected``."""
     row = Row(name, sum(expected.values()), 0, 0, 0)
@@ -272,8 +274,10 @@ def box_master_files(box_db: Path, root_folder_id: str, numbers: Iterable[str]) 
         for folder in db.execute("SELECT id, name FROM items WHERE parent_id = ? AND type = 'folder'",
                                  (int(root_folder_id),)):
             number = next((n for n in numbers if folder["name"] == n or folder["name"].startswith(f"{n} ")), None)
+            if number is None:
+                continue
             for sub in db.execute("SELECT id FROM items WHERE parent_id = ? AND type = 'folder' "
-                                  "AND lower(name) = 'masters'", (folder["id"],)) if number else ():
+                                  "AND lower(name) = 'masters'", (folder["id"],)):
                 found += [(number, f["name"], f["versions"]) for f in db.execute(
                     "SELECT i.name, (SELECT count(*) FROM versions v WHERE v.file_id = i.id) AS versions "
                     "FROM items i WHERE i.parent_id = ? AND i.type = 'file'", (sub["id"],))]

@@ -73,10 +73,23 @@ class Scenario:
     def __init__(self, chaos: ChaosStack, clock: Clock) -> None:
         self.chaos, self.clock = chaos, clock
         self.data_dir = chaos.local / "sandbox"
-        self.ledger: Ledger | None = None
-        self.rest: AirflowRest | None = None
-        self.sandbox: Sandbox | None = None
+        self.started: tuple[AirflowRest, Sandbox, Ledger] | None = None  # set by start()
         self.fault_log: list[dict[str, Any]] = []
+
+    @property
+    def rest(self) -> AirflowRest:
+        assert self.started is not None, "start() first"
+        return self.started[0]
+
+    @property
+    def sandbox(self) -> Sandbox:
+        assert self.started is not None, "start() first"
+        return self.started[1]
+
+    @property
+    def ledger(self) -> Ledger:
+        assert self.started is not None, "start() first"
+        return self.started[2]
 
     # -- helpers --------------------------------------------------------------------------------------
 
@@ -114,10 +127,10 @@ class Scenario:
     def start(self) -> None:
         self.chaos.up()
         secrets = json.loads((self.chaos.local / "secrets.json").read_text())
-        self.rest = AirflowRest(self.chaos.api_url, secrets["airflow_passwords"]["admin"])
-        self.sandbox = Sandbox.load(self.data_dir)
         seed = json.loads((self.data_dir / "seed.json").read_text())
-        self.ledger = Ledger({c["number"]: [m["name"] for m in c["masters"]] for c in seed["campaigns"]})
+        self.started = (AirflowRest(self.chaos.api_url, secrets["airflow_passwords"]["admin"]),
+                        Sandbox.load(self.data_dir),
+                        Ledger({c["number"]: [m["name"] for m in c["masters"]] for c in seed["campaigns"]}))
         masters = sum(len(m) for m in self.ledger.campaigns.values())
         self.ledger.note(f"stack up: {len(self.ledger.campaigns)} campaigns, {masters} masters in A1")
 
@@ -261,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario.quiesce()
         ok = scenario.audit()
     finally:
-        if scenario.ledger is not None:
+        if scenario.started is not None:
             scenario.ledger.save(CHAOS_LOCAL / "ledger.json")
         if not args.keep:
             chaos.down()

@@ -77,7 +77,7 @@ class ChaosStack:
             self.launches[name] = Launch(name, list(cmd), dict(env))
             original(name, cmd, env)
 
-        recording_spawn.records_launches = True  # type: ignore[attr-defined]
+        recording_spawn.records_launches = True  # type: ignore[attr-defined]  # a mark on the function object
         stack._spawn = recording_spawn
 
     def up(self) -> None:

@@ -57,7 +57,7 @@ def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[Campai
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
     limit = config.polling.max_campaigns_per_run
     runs: list[CampaignRun] = []
-    for campaign in map(record, otmm.search_campaigns("A1")[:limit]):
+    for campaign in map(record, otmm.folders.search_campaigns("A1")[:limit]):
         db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
         cycle = db.completed_cycles(campaign["campaign_id"], "A1", "A2") + 1
         runs.append({
@@ -93,8 +93,8 @@ def resolve_campaign(otmm: Dam, reference: str) -> dict[str, Any]:
     if not reference:
         raise CampaignError("no campaign given: enter its DAM id or its campaign number")
     if _DAM_ID.match(reference):
-        return record(otmm.get_campaign(reference))
-    candidates = [record(c) for status in ("A1", "A2", "A3") for c in otmm.search_campaigns(status)]
+        return record(otmm.folders.get_campaign(reference))
+    candidates = [record(c) for status in ("A1", "A2", "A3") for c in otmm.folders.search_campaigns(status)]
     return find_campaign(candidates, reference)
 
 
@@ -104,15 +104,15 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
     campaign_id = campaign["campaign_id"]
-    masters = [record(m) for m in otmm.list_master_assets(campaign_id)]
+    masters = [record(m) for m in otmm.folders.list_master_assets(campaign_id)]
     if not masters:
         raise CampaignError(f"campaign {campaign.get('number') or campaign_id} {campaign['name']!r} has no master "
                             "assets (non-folder children of its DAM folder)")
-    final_folder_id = record(otmm.find_final_assets_folder(campaign_id))["folder_id"]
-    folders = record(box.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
-                                                 parent_folder_id=str(config.box.root_folder_id)))
+    final_folder_id = otmm.folders.find_final_assets_folder(campaign_id).folder_id
+    folders = box.folders.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
+                                                  parent_folder_id=str(config.box.root_folder_id))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
-    db.record_campaign_folders(campaign_id, folders["campaign_folder_id"], final_folder_id)
+    db.record_campaign_folders(campaign_id, folders.campaign_folder_id, final_folder_id)
     if cycle is None:
         # A campaign in A1 starts a new cycle; a forced re-send of one already past A1 stays in its last cycle,
         # so its (already made) flip and notifications are not repeated.
@@ -121,8 +121,8 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
     summary: CampaignSummary = {
         "campaign_id": campaign_id, "name": campaign["name"], "number": campaign.get("number"),
         "status": campaign["status"], "cycle": cycle, "force": force, "master_count": len(masters),
-        "final_assets_folder_id": final_folder_id, "box_folder_id": folders["campaign_folder_id"],
-        "masters_folder_id": folders["masters_folder_id"],
+        "final_assets_folder_id": final_folder_id, "box_folder_id": folders.campaign_folder_id,
+        "masters_folder_id": folders.masters_folder_id,
     }
     return {"campaign": summary,
             "masters": order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])}
@@ -149,25 +149,24 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
     campaign_id, asset_id, name = campaign["campaign_id"], master["asset_id"], master["name"]
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
-        asset = record(otmm.get_asset(asset_id))
+        asset = record(otmm.assets.get_asset(asset_id))
         too_large = size_problem(asset.get("content_size"), config.temp.max_size_mb, f"master {name!r}")
         if too_large:
             raise CampaignError(too_large)
         with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config.temp)) as tmp:
             local = Path(tmp) / safe_local_name(name)
-            otmm.download_original(asset_id, local, expected_size=asset.get("content_size"))
-            uploaded = record(box.upload_file(campaign["masters_folder_id"], local,
-                                              file_name=box_master_name(tracking_id, name)))
-        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded["file_id"],
-                                box_file_url=box_file_url(config.box.web_url, uploaded["file_id"]),
+            otmm.assets.download_original(asset_id, local, expected_size=asset.get("content_size"))
+            uploaded = box.uploads.upload_file(campaign["masters_folder_id"], local,
+                                               file_name=box_master_name(tracking_id, name))
+        db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded.file_id,
+                                box_file_url=box_file_url(config.box.web_url, uploaded.file_id),
                                 upload_folder_id=campaign["final_assets_folder_id"])
     except Exception as exc:
         db.record_transfer(run_id, campaign_id, asset_id, name, error=str(exc) or type(exc).__name__)
         raise
     db.record_transfer(run_id, campaign_id, asset_id, name, tracking_id=tracking_id,
-                       box_file_id=uploaded["file_id"])
-    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id,
-            "box_file_id": uploaded["file_id"]}
+                       box_file_id=uploaded.file_id)
+    return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id, "box_file_id": uploaded.file_id}
 
 
 def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSummary,
@@ -186,7 +185,7 @@ def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSum
                          campaign["campaign_id"])
 
 
-def plan_failure_message(config: Config, reference: str, error: str, run_id: str,
+def plan_failure_message(config: Config, reference: str | None, error: str, run_id: str,
                          airflow_url: str) -> OutboxMessage | None:
     """The error email of a campaign that could not even be planned (bad id, not in A1, no masters...), once per
     run; None when emails are off."""
@@ -212,17 +211,18 @@ def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSumm
             raise CampaignError(f"campaign {label} cannot move to A2: "
                                 f"{max(missing, campaign['master_count'] - len(progress['in_box']))} master(s) "
                                 "are not in Box yet")
-        current = record(otmm.get_campaign(campaign_id))["status"]
+        current = otmm.folders.get_campaign(campaign_id).status
         if current not in ("A1", "A2") and not campaign.get("force"):
             raise CampaignError(f"campaign {label} is now in status {current!r} in the DAM, so it was not moved "
                                 "to A2")
-        otmm.set_campaign_status(campaign_id, "A2")
+        otmm.folders.set_campaign_status(campaign_id, "A2")
         return True
 
     if box_folder_url:  # the cockpit's link to the campaign's Box folder
         db.record_box_folder_url(campaign_id, box_folder_url)
     change = db.flip_once(campaign_id, "A1", "A2", campaign["cycle"], run_id, apply,
                           lambda change, masters: a2_messages(config, campaign, box_folder_url, change, masters))
+    assert change is not None, "apply never declines: it flips or raises"
     return {"change_id": change["id"], "changed_at": change["changed_at"].isoformat(), "created": change["created"],
             "message_keys": flip_keys(campaign_id, "A1", "A2", change["cycle"])}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
     anything ties the file to a campaign (the tracking ID its name leads with, an earlier version of the file,
     the campaign folder it sits in), that campaign. The derivative is the version the run was started for (the
     current one when none was given)."""
-    info = record(box.get_file_info(box_file_id))
+    info = record(box.files.get_file_info(box_file_id))
     name = info["name"]
     leading_id = tracking_id_in(name, config.naming)
     owner = DerivativeStore(db).owner_of(tracking_id=leading_id, box_file_id=str(info["file_id"]),
@@ -81,25 +82,29 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
     parsed = parse_filename(name, config.naming)
     if not parsed.is_valid:
         raise refused(f"{name!r} does not follow the naming convention: {parsed.error_summary()}")
+    assert parsed.tracking_id is not None and parsed.clean_name is not None, "a valid name has both"
     master = db.get_master(parsed.tracking_id)
-    if master is None or not master["box_file_id"]:
+    if master is None or not master["box_file_id"] or not master["upload_folder_id"]:
         raise refused(f"{name!r} carries tracking ID {parsed.tracking_id}, which belongs to no master asset "
                       "sent to Box", parsed.tracking_id)
-    campaign = db.get_campaign(master["campaign_id"]) or {}
+    campaign = db.get_campaign(master["campaign_id"])
     return {
         "box_file_id": str(info["file_id"]), "box_file_version_id": box_file_version_id or info.get("version_id"),
         "file_name": name, "clean_name": parsed.clean_name, "parsed": parsed.to_dict(),
         "tracking_id": parsed.tracking_id, "master_name": master["name"], "campaign_id": master["campaign_id"],
-        "campaign_name": campaign.get("name"), "campaign_number": campaign.get("campaign_number"),
+        "campaign_name": campaign["name"] if campaign else None,
+        "campaign_number": campaign["campaign_number"] if campaign else None,
         "final_assets_folder_id": master["upload_folder_id"], "box_created_at": info.get("created_at"),
     }
 
 
 def lookup_domains(otmm: Dam, mappings: RuleFile) -> dict[str, dict[str, str]] | None:
     """The DAM's allowed codes of every configured field domain (None when validation is off)."""
-    if not (mappings.get("validate_domain_values") or {}).get("enabled", True):
+    validate, field_domains = mappings.get("validate_domain_values"), mappings.get("field_domains")
+    if isinstance(validate, dict) and not validate.get("enabled", True):
         return None
-    return {domain: otmm.get_lookup_domain(domain) for domain in set((mappings.get("field_domains") or {}).values())}
+    domains = {str(d) for d in field_domains.values()} if isinstance(field_domains, dict) else set()
+    return {domain: otmm.lookup_domains.get_lookup_domain(domain) for domain in domains}
 
 
 def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config,
@@ -111,7 +116,7 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
     store = DerivativeStore(db)
     file_id, wanted = derivative["box_file_id"], derivative["box_file_version_id"]
     with store.target_lock(derivative["final_assets_folder_id"], derivative["clean_name"]):
-        history = {v["version_id"]: v for v in map(record, box.file_versions(file_id))}
+        history = {v["version_id"]: v for v in map(record, box.files.file_versions(file_id))}
         due = versions_to_process(list(history), wanted, set(store.processed_versions(file_id)))
         if due is None:
             raise DerivativeError(f"{derivative['file_name']!r}: Box no longer has version {wanted} of file {file_id}",
@@ -119,7 +124,11 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
         if not due:
             return {"dam_asset_id": store.dam_asset_of(derivative["tracking_id"], derivative["file_name"]),
                     "warnings": [], "already_done": True, "versions": [], "message_keys": []}
-        context = _UploadContext(otmm, box, config, derivative, db.get_master(derivative["tracking_id"]))
+        master = db.get_master(derivative["tracking_id"])
+        if master is None:
+            raise DerivativeError(f"{derivative['file_name']!r}: master {derivative['tracking_id']} is no longer "
+                                  "recorded", file_name=derivative["file_name"], tracking_id=derivative["tracking_id"])
+        context = _UploadContext(otmm, box, config, derivative, master)
         result: VersionUpload | None = None
         keys: list[str] = []
         for version_id in due:
@@ -136,7 +145,8 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
                                  messages=messages, dam_version_asset_id=result["dam_version_asset_id"])
             keys += [m.key for m in messages]
-    return {**(result or {}), "already_done": False, "versions": due, "message_keys": keys}  # type: ignore[typeddict-item]
+    assert result is not None, "the run's own version is the last one due: it was uploaded or raised"
+    return {**result, "already_done": False, "versions": due, "message_keys": keys}
 
 
 class _UploadContext:
@@ -158,7 +168,7 @@ class _UploadContext:
             raise DerivativeError(too_large, file_name=d["file_name"], tracking_id=d["tracking_id"])
         with tempfile.TemporaryDirectory(prefix="derivative-", dir=prepare_temp_root(self.temp)) as tmp:
             local = Path(tmp) / safe_local_name(d["clean_name"])
-            self.box.download_file(d["box_file_id"], local, version_id=version["version_id"], sha1=version["sha1"],
+            self.box.downloads.download_file(d["box_file_id"], local, version_id=version["version_id"], sha1=version["sha1"],
                                    size=version["size"])
             media = read_media_metadata(local)
             try:
@@ -168,11 +178,11 @@ class _UploadContext:
                 raise DerivativeError(f"{d['file_name']!r}: {exc}", file_name=d["file_name"],
                                       tracking_id=d["tracking_id"]) from exc
             if dam_ids:
-                checked = self.otmm.check_in_new_version(dam_ids[1], local, file_name=d["clean_name"],
+                checked = self.otmm.versions.check_in_new_version(dam_ids[1], local, file_name=d["clean_name"],
                                                          metadata=media_elements(representation, self.mappings))
                 asset_id, dam_version, version_asset_id = dam_ids[0], checked.version, checked.asset_id
             else:
-                asset_id = self.otmm.create_asset(d["final_assets_folder_id"], local, representation.representation,
+                asset_id = self.otmm.assets.create_asset(d["final_assets_folder_id"], local, representation.representation,
                                                   file_name=d["clean_name"])
                 dam_version, version_asset_id = 1, asset_id
         return {"dam_asset_id": asset_id, "dam_version": dam_version, "dam_version_asset_id": version_asset_id,
@@ -197,7 +207,8 @@ def asset_webhook_messages(config: Config, derivative: Derivative, version_id: s
 
 def media_elements(representation: AssetRepresentation, mappings: RuleFile) -> list[dict[str, Any]]:
     """The representation's metadata elements of the fields read from the file (``media_field_mappings``)."""
-    media_fields = {rule["field_id"] for rule in mappings.get("media_field_mappings") or ()}
+    rules = mappings.get("media_field_mappings")
+    media_fields = {rule["field_id"] for rule in rules if isinstance(rule, dict)} if isinstance(rules, list) else set()
     elements = representation.representation["asset_resource"]["asset"]["metadata"]["metadata_element_list"]
     return [element for element in elements if element["id"] in media_fields]
 
@@ -209,26 +220,72 @@ def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Der
     with its status webhook and completion email."""
     campaign_id = derivative["campaign_id"]
     cycle = max(1, db.completed_cycles(campaign_id, "A1", "A2"))
-    outcome: dict[str, Any] = {}
+    outcome: CampaignCompletion = {"flipped": False}
 
     def apply(progress: CampaignProgress) -> bool:
         outcome["missing"] = progress["missing"]
         if not campaign_complete(progress["masters"], progress["with_derivative"]):
             return False
-        current = record(otmm.get_campaign(campaign_id))["status"]
+        current = otmm.folders.get_campaign(campaign_id).status
         outcome["dam_status"] = current
         if current not in ("A2", "A3"):
             return False
-        otmm.set_campaign_status(campaign_id, "A3")
+        otmm.folders.set_campaign_status(campaign_id, "A3")
         return True
 
     change = db.flip_once(campaign_id, "A2", "A3", cycle, run_id, apply,
                           lambda change, masters: a3_messages(config, derivative, change, masters))
     if change is None:
-        return {"flipped": False, **outcome}
-    return {"flipped": True, "change_id": change["id"], "created": change["created"],
-            "changed_at": change["changed_at"].isoformat(), "message_keys": flip_keys(campaign_id, "A2", "A3", cycle),
-            **outcome}
+        return outcome
+    return {**outcome, "flipped": True, "change_id": change["id"], "created": change["created"],
+            "changed_at": change["changed_at"].isoformat(), "message_keys": flip_keys(campaign_id, "A2", "A3", cycle)}
+
+
+@dataclass(frozen=True)
+class BroughtToDam:
+    """What one derivative's task did: its upload, whether the campaign moved to A3, the messages to send."""
+
+    derivative: Derivative
+    upload: DerivativeUpload
+    completion: CampaignCompletion
+
+    @property
+    def message_keys(self) -> list[str]:
+        """The upload's webhooks, then the flip's status webhook and email (when this run flipped)."""
+        flip = self.completion.get("message_keys", {}) if self.completion["flipped"] else {}
+        return [*self.upload["message_keys"], *flip.values()]
+
+    @property
+    def log(self) -> list[str]:
+        """What the task did, in sentences (its XCom is for machines, not for the log)."""
+        derivative, upload, outcome = self.derivative, self.upload, self.completion
+        lines = [f"warning: {warning}" for warning in upload["warnings"]]
+        if upload["already_done"]:
+            lines.append(f"Box version {derivative.get('box_file_version_id') or '(latest)'} of "
+                         f"{derivative['file_name']} is already in the DAM (asset {upload['dam_asset_id']}, "
+                         f"{derivative['clean_name']}): nothing uploaded again")
+        else:
+            lines.append(f"{derivative['clean_name']} is DAM asset {upload['dam_asset_id']} version "
+                         f"{upload.get('dam_version', '?')}, from Box version(s) {', '.join(upload['versions'])}")
+        if outcome["flipped"]:
+            lines.append(("moved" if outcome["created"] else "already moved") + " to A3")
+        else:
+            lines.append("campaign stays in A2; masters without a derivative: "
+                         + (", ".join(outcome.get("missing", [])) or "-"))
+        return lines
+
+    def summary(self) -> dict[str, Any]:
+        """The run's XCom: the DAM asset, the Box versions brought in, whether the campaign moved to A3."""
+        return {"dam_asset_id": self.upload["dam_asset_id"], "versions": self.upload["versions"],
+                "already_done": self.upload["already_done"], "flipped": self.completion["flipped"]}
+
+
+def bring_to_dam(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, derivative: Derivative,
+                 run_id: str) -> BroughtToDam:
+    """A checked derivative into the DAM, then A2 -> A3 when it was the campaign's last missing one; both steps
+    are found done when the run is retried or cleared."""
+    upload = upload_derivative(otmm, box, db, config, derivative)
+    return BroughtToDam(derivative, upload, complete_campaign(otmm, db, config, derivative, run_id))
 
 
 def a3_messages(config: Config, derivative: Derivative, change: StatusChangeRow,
@@ -321,13 +378,13 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
     folder_name = config.box.derivatives_folder_name.lower()
     runs: list[DerivativeRun] = []
     for campaign_folder_id in _campaign_folders(box, db, config):
-        derivative_folders = [i for i in map(record, box.list_folder_items(campaign_folder_id))
+        derivative_folders = [i for i in map(record, box.folders.list_folder_items(campaign_folder_id))
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
         files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
         recorded = db.recorded_box_files([f["item_id"] for f in files])
         superseded = DerivativeStore(db).superseded_failures([f["item_id"] for f in files])
         for file in files:
-            version = file.get("version_id") or record(box.get_file_info(file["item_id"])).get("version_id")
+            version = file.get("version_id") or box.files.get_file_info(file["item_id"]).version_id
             if (file["item_id"], version) in recorded:
                 continue
             run_id = dag_run_id_for(file["item_id"], version, file["name"])
@@ -354,13 +411,13 @@ def _campaign_folders(box: BoxStorage, db: TrackingDb, config: Config) -> list[s
     folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
     root = str(config.box.root_folder_id or "0")
     if root != "0":
-        folders.update(i["item_id"] for i in map(record, box.list_folder_items(root)) if i["item_type"] == "folder")
+        folders.update(i["item_id"] for i in map(record, box.folders.list_folder_items(root)) if i["item_type"] == "folder")
     return sorted(folders)
 
 
 def _files_below(box: BoxStorage, folder_id: str) -> list[dict[str, Any]]:
     found = []
-    for item in map(record, box.list_folder_items(folder_id)):
+    for item in map(record, box.folders.list_folder_items(folder_id)):
         if item["item_type"] == "file":
             found.append(item)
         elif item["item_type"] == "folder":

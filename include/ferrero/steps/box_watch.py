@@ -9,7 +9,7 @@ Box deleted it), and every derivative upload the webhook did not bring is found 
   (``box_stream_db``) to its end; each upload, copy, move, restore or rename of a file in a ``Derivatives``
   folder becomes the ``a2_to_a3`` run of that file version, named as the webhook names it
   (:func:`dag_run_id_for`), so a run is never doubled. Duplicate events (same event id) count once, order does
-  not matter (each version has its own run; ``upload_to_dam`` brings versions in upload order). A few calls
+  not matter (each version has its own run; ``derivative_to_dam`` brings versions in upload order). A few calls
   per cycle, whatever the number of files. The stream cannot be used when no position is kept yet, when the
   kept one is older than the stream keeps (:data:`STREAM_TRUSTED_DAYS`) or when Box refuses it (any permanent
   error): then every campaign's ``Derivatives`` folder is listed (:func:`sweep_derivatives`) and the stream
@@ -72,7 +72,7 @@ def check_webhook(box: BoxWatch, db: TrackingDb, config: Config, airflow_url: st
         log.warning("box.root_folder_id is 0: Box allows no webhook on the root folder; uploads are found by the "
                     "reconciliation alone")
         return None, []
-    check = box.ensure_webhook(root, config.webhook.address, WEBHOOK_TRIGGERS)
+    check = box.watch.ensure_webhook(root, config.webhook.address, WEBHOOK_TRIGGERS)
     lost = None if check.outcome == "exists" else _loss(check, config.webhook.address, why)
     if lost:
         log.warning("%s", lost)
@@ -115,7 +115,7 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
     kept = store.position(STREAM)
     now = now or datetime.now(timezone.utc)
     why = "asked for a full listing" if full else _unusable(kept, now)
-    if why is None:
+    if why is None and kept is not None:
         try:
             events, end = _read_stream(box, kept.position)
         except Exception as exc:
@@ -141,7 +141,7 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
 def _position_now(box: BoxWatch) -> str | None:
     """The stream's end, or None when Box refuses the stream for good (the next cycle lists folders again)."""
     try:
-        return box.stream_position_now()
+        return box.watch.stream_position_now()
     except Exception as exc:
         if not getattr(exc, "permanent", False):
             raise
@@ -162,7 +162,7 @@ def _read_stream(box: BoxWatch, position: str) -> tuple[list[BoxEvent], str]:
     """Every event from ``position`` to the stream's end (at most ``MAX_CHUNKS`` chunks), and the end."""
     events: list[BoxEvent] = []
     for _ in range(MAX_CHUNKS):
-        page = box.events_since(position)
+        page = box.watch.events_since(position)
         if not page.entries:
             break
         events += page.entries
@@ -184,7 +184,7 @@ def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[
         source = event.source
         file_id = str(source["id"])
         version = str((source.get("file_version") or {}).get("id") or "") or \
-            box.get_file_info(file_id).version_id
+            box.files.get_file_info(file_id).version_id
         run_id = dag_run_id_for(file_id, version, source.get("name"))
         wanted.setdefault(run_id, {"file_id": file_id, "version": version, "name": source.get("name"),
                                    "rename": False})["rename"] |= event.event_type == RENAME
@@ -211,7 +211,7 @@ def _not_a_derivative(event: BoxEvent, config: Config) -> str | None:
     if source.get("type") != "file" or not source.get("id"):
         return "not a file"
     entries = (source.get("path_collection") or {}).get("entries") or []
-    path = [e.get("name") for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    path = [str(e["name"]) for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
     parent = (source.get("parent") or {}).get("name")
     if not derivatives_folder_of(path, parent, config.box.derivatives_folder_name):
         return "outside a Derivatives folder"

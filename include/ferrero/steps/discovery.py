@@ -59,6 +59,9 @@ def watch_services(probes: dict[str, Probe], db: TrackingDb, config: Config,
         ok, detail = probe.test_connection()
         if not ok:
             down[service] = detail
-        keys += store.observe(service, None if ok else detail,
-                              lambda state, outage, s=service: outage_messages(config, s, state, outage, airflow_url))
+
+        def messages(state: str, outage: dict[str, Any], s: str = service) -> list[OutboxMessage]:
+            return outage_messages(config, s, state, outage, airflow_url)
+
+        keys += store.observe(service, None if ok else detail, messages)
     return down, keys

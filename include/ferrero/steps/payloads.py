@@ -141,7 +141,7 @@ class CampaignCompletion(TypedDict):
 
     flipped: bool
     missing: NotRequired[list[str]]
-    dam_status: NotRequired[str]
+    dam_status: NotRequired[str | None]
     change_id: NotRequired[int]
     created: NotRequired[bool]
     changed_at: NotRequired[str]

@@ -1,12 +1,14 @@
-"""What the steps need from the DAM and from Box: exactly the methods they call, typed as the provider's hooks
-(``OtmmHook``, ``BoxHook``) define them. The hooks satisfy these structurally; tests may pass any fake that does.
+"""What the steps need from the DAM and from Box: exactly the managers and methods they call, typed as the
+provider's clients (``OtmmClient``, ``BoxApi``: what ``OtmmHook`` and ``BoxHook`` hand out as ``client``) define
+them. The clients satisfy these structurally (mypy checks it where the DAG files pass them); tests may pass any
+fake that does.
 
 The provider's model dataclasses are imported for type checking only: the domain does not import the hooks.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import os
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         WebhookCheck,
     )
     from ferrero_provider.common.streams import DownloadedFile
+    from ferrero_provider.otmm.client.transport import JsonObject
     from ferrero_provider.otmm.client.versions import CheckIn
     from ferrero_provider.otmm.models import Campaign, DamFolder, MasterAsset
 
@@ -32,8 +35,8 @@ class HasAsDict(Protocol):
     def as_dict(self) -> Mapping[str, object]: ...
 
 
-class Dam(Protocol):
-    """The DAM (OTMM) as the steps use it."""
+class DamFolders(Protocol):
+    """Campaign folders, their masters and their status (``OtmmClient.folders``)."""
 
     def search_campaigns(self, status: str) -> list[Campaign]: ...
 
@@ -43,47 +46,109 @@ class Dam(Protocol):
 
     def find_final_assets_folder(self, campaign_id: str) -> DamFolder: ...
 
+    def set_campaign_status(self, campaign_id: str, status: str) -> bool: ...
+
+
+class DamAssets(Protocol):
+    """Assets: read, download, create (``OtmmClient.assets``)."""
+
     def get_asset(self, asset_id: str) -> MasterAsset: ...
 
     def download_original(self, asset_id: str, target: str | os.PathLike[str], *,
                           expected_size: int | None = None) -> DownloadedFile: ...
 
-    def create_asset(self, folder_id: str, path: str | os.PathLike[str], asset_representation: dict[str, Any] | str,
+    def create_asset(self, folder_id: str, path: str | os.PathLike[str], asset_representation: JsonObject | str,
                      *, file_name: str | None = None, mime_type: str | None = None) -> str: ...
 
+
+class DamVersions(Protocol):
+    """New versions of an asset (``OtmmClient.versions``)."""
+
     def check_in_new_version(self, asset_id: str, path: str | os.PathLike[str], *, file_name: str | None = None,
-                             mime_type: str | None = None,
-                             metadata: list[dict[str, Any]] | None = None) -> CheckIn: ...
+                             mime_type: str | None = None, metadata: list[JsonObject] | None = None) -> CheckIn: ...
+
+
+class DamLookupDomains(Protocol):
+    """Lookup domains (``OtmmClient.lookup_domains``)."""
 
     def get_lookup_domain(self, domain_id: str) -> dict[str, str]: ...
 
-    def set_campaign_status(self, campaign_id: str, status: str, *, expected_status: str | None = None) -> bool: ...
+
+class Dam(Protocol):
+    """The DAM (OTMM) as the steps use it: the provider's ``OtmmClient`` (``OtmmHook(...).client``)."""
+
+    @property
+    def folders(self) -> DamFolders: ...
+
+    @property
+    def assets(self) -> DamAssets: ...
+
+    @property
+    def versions(self) -> DamVersions: ...
+
+    @property
+    def lookup_domains(self) -> DamLookupDomains: ...
 
 
-class BoxStorage(Protocol):
-    """Box as the steps use it."""
+class BoxFolders(Protocol):
+    """Box folders (``BoxApi.folders``)."""
 
     def ensure_campaign_folders(self, number: str, name: str, *,
                                 parent_folder_id: str | None = None) -> CampaignFolders: ...
 
     def list_folder_items(self, folder_id: str) -> list[BoxItem]: ...
 
+
+class BoxFiles(Protocol):
+    """Box files and their versions (``BoxApi.files``)."""
+
     def get_file_info(self, file_id: str) -> BoxFile: ...
 
     def file_versions(self, file_id: str) -> list[BoxFileVersion]: ...
 
+
+class BoxUploads(Protocol):
+    """Uploads (``BoxApi.uploads``)."""
+
     def upload_file(self, folder_id: str, path: str | os.PathLike[str], *,
                     file_name: str | None = None) -> UploadedFile: ...
+
+
+class BoxDownloads(Protocol):
+    """Downloads (``BoxApi.downloads``)."""
 
     def download_file(self, file_id: str, target: str | os.PathLike[str], *, version_id: str | None = None,
                       sha1: str | None = None, size: int | None = None) -> DownloadedFile: ...
 
 
-class BoxWatch(BoxStorage, Protocol):
-    """Box as the reconciliation uses it: the listings of the sweep, the webhook and the event stream."""
+class BoxStorage(Protocol):
+    """Box as the steps use it: the provider's ``BoxApi`` (``BoxHook(...).client``)."""
+
+    @property
+    def folders(self) -> BoxFolders: ...
+
+    @property
+    def files(self) -> BoxFiles: ...
+
+    @property
+    def uploads(self) -> BoxUploads: ...
+
+    @property
+    def downloads(self) -> BoxDownloads: ...
+
+
+class BoxWatchApi(Protocol):
+    """The webhook and the event stream (``BoxApi.watch``)."""
 
     def ensure_webhook(self, folder_id: str, address: str, triggers: Sequence[str]) -> WebhookCheck: ...
 
     def stream_position_now(self) -> str: ...
 
     def events_since(self, position: str) -> EventsPage: ...
+
+
+class BoxWatch(BoxStorage, Protocol):
+    """Box as the reconciliation uses it: the listings of the sweep, the webhook and the event stream."""
+
+    @property
+    def watch(self) -> BoxWatchApi: ...

@@ -125,8 +125,9 @@ class BoxWebhook(Record):
     @classmethod
     def from_sdk(cls, hook: Any) -> BoxWebhook:
         target = getattr(hook, "target", None)
-        is_folder = target is not None and _type_name(getattr(target, "type", None)) == "folder"
-        return cls(webhook_id=str(hook.id), folder_id=str(target.id) if is_folder else None,
+        folder_id = str(target.id) if target is not None and _type_name(getattr(target, "type", None)) == "folder" \
+            else None
+        return cls(webhook_id=str(hook.id), folder_id=folder_id,
                    address=str(getattr(hook, "address", "") or ""),
                    triggers=tuple(sorted(_type_name(t) for t in getattr(hook, "triggers", None) or [])))
 

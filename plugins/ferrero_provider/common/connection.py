@@ -121,7 +121,7 @@ def _json_object(text: str, invalid: str, not_object: str) -> dict[str, Any]:
     """``text`` as a JSON object; ``invalid`` (with the parser's reason) or ``not_object`` when it is none."""
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ConnectionSettingsError(f"{invalid} ({exc.msg})") from None
     if not isinstance(data, dict):
         raise ConnectionSettingsError(not_object)

@@ -36,7 +36,8 @@ def server_message(body: Any) -> str:
         except ValueError:
             return one_line(raw)
     if isinstance(data, dict):
-        inner = data.get("exception_body") if isinstance(data.get("exception_body"), dict) else data
+        nested = data.get("exception_body")
+        inner = nested if isinstance(nested, dict) else data
         for key in ("message", "error_description", "error", "detail"):
             if inner.get(key):
                 return one_line(inner[key])

@@ -38,21 +38,6 @@ class RetryPolicy:
     max_retry_after_seconds: float = MAX_RETRY_AFTER_SECONDS
     exponential: bool = True
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None = None, **overrides: Any) -> RetryPolicy:
-        """The policy of ``config['retry']`` (the project config's section; defaults without it); keyword
-        overrides win."""
-        section = (config or {}).get("retry") or {}
-        policy = cls(
-            max_attempts=int(section.get("max_attempts", cls.max_attempts)),
-            initial_delay_seconds=float(section.get("initial_delay_seconds", cls.initial_delay_seconds)),
-            max_delay_seconds=float(section.get("max_delay_seconds", cls.max_delay_seconds)),
-            retryable_http_codes=frozenset(int(c) for c in section.get("retryable_http_codes", (429, 500, 502, 503, 504))),
-            request_timeout_seconds=float(section.get("request_timeout_seconds", cls.request_timeout_seconds)),
-            exponential=str(section.get("backoff", "exponential")).lower() == "exponential",
-        )
-        return policy.with_overrides(**overrides)
-
     def with_overrides(self, **overrides: Any) -> RetryPolicy:
         known = {k: v for k, v in overrides.items() if v is not None}
         if "retryable_http_codes" in known:
@@ -69,6 +54,14 @@ class RetryPolicy:
 
     def is_retryable_status(self, status: int) -> bool:
         return status == 429 or status in self.retryable_http_codes
+
+    def classified(self, error: E, status: int | None, retry_after: float | None = None) -> E:
+        """``error`` marked retryable exactly when this policy lists its status (429 always); a status the policy
+        lists is never permanent. ``retry_after``: what the answer's ``Retry-After`` asked."""
+        error.retryable = status is not None and self.is_retryable_status(status)
+        error.permanent = error.permanent and not error.retryable
+        error.retry_after = retry_after
+        return error
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt``: exponential (or constant) with ±50 % jitter."""
@@ -113,7 +106,7 @@ def final_error(exc: E, attempts: int, secrets: tuple[str | None, ...]) -> E:
     message = str(exc).rstrip(".")
     if attempts > 1 and exc.retryable:
         message += f", after {attempts} attempts"
-    return exc.reworded(scrub(message, secrets) + ".")  # type: ignore[return-value]
+    return exc.reworded(scrub(message, secrets) + ".")
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -182,7 +182,7 @@ class MemoryStream(io.RawIOBase):
         self._position = max(0, base + offset)
         return self._position
 
-    def read(self, size: int | None = -1) -> memoryview:  # type: ignore[override]
+    def read(self, size: int | None = -1) -> memoryview:
         end = len(self._view) if size is None or size < 0 else min(len(self._view), self._position + size)
         chunk = self._view[self._position:end]
         self._position = max(self._position, end)

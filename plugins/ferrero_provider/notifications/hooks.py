@@ -1,8 +1,8 @@
 """Outgoing notifications: emails through Mailgun's HTTP API and the campaign-status webhook.
 
 Both are thin ``HttpHook`` subclasses (the http provider does connection parsing, sessions and auth); they add
-the request shape, bounded retries with exponential backoff on 429/5xx/connection errors, and errors that say
-what was not delivered. Credentials come from the Airflow connections ``mailgun_default`` (login ``api``,
+the request shape and errors that say what was not delivered and whether another attempt may help. Each call
+is one attempt: the outbox (``include/ferrero/outbox_db.py``) is the one place a message is retried. Credentials come from the Airflow connections ``mailgun_default`` (login ``api``,
 password = API key, extra ``domain``) and ``campaign_status_webhook`` (host = URL, password = token).
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
-import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
 from ferrero_provider.common.retry import RetryPolicy
@@ -19,6 +18,7 @@ from ferrero_provider.notifications.exceptions import NotificationError, Retryab
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
 
 
 class Email(Protocol):
@@ -37,16 +37,6 @@ class Email(Protocol):
     def text(self) -> str: ...
 
 
-def _retry_args(policy: RetryPolicy, attempts: int | None = None) -> dict[str, Any]:
-    return {
-        "stop": tenacity.stop_after_attempt(attempts or policy.max_attempts),
-        "wait": tenacity.wait_random_exponential(multiplier=policy.initial_delay_seconds, max=policy.max_delay_seconds),
-        "retry": tenacity.retry_if_exception_type((RetryableNotificationError, requests.ConnectionError,
-                                                   requests.Timeout)),
-        "reraise": True,
-    }
-
-
 #: The Test buttons' budget per request (one try).
 TEST_TIMEOUT_SECONDS = 5
 
@@ -56,6 +46,7 @@ def _answer(response: requests.Response) -> str:
 
 
 def _check(response: requests.Response, what: str, policy: RetryPolicy) -> None:
+    """Raise what the answer means: retryable (429, the policy's 5xx) or not (any other error status)."""
     if response.ok:
         return
     detail = " ".join(response.text.split())[:200]
@@ -94,14 +85,10 @@ class MailgunHook(HttpHook):
         if message_key:
             data["h:Message-Id"] = f"<{message_key}@{domain}>"
 
-        def attempt() -> requests.Response:
-            response = self.run(endpoint=f"{domain}/messages", data=data,
-                                extra_options={"check_response": False, "timeout": self._timeout})
-            _check(response, what, self._retry)
-            return response
-
-        response = tenacity.Retrying(**_retry_args(self._retry))(attempt)
-        return response.json().get("id", "")
+        response: requests.Response = self.run(endpoint=f"{domain}/messages", data=data,
+                                               extra_options={"check_response": False, "timeout": self._timeout})
+        _check(response, what, self._retry)
+        return str(response.json().get("id", ""))
 
     def test_connection(self) -> tuple[bool, str]:
         """Ask Mailgun for the connection's sending domain (``GET <host>/domains/<domain>``, what an API key may
@@ -129,7 +116,8 @@ class MailgunHook(HttpHook):
 
 
 class StatusWebhookHook(HttpHook):
-    """POST a campaign status change as JSON to the downstream system's webhook."""
+    """POST (or PUT: ``method``, ``webhooks.yaml``'s) a campaign status change as JSON to the downstream system's
+    webhook."""
 
     conn_name_attr = "webhook_conn_id"
     default_conn_name = "campaign_status_webhook"
@@ -137,13 +125,12 @@ class StatusWebhookHook(HttpHook):
     hook_name = "Campaign status webhook"
 
     def __init__(self, webhook_conn_id: str = default_conn_name, auth_type: str = "bearer",
-                 retry: RetryPolicy | None = None, timeout: float = 10, attempts: int | None = None) -> None:
-        super().__init__(method="POST", http_conn_id=webhook_conn_id)
+                 retry: RetryPolicy | None = None, timeout: float = 10, method: str = "POST") -> None:
+        super().__init__(method=method, http_conn_id=webhook_conn_id)
         self.webhook_conn_id = webhook_conn_id
         self._auth = auth_type
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
-        self._attempts = attempts
 
     def _extract_auth(self, connection: Any) -> Any | None:
         return super()._extract_auth(connection) if self._auth == "basic" else None
@@ -162,12 +149,9 @@ class StatusWebhookHook(HttpHook):
         what = (f"the status webhook for campaign {campaign}" if campaign
                 else f"the webhook {self.webhook_conn_id} for {payload.get('filename') or 'a derivative'}")
 
-        def attempt() -> None:
-            response = self.run(endpoint=None, json=payload, headers=headers,
-                                extra_options={"check_response": False, "timeout": self._timeout})
-            _check(response, what, self._retry)
-
-        tenacity.Retrying(**_retry_args(self._retry, self._attempts))(attempt)
+        response = self.run(endpoint=None, json=payload, headers=headers,
+                            extra_options={"check_response": False, "timeout": self._timeout})
+        _check(response, what, self._retry)
 
     def test_connection(self) -> tuple[bool, str]:
         """Whether the webhook's host answers and whether it refuses the credentials: a ``GET`` of the webhook's

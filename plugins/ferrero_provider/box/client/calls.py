@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import requests
 from box_sdk_gen import BoxAPIError, BoxSDKError
@@ -117,6 +117,6 @@ class BoxCalls:
             raise BoxTransportError(f"Box request failed while {operation}: the answer was cut short "
                                     f"({type(exc).__name__})") from None
 
-    def call(self, operation: str, fn: Callable[[BoxClient], Any], *, retry: bool = True) -> Any:
+    def call(self, operation: str, fn: Callable[[BoxClient], T], *, retry: bool = True) -> T:
         """One SDK call with retries."""
         return self.retried(lambda: self.translated(operation, fn), retry=retry)

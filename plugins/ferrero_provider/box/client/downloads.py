@@ -10,15 +10,23 @@ from typing import TYPE_CHECKING
 import requests
 
 from ferrero_provider.box.client.calls import log
-from ferrero_provider.box.client.files import Files
 from ferrero_provider.box.exceptions import BoxIntegrityError, BoxTransportError, download_error
 from ferrero_provider.common.streams import DownloadedFile, IncompleteTransferError, response_to_file
 
 if TYPE_CHECKING:
     import os
 
+    from ferrero_provider.box.client.calls import BoxCalls
+    from ferrero_provider.box.client.files import FilesManager
 
-class Downloads(Files):
+
+class DownloadsManager:
+    """Streamed, checked downloads."""
+
+    def __init__(self, calls: BoxCalls, files: FilesManager) -> None:
+        self.calls = calls
+        self.files = files
+
     def download_file(self, file_id: str, target: str | os.PathLike[str], *, version_id: str | None = None,
                       sha1: str | None = None, size: int | None = None) -> DownloadedFile:
         """Stream a file (its current version, or ``version_id`` whose ``sha1`` and ``size`` are then checked) to
@@ -27,15 +35,15 @@ class Downloads(Files):
         The download URL comes from the SDK (the API answers with a redirect to a self-authorizing URL); the bytes
         are then streamed with the client's own session. A body cut short is downloaded again, whole.
         """
-        info = self.get_file_info(file_id)
+        info = self.files.get_file_info(file_id)
         if version_id is not None and version_id != info.version_id:
             info = replace(info, version_id=version_id, sha1=sha1, size=size)
         operation = f"downloading file {file_id} ({info.name!r}" + (f", version {version_id})" if version_id else ")")
-        policy = self.policy
-        http = self.http()
+        policy = self.calls.policy
+        http = self.calls.http()
 
         def attempt() -> DownloadedFile:
-            url = self.translated(operation, lambda c: c.downloads.get_download_file_url(
+            url = self.calls.translated(operation, lambda c: c.downloads.get_download_file_url(
                 str(file_id), version=version_id))
             try:
                 with http.get(url, stream=True, timeout=policy.timeout,
@@ -56,6 +64,6 @@ class Downloads(Files):
                                         f"({result.sha1}) differs from Box's ({info.sha1})")
             return result
 
-        result = self.retried(attempt)
+        result = self.calls.retried(attempt)
         log.info("Box: downloaded file %s (%d bytes) to %s", file_id, result.size, result.path)
         return result

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
 from box_sdk_gen import (
     AddShareLinkToFolderSharedLink,
     AddShareLinkToFolderSharedLinkAccessField,
     CreateFolderParent,
 )
 
-from ferrero_provider.box.client.calls import BoxCalls, log
-from ferrero_provider.box.exceptions import BoxConflictError
+from ferrero_provider.box.client.calls import log
+from ferrero_provider.box.exceptions import BoxBadRequestError, BoxConflictError
 from ferrero_provider.box.models import BoxItem, CampaignFolders
+
+if TYPE_CHECKING:
+    from box_sdk_gen import BoxClient, Items
+
+    from ferrero_provider.box.client.calls import BoxCalls
 
 ITEM_FIELDS = ["id", "type", "name", "size", "sha1", "file_version"]
 PAGE_LIMIT = 1000
@@ -24,13 +32,19 @@ def box_item_name(name: str) -> str:
     return cleaned.rstrip() or "_"
 
 
-class Folders(BoxCalls):
+class FoldersManager:
+    """Folders: find-or-create, the campaign's folders, listings, shared links."""
+
+    def __init__(self, calls: BoxCalls) -> None:
+        self.calls = calls
+        self.settings = calls.settings
+
     def ensure_folder(self, parent_folder_id: str, name: str) -> str:
         """The id of folder ``name`` in ``parent_folder_id``, created when missing (a 409 reuses the existing one)."""
         name = box_item_name(name)
         operation = f"creating folder {name!r} in folder {parent_folder_id}"
         try:
-            folder = self.call(operation, lambda c: c.folders.create_folder(
+            folder = self.calls.call(operation, lambda c: c.folders.create_folder(
                 name, CreateFolderParent(id=str(parent_folder_id)), fields=["id", "name"]))
             log.info("Box: created folder %r (%s) in %s", name, folder.id, parent_folder_id)
             return str(folder.id)
@@ -61,22 +75,27 @@ class Folders(BoxCalls):
         items: list[BoxItem] = []
         marker: str | None = None
         while True:
-            page = self.call(f"listing folder {folder_id}", lambda c, m=marker: c.folders.get_folder_items(
-                str(folder_id), fields=ITEM_FIELDS, usemarker=True, marker=m, limit=PAGE_LIMIT))
+            page = self.calls.call(f"listing folder {folder_id}", partial(self._page, folder_id, marker))
             items.extend(BoxItem.from_sdk(entry) for entry in page.entries or [])
             marker = page.next_marker
             if not marker or not page.entries:
                 return items
 
+    @staticmethod
+    def _page(folder_id: str, marker: str | None, client: BoxClient) -> Items:
+        return client.folders.get_folder_items(str(folder_id), fields=ITEM_FIELDS, usemarker=True, marker=marker,
+                                               limit=PAGE_LIMIT)
+
     def get_folder_shared_link(self, folder_id: str, *, access: str = "open") -> str:
         """The folder's shared link URL (for the email), created with ``access`` when it has none."""
-        folder = self.call(f"reading the shared link of folder {folder_id}",
-                           lambda c: c.folders.get_folder_by_id(str(folder_id), fields=["id", "shared_link"]))
-        link = getattr(folder, "shared_link", None)
-        if link is not None and getattr(link, "url", None):
-            return str(link.url)
+        folder = self.calls.call(f"reading the shared link of folder {folder_id}",
+                                 lambda c: c.folders.get_folder_by_id(str(folder_id), fields=["id", "shared_link"]))
+        if folder.shared_link is not None and folder.shared_link.url:
+            return str(folder.shared_link.url)
         shared = AddShareLinkToFolderSharedLink(access=AddShareLinkToFolderSharedLinkAccessField(access))
-        folder = self.call(f"creating a shared link for folder {folder_id}",
-                           lambda c: c.shared_links_folders.add_share_link_to_folder(
-                               str(folder_id), "shared_link", shared_link=shared))
-        return str(folder.shared_link.url)
+        created = self.calls.call(f"creating a shared link for folder {folder_id}",
+                                  lambda c: c.shared_links_folders.add_share_link_to_folder(
+                                      str(folder_id), "shared_link", shared_link=shared))
+        if created.shared_link is None:
+            raise BoxBadRequestError(f"Box created no shared link for folder {folder_id} (its answer has none).")
+        return str(created.shared_link.url)

@@ -55,12 +55,13 @@ class ProtocolStrategy(RetryStrategy):
     ``Retry-After`` (still working) is asked again after that wait, up to ``max_attempts`` requests."""
 
     def __init__(self, policy: RetryPolicy) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # the SDK's RetryStrategy.__init__ has no annotations
         self.policy = policy
 
     def should_retry(self, fetch_options: FetchOptions, fetch_response: FetchResponse, attempt_number: int) -> bool:
         status = fetch_response.status
         if status == 401 and fetch_options.auth is not None and not getattr(fetch_options, "_token_renewed", False):
+            # a mark on this request's options (the SDK's class has no such field): its token was renewed once
             fetch_options._token_renewed = True  # type: ignore[attr-defined]
             log.info("Box answered 401 for %s %s; fetching a new token", fetch_options.method, fetch_options.url)
             fetch_options.auth.refresh_token(network_session=fetch_options.network_session)

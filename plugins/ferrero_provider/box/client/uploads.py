@@ -8,7 +8,7 @@ import hashlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from box_sdk_gen import (
     UploadFileAttributes,
@@ -18,7 +18,6 @@ from box_sdk_gen import (
 )
 
 from ferrero_provider.box.client.calls import log
-from ferrero_provider.box.client.files import Files
 from ferrero_provider.box.client.folders import box_item_name
 from ferrero_provider.box.exceptions import BoxConflictError, BoxError, BoxIntegrityError, BoxServerError
 from ferrero_provider.box.models import BoxFile, UploadedFile
@@ -27,7 +26,10 @@ from ferrero_provider.common.streams import MemoryStream, file_sha1
 if TYPE_CHECKING:
     import os
 
-    from box_sdk_gen import BoxClient
+    from box_sdk_gen import BoxClient, FileFull, Files
+
+    from ferrero_provider.box.client.calls import BoxCalls
+    from ferrero_provider.box.client.files import FilesManager
 
 #: Memory a chunked upload may hold in part buffers (the parts in flight plus the one being read).
 UPLOAD_BUFFER_BUDGET = 48 * 1024 * 1024
@@ -35,7 +37,14 @@ UPLOAD_BUFFER_BUDGET = 48 * 1024 * 1024
 COMMIT_POLLS = 30
 
 
-class Uploads(Files):
+class UploadsManager:
+    """Uploads, direct or chunked, idempotent by name and SHA-1."""
+
+    def __init__(self, calls: BoxCalls, files: FilesManager) -> None:
+        self.calls = calls
+        self.files = files
+        self.settings = calls.settings
+
     @property
     def upload_workers(self) -> int:
         return max(1, int(self.settings.upload_workers))
@@ -72,10 +81,10 @@ class Uploads(Files):
             local_sha1 = local_sha1 or file_sha1(path)
             if str(existing.get("sha1") or "").lower() == local_sha1:
                 log.info("Box: %r already in folder %s with the same SHA-1 (file %s); not uploading again",
-                              name, folder_id, existing["id"])
-                return UploadedFile.of(self.get_file_info(str(existing["id"])), "existing", "none")
+                         name, folder_id, existing["id"])
+                return UploadedFile.of(self.files.get_file_info(str(existing["id"])), "existing", "none")
             log.info("Box: %r exists in folder %s with other content; uploading a new version of file %s",
-                          name, folder_id, existing["id"])
+                     name, folder_id, existing["id"])
             operation = f"uploading a new version of file {existing['id']} ({name!r}, {size} bytes)"
             if chunked:
                 file, local_sha1 = self._upload_chunked(path, size, name, operation, file_id=str(existing["id"]))
@@ -90,21 +99,21 @@ class Uploads(Files):
             raise BoxIntegrityError(f"Box stored {name!r} (file {result.file_id}) with {result.size} bytes, but the "
                                     f"local file has {size}; the upload is incomplete.")
         log.info("Box: %s %r as file %s (%d bytes, %s upload)", outcome.replace("_", " "), name,
-                      result.file_id, size, "chunked" if chunked else "direct")
+                 result.file_id, size, "chunked" if chunked else "direct")
         return UploadedFile.of(result, outcome, "chunked" if chunked else "direct")
 
     def _upload_direct(self, path: Path, name: str, sha1: str, operation: str, *, folder_id: str | None = None,
-                       file_id: str | None = None) -> Any:
-        def send(client: BoxClient) -> Any:
+                       file_id: str | None = None) -> FileFull:
+        def send(client: BoxClient) -> FileFull:
             with path.open("rb") as stream:
                 if file_id is not None:
-                    return client.uploads.upload_file_version(
-                        file_id, UploadFileVersionAttributes(name=name), stream, content_md_5=sha1).entries[0]
+                    return _first(client.uploads.upload_file_version(
+                        file_id, UploadFileVersionAttributes(name=name), stream, content_md_5=sha1), operation)
                 attributes = UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=str(folder_id)))
-                return client.uploads.upload_file(attributes, stream, file_file_name=name,
-                                                  content_md_5=sha1).entries[0]
+                return _first(client.uploads.upload_file(attributes, stream, file_file_name=name,
+                                                         content_md_5=sha1), operation)
 
-        return self.call(operation, send)
+        return self.calls.call(operation, send)
 
     def parts_in_flight(self, part_size: int) -> int:
         """Parts a chunked upload sends at once, for the part size Box dictates: ``upload_workers`` while their
@@ -112,17 +121,22 @@ class Uploads(Files):
         return max(1, min(self.upload_workers, UPLOAD_BUFFER_BUDGET // max(1, part_size) - 1))
 
     def _upload_chunked(self, path: Path, size: int, name: str, operation: str, *, folder_id: str | None = None,
-                        file_id: str | None = None) -> tuple[Any, str]:
+                        file_id: str | None = None) -> tuple[FileFull, str]:
         """Upload session → parts (each with its SHA-1 digest, checked) → commit with the whole file's SHA-1,
         computed while reading. Memory: the parts in flight, in reused buffers. The session is aborted when anything
         fails."""
         if file_id is not None:
-            session = self.call(operation, lambda c: c.chunked_uploads.create_file_upload_session_for_existing_file(
+            session = self.calls.call(operation, lambda c: c.chunked_uploads.create_file_upload_session_for_existing_file(
                 file_id, size, file_name=name))
         else:
-            session = self.call(operation, lambda c: c.chunked_uploads.create_file_upload_session(
+            session = self.calls.call(operation, lambda c: c.chunked_uploads.create_file_upload_session(
                 str(folder_id), size, name))
         endpoints = session.session_endpoints
+        if endpoints is None or not (endpoints.upload_part and endpoints.commit and endpoints.abort) \
+                or not session.part_size:
+            raise BoxServerError(f"Box request failed while {operation}: the upload session names no part size or "
+                                 "endpoints.")
+        upload_url, commit_url, abort_url = endpoints.upload_part, endpoints.commit, endpoints.abort
         part_size = int(session.part_size)
         workers = self.parts_in_flight(part_size)
         whole = hashlib.sha1()  # noqa: S324 - Box's content digest
@@ -133,10 +147,12 @@ class Uploads(Files):
         def send_part(data: memoryview, start: int) -> UploadPart:
             digest = hashlib.sha1(data).digest()  # noqa: S324
             end = start + len(data) - 1
-            uploaded = self.call(
+            uploaded = self.calls.call(
                 f"{operation}: part at byte {start}",
                 lambda c: c.chunked_uploads.upload_file_part_by_url(
-                    endpoints.upload_part, MemoryStream(data), "sha=" + base64.b64encode(digest).decode(),
+                    # the SDK streams any binary file object; its annotation names only BufferedIOBase
+                    upload_url, MemoryStream(data),  # type: ignore[arg-type]
+                    "sha=" + base64.b64encode(digest).decode(),
                     f"bytes {start}-{end}/{size}"),
             )
             part = uploaded.part
@@ -177,11 +193,11 @@ class Uploads(Files):
             sha1 = whole.hexdigest()
             digest_header = "sha=" + base64.b64encode(whole.digest()).decode()
             for poll in range(COMMIT_POLLS + 1):
-                files = self.call(f"{operation}: commit", lambda c: c.chunked_uploads.create_file_upload_session_commit_by_url(
-                    endpoints.commit, parts, digest_header))
+                files = self.calls.call(f"{operation}: commit", lambda c: (
+                    c.chunked_uploads.create_file_upload_session_commit_by_url(commit_url, parts, digest_header)))
                 if files is not None and files.entries:
                     return files.entries[0], sha1
-                time.sleep(min(self.policy.backoff(poll + 1) or 0.2, 5.0))
+                time.sleep(min(self.calls.policy.backoff(poll + 1) or 0.2, 5.0))
             raise BoxServerError(f"Box request failed while {operation}: the upload session was not committed "
                                  "(Box kept answering 202).")
         except BaseException:
@@ -189,11 +205,18 @@ class Uploads(Files):
                 future.cancel()
             pool.shutdown(wait=True)
             try:
-                self.call(f"aborting the upload session of {name!r}",
-                           lambda c: c.chunked_uploads.delete_file_upload_session_by_url(endpoints.abort),
-                           retry=False)
+                self.calls.call(f"aborting the upload session of {name!r}",
+                                lambda c: c.chunked_uploads.delete_file_upload_session_by_url(abort_url),
+                                retry=False)
             except BoxError as exc:
                 log.warning("Box: could not abort the upload session of %r: %s", name, exc)
             raise
         finally:
             pool.shutdown(wait=True)
+
+
+def _first(files: Files, operation: str) -> FileFull:
+    """The one file of an upload's answer."""
+    if not files.entries:
+        raise BoxServerError(f"Box request failed while {operation}: the answer lists no file.")
+    return files.entries[0]

@@ -5,35 +5,39 @@ from __future__ import annotations
 import json
 import mimetypes
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ferrero_provider.common.streams import DownloadedFile, MultipartFileBody, response_to_file
-from ferrero_provider.otmm.client.jobs import Jobs
-from ferrero_provider.otmm.client.transport import _final
-from ferrero_provider.otmm.exceptions import (
-    OtmmBadRequestError,
-    OtmmError,
-    OtmmNotFoundError,
-)
+from ferrero_provider.otmm.exceptions import OtmmBadRequestError, OtmmNotFoundError
 from ferrero_provider.otmm.models import MasterAsset, is_container
 
 if TYPE_CHECKING:
     import os
 
+    from ferrero_provider.otmm.client.folders import FoldersManager
+    from ferrero_provider.otmm.client.jobs import JobsManager
+    from ferrero_provider.otmm.client.transport import DamTransport, JsonObject
 
-class Assets(Jobs):
-    """Asset reads, downloads and creation."""
 
-    # ---- assets ---------------------------------------------------------------------------------------------
+class AssetsManager:
+    """Asset reads, downloads, creation and metadata writes."""
+
+    def __init__(self, transport: DamTransport, folders: FoldersManager, jobs: JobsManager) -> None:
+        self.transport = transport
+        self.folders = folders
+        self.jobs = jobs
 
     def get_asset(self, asset_id: str) -> MasterAsset:
         """One asset with its metadata and content size."""
-        data = self._request("GET", f"/assets/{asset_id}", f"reading asset {asset_id}",
-                             params={"load_type": "metadata", "level_of_detail": "full"})
-        asset = (data or {}).get("asset_resource", {}).get("asset")
+        return MasterAsset.from_asset(self.get_asset_json(asset_id, load_type="metadata", level_of_detail="full"))
+
+    def get_asset_json(self, asset_id: str, **params: str) -> JsonObject:
+        """The asset resource as the DAM answers it (``params``: ``load_type``, ``level_of_detail``...)."""
+        data = self.transport.request("GET", f"/assets/{asset_id}", f"reading asset {asset_id}", params=params)
+        asset: JsonObject | None = data.get("asset_resource", {}).get("asset")
         if not asset:
             raise OtmmNotFoundError(f"DAM request failed while reading asset {asset_id}: no asset in the answer.")
-        return MasterAsset.from_asset(asset)
+        return asset
 
     def download_original(
         self, asset_id: str, target: str | os.PathLike[str], *, expected_size: int | None = None
@@ -45,18 +49,19 @@ class Assets(Jobs):
         """
         if expected_size is None:
             expected_size = self.get_asset(asset_id).content_size
-        result = self._request(
+        size = expected_size
+        result = self.transport.stream(
             "GET", f"/assets/{asset_id}/contents", f"downloading the original of asset {asset_id}",
+            lambda response: response_to_file(response, target, expected_size=size),
             headers={"Accept": "*/*", "Accept-Encoding": "identity"},
-            handle=lambda response: response_to_file(response, target, expected_size=expected_size),
         )
-        self.log.info("DAM: downloaded asset %s (%d bytes) to %s", asset_id, result.size, result.path)
+        self.transport.log.info("DAM: downloaded asset %s (%d bytes) to %s", asset_id, result.size, result.path)
         return result
 
     def find_asset_by_name(self, folder_id: str, name: str) -> MasterAsset | None:
         """The non-folder child of ``folder_id`` named exactly ``name``, if any."""
-        children = self._children(folder_id, f"looking for asset {name!r} in folder {folder_id}",
-                                  load_type="system")
+        children = self.folders.children(folder_id, f"looking for asset {name!r} in folder {folder_id}",
+                                         load_type="system")
         for child in children:
             if not is_container(child) and child.get("name") == name:
                 return MasterAsset.from_asset(child)
@@ -66,7 +71,7 @@ class Assets(Jobs):
         self,
         folder_id: str,
         path: str | os.PathLike[str],
-        asset_representation: dict[str, Any] | str,
+        asset_representation: JsonObject | str,
         *,
         file_name: str | None = None,
         mime_type: str | None = None,
@@ -84,7 +89,7 @@ class Assets(Jobs):
         manifest = json.dumps({"upload_manifest": {"master_files": [{"file": {"file_name": name, "file_type": mime}}]}})
         operation = f"creating asset {name!r} in folder {folder_id}"
 
-        def body() -> tuple[Any, str]:
+        def body() -> tuple[MultipartFileBody, str]:
             multipart = MultipartFileBody(
                 [("asset_representation", representation, "application/json"),
                  ("manifest", manifest, "application/json"),
@@ -95,32 +100,33 @@ class Assets(Jobs):
         def once() -> str:
             existing = self.find_asset_by_name(folder_id, name)
             if existing is not None:
-                self.log.info("DAM: asset %r already in folder %s (id %s); not creating it again",
-                              name, folder_id, existing.asset_id)
+                self.transport.log.info("DAM: asset %r already in folder %s (id %s); not creating it again",
+                                        name, folder_id, existing.asset_id)
                 return existing.asset_id
-            data = self._request("POST", "/assets", operation, body=body, idempotent=False)
-            job_id = (data or {}).get("job_handle", {}).get("job_id")
+            data = self.transport.request("POST", "/assets", operation, body=body, idempotent=False)
+            job_id = data.get("job_handle", {}).get("job_id")
             if not job_id:
                 raise OtmmBadRequestError(f"DAM request failed while {operation}: the answer has no import job id.")
             return self._wait_for_import(str(job_id), folder_id, name, operation)
 
-        try:
-            asset_id = self._retrying(operation)(once)
-        except OtmmError as exc:
-            raise _final(exc, 1, self.conn_settings.secrets) from exc.__cause__
-        self.log.info("DAM: asset %r is %s in folder %s", name, asset_id, folder_id)
+        asset_id = self.transport.retried(operation, once)
+        self.transport.log.info("DAM: asset %r is %s in folder %s", name, asset_id, folder_id)
         return asset_id
 
     def _wait_for_import(self, job_id: str, folder_id: str, name: str, operation: str) -> str:
         """Poll ``/jobs/{id}`` until the import finished; return the created asset's id (from the job, or found by
         name in the folder when the DAM's job resource does not list it)."""
 
-        def created_asset(job: dict[str, Any]) -> str | None:
+        def created_asset(job: JsonObject) -> str | None:
             ids = job.get("asset_ids") or []
             if ids:
                 return str(ids[0])
             found = self.find_asset_by_name(folder_id, name)
             return found.asset_id if found is not None else None
 
-        return self._wait_for_job(job_id, operation, created_asset, kind="import job")
+        return self.jobs.wait_for_job(job_id, operation, created_asset, kind="import job")
 
+    def patch_metadata(self, asset_id: str, elements: list[JsonObject], operation: str) -> None:
+        """``PATCH /assets/{id}`` with ``edited_asset`` (flat elements); the caller holds the lock."""
+        self.transport.request("PATCH", f"/assets/{asset_id}", operation,
+                               json={"edited_asset": {"data": {"metadata": elements}}})

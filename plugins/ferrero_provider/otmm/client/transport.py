@@ -1,6 +1,7 @@
 """The one request path of the DAM client: authentication (session, OTMM OAuth, OTDS token), one lazily created
 ``requests.Session``, retries (tenacity) and the mapping of HTTP answers to the ``otmm.exceptions``. Airflow-free:
-a class mixing this in provides ``conn_settings``, ``retry_policy``, ``log`` and calls :meth:`_init_transport`.
+:class:`DamTransport` is the one object every resource manager of :class:`~ferrero_provider.otmm.client.OtmmClient`
+sends through (as ``box_sdk_gen``'s managers send through one ``NetworkSession``).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import requests
 
@@ -24,34 +25,57 @@ from ferrero_provider.otmm.exceptions import (
 )
 
 if TYPE_CHECKING:
-    import logging
     from collections.abc import Callable
 
     import tenacity
 
     from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.common.streams import MultipartFileBody
     from ferrero_provider.otmm.client.settings import DamSettings
     from ferrero_provider.otmm.connection import DamConnection
 
 #: Renew a token this many seconds before the expiry the DAM announced.
 TOKEN_EXPIRY_MARGIN = 30.0
 
+#: A decoded JSON object of a DAM answer (OTMM's resources are nested objects; readers pick what they need).
+JsonObject = dict[str, Any]
+T = TypeVar("T")
 
 
-class Transport:
-    """Authentication and the retried request path shared by every part of the client."""
+class Log(Protocol):
+    """What the client logs through: a ``logging.Logger``, or the hook's own (Airflow's task logger)."""
 
-    conn_settings: DamConnection
-    dam_settings: DamSettings
-    retry_policy: RetryPolicy
-    log: logging.Logger
+    def info(self, msg: str, /, *args: object) -> object: ...
 
-    def _init_transport(self) -> None:
+    def warning(self, msg: str, /, *args: object) -> object: ...
+
+    def error(self, msg: str, /, *args: object) -> object: ...
+
+
+class DamTransport:
+    """Authentication and the retried request path shared by every resource manager of the client.
+
+    :param connection: reads the checked connection when first needed (a hook reads Airflow's only then).
+    :param settings: the ``dam`` settings; ``retry``: the policy (its read timeout is the settings' one).
+    """
+
+    def __init__(self, connection: Callable[[], DamConnection], *, settings: DamSettings, retry: RetryPolicy,
+                 log: Log) -> None:
+        self._read_connection = connection
+        self._connection: DamConnection | None = None
+        self.settings = settings
+        self.policy = retry.with_overrides(request_timeout_seconds=settings.timeout_seconds)
+        self.log = log
         self._session: requests.Session | None = None
         self._auth_expires_at: float | None = None
         self._lock = threading.RLock()
-        self._no_job_resource = False  # set once the DAM answered 404 for a job (see jobs.py)
-        self._folder_edit_via_assets = False  # set once PATCH /folders/{id} answered 404/405 (see status.py)
+
+    @property
+    def connection(self) -> DamConnection:
+        """The connection, checked: fails fast (``OtmmConfigError``) naming the missing or malformed field."""
+        if self._connection is None:
+            self._connection = self._read_connection()
+        return self._connection
 
     # ---- session and authentication ---------------------------------------------------------------------
 
@@ -59,31 +83,34 @@ class Transport:
         """The authenticated ``requests.Session`` (created and logged in on first use)."""
         with self._lock:
             if self._session is None:
-                session = self.conn_settings.http.apply(requests.Session())  # CA bundle, client cert, proxies
+                session = self.connection.http.apply(requests.Session())  # CA bundle, client cert, proxies
                 adapter = TransferAdapter()
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
                 session.headers.update({"Accept": "application/json", "X-OTMM-Locale": "en_US"})
                 self._session = session
-                self._authenticate()
+                self._authenticate(session)
             elif self._auth_expires_at is not None and time.monotonic() >= self._auth_expires_at:
-                self._authenticate()
+                self._authenticate(self._session)
             return self._session
 
-    def _authenticate(self) -> None:
+    def reset(self) -> None:
+        """Forget the session without logging out (the next call logs in again)."""
+        with self._lock:
+            self._session = None
+
+    def _authenticate(self, session: requests.Session) -> None:
         """Log in (session) or fetch a token (oauth, otds) and put the credentials on the session."""
-        conn = self.conn_settings
-        session = self._session
-        assert session is not None
+        conn = self.connection
         for header in ("Authorization", "X-Requested-By", "otmmauthtoken"):
             session.headers.pop(header, None)
         session.cookies.clear()
         self._auth_expires_at = None
         operation = f"logging in to the DAM as {conn.who} ({conn.auth_mode} authentication)"
         if conn.auth_mode == "session":
-            data = self._send("POST", f"{conn.base_url}/sessions", operation,
+            data = self._send("POST", f"{conn.base_url}/sessions", operation, _json,
                               data={"username": conn.login, "password": conn.password}, authenticated=False)
-            info = (data or {}).get("session_resource", {}).get("session", {})
+            info = data.get("session_resource", {}).get("session", {})
             if not info.get("id"):
                 raise OtmmAuthError(f"DAM request failed while {operation}: the answer carries no session id.")
             session.headers["X-Requested-By"] = str(info["id"])
@@ -98,7 +125,7 @@ class Transport:
             url = str(conn.otds_token_url)
             form = {"grant_type": "client_credentials", "client_id": conn.client_id,
                     "client_secret": conn.client_secret}
-        data = self._send("POST", url, operation, data=form, authenticated=False) or {}
+        data = self._send("POST", url, operation, _json, data=form, authenticated=False)
         oauth = data.get("token_info", {}).get("oauth_token", {}) if isinstance(data.get("token_info"), dict) else {}
         token = data.get("access_token") or oauth.get("accessToken")
         expires_in = data.get("expires_in", oauth.get("expiresIn"))
@@ -116,7 +143,7 @@ class Transport:
         """Whether Bearer writes need ``X-Requested-By`` is not public (spec §17, L); sending it does no harm. So
         ask ``GET /sessions`` for the token's session id once and send it; a DAM that answers none is fine."""
         try:
-            answer = session.get(f"{self.conn_settings.base_url}/sessions", timeout=self.retry_policy.timeout)
+            answer = session.get(f"{self.connection.base_url}/sessions", timeout=self.policy.timeout)
             info = answer.json().get("session_resource", {}).get("session", {}) if answer.ok else {}
         except (requests.RequestException, ValueError, AttributeError):
             info = {}
@@ -130,8 +157,8 @@ class Transport:
         if session is None:
             return
         try:
-            if self.conn_settings.auth_mode == "session":
-                session.delete(f"{self.conn_settings.base_url}/sessions", timeout=self.retry_policy.timeout)
+            if self.connection.auth_mode == "session":
+                session.delete(f"{self.connection.base_url}/sessions", timeout=self.policy.timeout)
         except requests.RequestException:
             pass
         finally:
@@ -139,43 +166,61 @@ class Transport:
 
     # ---- the one request path -------------------------------------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        return path if "://" in path else f"{self.conn_settings.base_url}/{path.lstrip('/')}"
+    def url(self, path: str) -> str:
+        return path if "://" in path else f"{self.connection.base_url}/{path.lstrip('/')}"
 
-    def _retrying(self, operation: str, attempts: int | None = None) -> tenacity.Retrying:
+    def retrying(self, operation: str, attempts: int | None = None) -> tenacity.Retrying:
         def on_retry(attempt: int, allowed: int, exc: BaseException, wait: float) -> None:
             self.log.warning("DAM: attempt %d of %d failed (%s); retrying in %.1f s", attempt, allowed,
-                             scrub(str(exc), self.conn_settings.secrets), wait)
+                             scrub(str(exc), self.connection.secrets), wait)
 
-        return self.retry_policy.retrying(on_retry, attempts)
+        return self.policy.retrying(on_retry, attempts)
 
-    def _request(self, method: str, path: str, operation: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
-        """Send one DAM request with retries; return ``handle(response)`` or the parsed JSON body.
+    def retried(self, operation: str, once: Callable[[], T]) -> T:
+        """Run ``once`` (a check-then-act of several requests, each sent once) under the retry layer; the error
+        that ends it is one scrubbed sentence."""
+        try:
+            return self.retrying(operation)(once)
+        except OtmmError as exc:
+            raise final_error(exc, 1, self.connection.secrets) from exc.__cause__
 
-        ``handle`` runs inside the retried attempt (a download cut short is retried whole). ``body`` builds a
-        fresh streamed body and its content type for every attempt. ``idempotent=False`` sends once (a 401 is
-        still answered by logging in again, since the request did not reach the DAM's logic). See ``_send``.
+    def request(self, method: str, path: str, operation: str, *, idempotent: bool = True,
+                body: Callable[[], tuple[MultipartFileBody, str]] | None = None, **kwargs: Any) -> JsonObject:
+        """Send one DAM request with retries; return its JSON object (empty for an empty body).
+
+        ``body`` builds a fresh streamed body and its content type for every attempt. ``idempotent=False`` sends
+        once (a 401 is still answered by logging in again, since the request did not reach the DAM's logic).
+        ``kwargs`` go to ``requests`` (``params``, ``data``, ``json``, ``files``, ``headers``).
         """
-        return self._send(method, self._url(path), operation, attempts=None if idempotent else 1, **kwargs)
+        return self._send(method, self.url(path), operation, _json, body=body,
+                          attempts=None if idempotent else 1, **kwargs)
+
+    def stream(self, method: str, path: str, operation: str, handle: Callable[[requests.Response], T],
+               **kwargs: Any) -> T:
+        """Send one DAM request with retries and return ``handle(response)``, run inside the retried attempt (a
+        download cut short is downloaded again, whole)."""
+        return self._send(method, self.url(path), operation, handle, **kwargs)
 
     def _send(
         self,
         method: str,
         url: str,
         operation: str,
+        handle: Callable[[requests.Response], T],
         *,
-        handle: Callable[[requests.Response], Any] | None = None,
-        body: Callable[[], tuple[Any, str]] | None = None,
+        body: Callable[[], tuple[MultipartFileBody, str]] | None = None,
         authenticated: bool = True,
         attempts: int | None = None,
         **kwargs: Any,
-    ) -> Any:
-        policy = self.retry_policy
-        secrets = self.conn_settings.secrets
-        state = {"renewed": False, "attempts": 0}
+    ) -> T:
+        policy = self.policy
+        secrets = self.connection.secrets
+        renewed = False
+        tries = 0
 
-        def attempt() -> Any:
-            state["attempts"] += 1
+        def attempt() -> T:
+            nonlocal renewed, tries
+            tries += 1
             while True:
                 session = self.get_conn() if authenticated else self._session
                 assert session is not None
@@ -191,40 +236,38 @@ class Transport:
                 except requests.RequestException as exc:
                     raise _transport(operation, f"connection failed ({type(exc).__name__})") from exc
                 with response:
-                    if response.status_code == 401 and authenticated and not state["renewed"]:
-                        state["renewed"] = True
+                    if response.status_code == 401 and authenticated and not renewed:
+                        renewed = True
                         self.log.info("DAM answered 401 while %s; logging in again", operation)
                         with self._lock:
-                            self._authenticate()
+                            self._authenticate(session)
                         continue
                     if response.status_code >= 400:
                         raise http_error(operation, response, policy)
                     try:
-                        if handle is not None:
-                            return handle(response)
-                        content = response.content
+                        return handle(response)
                     except IncompleteTransferError as exc:
                         raise OtmmIntegrityError(f"DAM request failed while {operation}: the body was cut short "
                                                  f"({exc})") from exc
                     except requests.RequestException as exc:
                         raise _transport(operation, f"the answer was cut short ({type(exc).__name__})") from exc
-                    if not content.strip():
-                        return None
-                    try:
-                        return json.loads(content)
-                    except ValueError as exc:
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                         raise _transport(operation, "the answer is not complete JSON") from exc
 
         try:
-            return self._retrying(operation, attempts)(attempt)
+            return self.retrying(operation, attempts)(attempt)
         except OtmmError as exc:
-            raise _final(exc, state["attempts"], secrets) from exc.__cause__
+            raise final_error(exc, tries, secrets) from exc.__cause__
+
+
+def _json(response: requests.Response) -> JsonObject:
+    """The answer's JSON object; an empty body is an empty object (raises ``ValueError`` when not JSON)."""
+    content = response.content
+    if not content.strip():
+        return {}
+    data = json.loads(content)
+    return data if isinstance(data, dict) else {"items": data}
 
 
 def _transport(operation: str, what: str) -> OtmmTransportError:
     return OtmmTransportError(f"DAM request failed while {operation}: {what}")
-
-
-def _final(exc: OtmmError, attempts: int, secrets: tuple[str | None, ...]) -> OtmmError:
-    """The exception to raise: same type and kind, the message as one scrubbed sentence with the attempt count."""
-    return final_error(exc, attempts, secrets)

@@ -14,25 +14,28 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ferrero_provider.common.records import Record
 from ferrero_provider.common.streams import MultipartFileBody, file_sha1
-from ferrero_provider.otmm.client.assets import Assets
-from ferrero_provider.otmm.client.status import Status
-from ferrero_provider.otmm.client.transport import _final
-from ferrero_provider.otmm.exceptions import OtmmBadRequestError, OtmmError, OtmmNotFoundError
+from ferrero_provider.otmm.exceptions import OtmmBadRequestError, OtmmNotFoundError
 from ferrero_provider.otmm.models import MasterAsset, is_container
 
 if TYPE_CHECKING:
     import os
+
+    from ferrero_provider.otmm.client.assets import AssetsManager
+    from ferrero_provider.otmm.client.folders import FoldersManager
+    from ferrero_provider.otmm.client.jobs import JobsManager
+    from ferrero_provider.otmm.client.locks import LocksManager
+    from ferrero_provider.otmm.client.transport import DamTransport, JsonObject
 
 PATH_ONLY = {"load_type": "custom", "data_load_request": json.dumps({"data_load_request": {"load_path": "true"}})}
 
 
 @dataclass(frozen=True)
 class CheckIn(Record):
-    """The outcome of :meth:`Versions.check_in_new_version`."""
+    """The outcome of :meth:`VersionsManager.check_in_new_version`."""
 
     asset_id: str  #: the latest version's own asset id (address it for the next check-out or PATCH)
     logical_id: str  #: ``original_asset_id``, shared by every version
@@ -42,8 +45,16 @@ class CheckIn(Record):
     locked_after: bool  #: the new version was still locked after the check-in (and was unlocked)
 
 
-class Versions(Assets, Status):
-    """Check-in of new versions."""
+class VersionsManager:
+    """Check-in of new versions; the latest version of an asset."""
+
+    def __init__(self, transport: DamTransport, *, folders: FoldersManager, assets: AssetsManager,
+                 locks: LocksManager, jobs: JobsManager) -> None:
+        self.transport = transport
+        self.folders = folders
+        self.assets = assets
+        self.locks = locks
+        self.jobs = jobs
 
     def check_in_new_version(
         self,
@@ -52,7 +63,7 @@ class Versions(Assets, Status):
         *,
         file_name: str | None = None,
         mime_type: str | None = None,
-        metadata: list[dict[str, Any]] | None = None,
+        metadata: list[JsonObject] | None = None,
     ) -> CheckIn:
         """Make the file the new latest version of the asset (any version's id will do) and return a
         :class:`CheckIn`; then PATCH ``metadata`` (flat elements) onto the new version under its lock.
@@ -69,83 +80,76 @@ class Versions(Assets, Status):
             latest = self.latest_version(asset_id)
             latest_id, logical = str(latest["asset_id"]), str(latest.get("original_asset_id") or latest["asset_id"])
             if self._holds_content(latest, path):
-                self.log.info("DAM: asset %s (version %s) already holds %r; not checking it in again", latest_id,
-                              latest.get("version"), name)
+                self.transport.log.info("DAM: asset %s (version %s) already holds %r; not checking it in again",
+                                        latest_id, latest.get("version"), name)
                 return CheckIn(latest_id, logical, int(latest.get("version") or 1), latest_id, False, False)
-            with self._locked(latest_id, "asset", check_out=True):
+            with self.locks.held(latest_id, "asset", check_out=True):
                 new = self._check_in(latest, path, name, mime, operation)
             new_id = str(new["asset_id"])
             locked_after = bool(new.get("locked"))
             if locked_after:
-                self._unlock(new_id, "asset")
+                self.locks.unlock(new_id, "asset")
             return CheckIn(new_id, str(new.get("original_asset_id") or logical), int(new.get("version") or 1),
                            latest_id, True, locked_after)
 
-        try:
-            result = self._retrying(operation)(once)
-            if metadata:
-                with self._locked(result.asset_id, "asset"):
-                    self._patch_metadata(result.asset_id, metadata, f"updating the metadata of asset {result.asset_id}")
-        except OtmmError as exc:
-            raise _final(exc, 1, self.conn_settings.secrets) from exc.__cause__
-        self.log.info("DAM: asset %s is at version %d (id %s, before %s) with %r", result.logical_id, result.version,
+        result = self.transport.retried(operation, once)
+        if metadata:
+            with self.locks.held(result.asset_id, "asset"):
+                self.assets.patch_metadata(result.asset_id, metadata, f"updating the metadata of asset {result.asset_id}")
+        self.transport.log.info("DAM: asset %s is at version %d (id %s, before %s) with %r", result.logical_id, result.version,
                       result.asset_id, result.previous_asset_id, name)
         return result
 
-    def _check_in(self, latest: dict[str, Any], path: str | os.PathLike[str], name: str, mime: str,
-                  operation: str) -> dict[str, Any]:
+    def _check_in(self, latest: JsonObject, path: str | os.PathLike[str], name: str, mime: str,
+                  operation: str) -> JsonObject:
         """The three calls and the wait; the caller holds the check-out. Returns the new version's asset."""
         latest_id, old_version = str(latest["asset_id"]), int(latest.get("version") or 1)
-        data = self._request("POST", "/jobs/imports", f"starting an import job for {name!r}", data={"file_name": name})
-        job_id = (data or {}).get("job_handle", {}).get("job_id")
+        data = self.transport.request("POST", "/jobs/imports", f"starting an import job for {name!r}",
+                                      data={"file_name": name})
+        job_id = data.get("job_handle", {}).get("job_id")
         if not job_id:
             raise OtmmBadRequestError(f"DAM request failed while {operation}: the answer has no import job id.")
 
-        def body() -> tuple[Any, str]:
+        def body() -> tuple[MultipartFileBody, str]:
             multipart = MultipartFileBody([("import_job_id", str(job_id), None), ("file_name", name, None)],
                                           "file", path, name, mime)
             return multipart, multipart.content_type
 
-        self._request("POST", "/renditions", f"uploading {name!r} to import job {job_id}", body=body)
+        self.transport.request("POST", "/renditions", f"uploading {name!r} to import job {job_id}", body=body)
         manifest = {"upload_manifest": {"master_files": [{"file": {"file_name": name}, "uoi_id": latest_id}]}}
-        data = self._request("PUT", f"/jobs/checkins/{job_id}", operation, idempotent=False, files={
+        data = self.transport.request("PUT", f"/jobs/checkins/{job_id}", operation, idempotent=False, files={
             "import_job_id": (None, str(job_id)), "file_name": (None, name),
             "manifest": (None, json.dumps(manifest), "application/json")})
-        checkin_job = (data or {}).get("job_handle", {}).get("job_id") or job_id
+        checkin_job = data.get("job_handle", {}).get("job_id") or job_id
 
-        def new_version(job: dict[str, Any]) -> dict[str, Any] | None:
+        def new_version(job: JsonObject) -> JsonObject | None:
             ids = [str(i) for i in job.get("asset_ids") or []]
-            candidate = self._asset_json(ids[0]) if ids and ids[0] != latest_id else self.latest_version(latest_id)
+            fresh = ids and ids[0] != latest_id
+            candidate = self.assets.get_asset_json(ids[0]) if fresh else self.latest_version(latest_id)
             return candidate if int(candidate.get("version") or 1) > old_version else None
 
-        return self._wait_for_job(str(checkin_job), operation, new_version, kind="check-in job")
+        return self.jobs.wait_for_job(str(checkin_job), operation, new_version, kind="check-in job")
 
-    def latest_version(self, asset_id: str) -> dict[str, Any]:
+    def latest_version(self, asset_id: str) -> JsonObject:
         """The asset JSON of the latest version of the asset ``asset_id`` is a version of."""
-        asset = self._asset_json(asset_id)
+        asset = self.assets.get_asset_json(asset_id)
         if asset.get("latest_version", True) is not False:
             return asset
         logical = str(asset.get("original_asset_id") or asset_id)
-        data = self._request("GET", f"/assets/{asset_id}", f"reading the folder of asset {asset_id}", params=PATH_ONLY)
-        paths = (data or {}).get("asset_resource", {}).get("asset", {}).get("path_list") or [{}]
+        data = self.transport.request("GET", f"/assets/{asset_id}", f"reading the folder of asset {asset_id}",
+                                      params=PATH_ONLY)
+        paths = data.get("asset_resource", {}).get("asset", {}).get("path_list") or [{}]
         parents = paths[0].get("parents") or []
         if parents:
-            for child in self._children(str(parents[-1]["id"]), f"looking for the latest version of {logical}",
-                                        load_type="system"):
+            for child in self.folders.children(str(parents[-1]["id"]),
+                                               f"looking for the latest version of {logical}", load_type="system"):
                 if not is_container(child) and logical in (str(child.get("original_asset_id")),
                                                            str(child.get("asset_id"))):
-                    return self._asset_json(str(child["asset_id"]))
+                    return self.assets.get_asset_json(str(child["asset_id"]))
         raise OtmmNotFoundError(f"Asset {asset_id} is not the latest version of {logical} and the DAM shows no "
                                 "later one in its folder.")
 
-    def _asset_json(self, asset_id: str) -> dict[str, Any]:
-        data = self._request("GET", f"/assets/{asset_id}", f"reading asset {asset_id}")
-        asset = (data or {}).get("asset_resource", {}).get("asset")
-        if not asset:
-            raise OtmmNotFoundError(f"DAM request failed while reading asset {asset_id}: no asset in the answer.")
-        return asset
-
-    def _holds_content(self, asset: dict[str, Any], path: str | os.PathLike[str]) -> bool:
+    def _holds_content(self, asset: JsonObject, path: str | os.PathLike[str]) -> bool:
         """Whether the asset's original already is this file: sizes first, the bytes only when they match."""
         size = MasterAsset.from_asset(asset).content_size
         local = Path(path)
@@ -153,7 +157,7 @@ class Versions(Assets, Status):
             return False
         copy = local.with_name(f".{local.name}.dam-current")
         try:
-            return self.download_original(str(asset["asset_id"]), copy, expected_size=size).sha1 == file_sha1(local)
+            return self.assets.download_original(str(asset["asset_id"]), copy, expected_size=size).sha1 == file_sha1(local)
         finally:
             copy.unlink(missing_ok=True)
 
