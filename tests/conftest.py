@@ -99,9 +99,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             marker = item.get_closest_marker("timeout")
             if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
                 item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
-    # The modules on the session's shared stack (tests/stack/conftest.py) run last, one after the other: the
-    # stack then runs beside no other test, and stops with the session.
-    items.sort(key=lambda item: "shared_stack" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")

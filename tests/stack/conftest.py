@@ -5,9 +5,9 @@
 Runs are started and repaired through the REST API, as operators and the receiver do, and executed by the
 real scheduler: the one place where clearing a task instance with its downstream is tested as it happens.
 
-``stack`` is one stack for the whole session, shared by the modules whose tests leave it as they found it for
-the others (their own campaigns, faults cleared); a module that kills processes or needs other settings starts
-its own with ``running_stack(...)``."""
+``stack`` is a stack of the module's own; a module that needs other settings starts its own with
+``running_stack(...)``. What every stack would build first is made once per session and copied: the demo data
+(``tests/seeded.py``) and the migrated databases (``tests/stack/pgtemplate.py``)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psycopg2
 import pytest
 import requests
 import yaml
-from psycopg2 import sql
 
 from sandbox.connections import product_connections
 from sandbox.settings import SandboxSettings
@@ -126,7 +124,6 @@ class Stack:
         self.processes = processes
         self.workers: dict[str, Any] = {}
         self.workdir = Path()
-        self.used = False  # a module had it (``stack`` gives the next one a fresh world)
 
     def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
@@ -134,13 +131,6 @@ class Stack:
                                     **kwargs)
         response.raise_for_status()
         return response.json()
-
-    def call_raw(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """The answer as it is (e.g. a DELETE's empty 204), after raising for an error status."""
-        response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
-                                    headers={"Authorization": f"Bearer {self.api.token('admin')}"}, **kwargs)
-        response.raise_for_status()
-        return response
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         return self.call("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})["dag_run_id"]
@@ -266,43 +256,8 @@ def _unpause_pipelines(running: Stack) -> None:
                 time.sleep(1)
 
 
-def fresh_world(running: Stack) -> None:
-    """The stack as a new module expects it: the demo data as seeded (a fresh copy; the sandbox restarted by
-    ``make up`` again, on its ports), no DAG run, an empty tracking database. Airflow and the receiver keep
-    running."""
-    deadline = time.monotonic() + 300
-    for dag_id in PIPELINE_DAGS:
-        while runs := running.call("GET", f"dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]:
-            if all(r["state"] in ("success", "failed") for r in runs) or time.monotonic() > deadline:
-                for run in runs:
-                    running.call_raw("DELETE", f"dags/{dag_id}/dagRuns/{run['dag_run_id']}")
-            else:
-                time.sleep(2)
-    StackProcess(running.workdir / "run", "sandbox").stop()
-    shutil.rmtree(running.sandbox.data_dir)
-    seeded_copy(running.sandbox.data_dir)
-    _tools_stack("up", running.api.up_env, timeout=600)
-    running.sandbox = StackSandbox(running.sandbox.data_dir, running.sandbox.env)
-    with psycopg2.connect(running.tracking_dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
-        tables = [row[0] for row in cur.fetchall()]
-        cur.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-            sql.SQL(", ").join(map(sql.Identifier, tables))))
-    conn.close()
-
-
-@pytest.fixture(scope="session")
-def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One stack for the session (see ``stack``)."""
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of the module's own (tests change the demo campaigns, count every run, mail and webhook)."""
     with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def stack(shared_stack: Stack) -> Stack:
-    """The session's stack, as fresh for each module as a stack of its own (``fresh_world``) but started once.
-    A module that kills components or needs other settings starts its own with ``running_stack``."""
-    if shared_stack.used:
-        fresh_world(shared_stack)
-    shared_stack.used = True
-    return shared_stack
