@@ -69,7 +69,7 @@ def _email_failure(context) -> None:
 )
 def a2_to_a3():
     @task(task_id=TASK_ID, pool="dam_api", on_failure_callback=_email_failure)
-    def derivative_to_dam(params: dict | None = None) -> dict:
+    def derivative_to_dam(params: dict | None = None) -> None:
         """Check (folder, V2 name, tracking ID) → Box → media metadata → asset representation → DAM Final
         Assets, recorded → A2 → A3 when this was the last missing derivative → its messages sent."""
         from include.ferrero.steps.a2_to_a3 import bring_to_dam, check_derivative
@@ -92,7 +92,7 @@ def a2_to_a3():
             for line in brought.log:
                 print(line)
             print(deliver_now(services, brought.message_keys))
-        return brought.summary()
+        # no return value: an XCom push is one more Execution API call per derivative (its log says it all)
 
     derivative_to_dam()
 
