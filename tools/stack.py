@@ -43,9 +43,15 @@ WEBHOOK_USER = "box_webhook"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "status", "logs", "env"])
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "env", "start"])
+    parser.add_argument("component", nargs="?", choices=AIRFLOW_COMPONENTS,
+                        help="start: the one Airflow component to start again (no bootstrap), e.g. api-server")
     args = parser.parse_args(argv)
     _load_dotenv()
+    if args.command == "start":
+        if not args.component:
+            parser.error("start needs the component to start, e.g. api-server")
+        return start(args.component)
     return {"up": up, "down": down, "status": status, "logs": logs, "env": print_env}[args.command]()
 
 
@@ -69,20 +75,9 @@ def up() -> int:
     if busy:  # before starting anything
         print(f"make up: port {', '.join(busy)} is taken (another stack?); set another in .env", file=sys.stderr)
         return 2
-    databases = _start_postgres()
-    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
-    env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
-    runner = executor.from_environment(env)
-    env.update(executor.airflow_env(runner, databases["airflow_sqlalchemy"]))
-
-    if _needs_sandbox(env):
-        env.update(_start_sandbox(env))
-    _write_passwords_file()
+    runner = _components_env(env, register_webhook=True)
     _run(env, "-m", "tools.bootstrap")  # migrations, pools, connections (the same as compose and the tests)
-    # The product's connections now live in Airflow's database, where the UI lists them with their form and
-    # Test button; environment variables would shadow them, so they leave the environment.
-    for name in bootstrap.load_definition()["connections"]:
-        env.pop(f"AIRFLOW_CONN_{name.upper()}", None)
+    _without_stored_connections(env)
     if runner.kind == "celery" and runner.broker_url is None:
         _spawn("redis", executor.redis_command(runner.redis_port, LOCAL / "redis"), env)
     if runner.kind == "celery":
@@ -113,6 +108,40 @@ def up() -> int:
     print(f"Data folder     {LOCAL}")
     print("Logs            make logs      Stop: make down      State: make status")
     return 0
+
+
+def start(component: str) -> int:
+    """One Airflow component started again, as ``up`` starts it but without the bootstrap (which ``up`` already
+    applied): an operator bringing back a component that stopped, in seconds."""
+    env = _base_env()
+    _components_env(env, register_webhook=False)
+    _without_stored_connections(env)
+    _spawn(component, [str(VENV_BIN / "airflow"), component], env)
+    if component == "api-server":
+        _wait_http(f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}/api/v2/monitor/health", "Airflow api-server",
+                   timeout=180)
+    return 0
+
+
+def _components_env(env: dict[str, str], *, register_webhook: bool) -> executor.Executor:
+    """``env`` completed with the databases (started when embedded), the executor's settings and the sandbox's
+    connections (started when no real DAM/Box is configured); the executor."""
+    databases = _start_postgres()
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
+    env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
+    runner = executor.from_environment(env)
+    env.update(executor.airflow_env(runner, databases["airflow_sqlalchemy"]))
+    if _needs_sandbox(env):
+        env.update(_start_sandbox(env, register_webhook=register_webhook))
+    _write_passwords_file()
+    return runner
+
+
+def _without_stored_connections(env: dict[str, str]) -> None:
+    """The product's connections live in Airflow's database once bootstrapped, where the UI lists them with their
+    form and Test button; environment variables would shadow them, so they leave the environment."""
+    for name in bootstrap.load_definition()["connections"]:
+        env.pop(f"AIRFLOW_CONN_{name.upper()}", None)
 
 
 def _base_env() -> dict[str, str]:
@@ -202,7 +231,7 @@ def _needs_sandbox(env: dict[str, str]) -> bool:
     return not (env.get("AIRFLOW_CONN_OTMM_DEFAULT") and env.get("AIRFLOW_CONN_BOX_DEFAULT"))
 
 
-def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
+def _start_sandbox(env: dict[str, str], *, register_webhook: bool = True) -> dict[str, str]:
     """Start the sandbox servers (seeded on first start) and point the product's connections at them."""
     sandbox_env = {**env, "SANDBOX_DATA_DIR": str(SANDBOX_DATA)}
     endpoints_file = SANDBOX_DATA / "endpoints.json"
@@ -233,6 +262,8 @@ def _start_sandbox(env: dict[str, str]) -> dict[str, str]:
         extra.setdefault(key, value)
     # Box -> receiver: the webhook (webhook_events.WEBHOOK_TRIGGERS) on the root folder (idempotent; follows a changed port).
     address = f"http://127.0.0.1:{os.environ.get('RECEIVER_PORT', '8095')}/box/webhook"
+    if not register_webhook:
+        return {k: v for k, v in extra.items() if k not in env or k == "SANDBOX_DATA_DIR"}
     result = subprocess.run([sys.executable, "-m", "receiver", "register-webhook", "--address", address],
                             env={**env, **extra}, cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:

@@ -82,8 +82,8 @@ class StackProcess:
 
 
 class StackApi(AirflowApi):
-    """The stack's api-server: ``stop()`` ends its process group; ``start()`` is ``make up`` again, which starts
-    what is missing (as an operator restarts a crashed component)."""
+    """The stack's api-server: ``stop()`` ends its process group; ``start()`` starts it again
+    (``tools.stack start api-server``: as ``make up`` starts it, without re-applying the bootstrap)."""
 
     def __init__(self, stack_dir: Path, port: int, env: dict[str, str], passwords: dict[str, str],
                  up_env: dict[str, str]) -> None:
@@ -92,7 +92,7 @@ class StackApi(AirflowApi):
         self.up_env = up_env
 
     def start(self, timeout: float = 420) -> StackApi:
-        _tools_stack("up", self.up_env, timeout)
+        _tools_stack("start", self.up_env, timeout, "api-server")
         return self
 
     def stop(self, timeout: float = 15) -> None:
@@ -157,8 +157,8 @@ class Stack:
         return answer if isinstance(answer, list) else next(v for v in answer.values() if isinstance(v, list))
 
 
-def _tools_stack(command: str, env: dict[str, str], timeout: float) -> str:
-    result = subprocess.run([sys.executable, "-m", "tools.stack", command], env=env, cwd=ROOT,
+def _tools_stack(command: str, env: dict[str, str], timeout: float, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "tools.stack", command, *args], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         logs = Path(env["STACK_DIR"]) / "logs"
