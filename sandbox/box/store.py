@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     status_code INTEGER, error TEXT, duration REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS versions_file_idx ON versions (file_id);
 CREATE TABLE IF NOT EXISTS stream_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL,
     recorded_epoch REAL NOT NULL

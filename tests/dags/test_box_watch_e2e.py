@@ -129,10 +129,11 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
     assert found.skipped.get("outside a Derivatives folder") == 2  # the two uploads into Masters
     assert reconcile().runs == []  # nothing twice
 
-    # the stream forgot the position (Box keeps ~21 days): folder listings, then the stream again
+    # events after the kept position are gone from the stream (Box keeps ~21 days): folder listings find the
+    # upload they were about, then the stream is read again
+    late = upload(folders.derivatives_folder_id, "EEEEEE_Brand_Subject_image_IT_v01.png")
     requests.post(f"{seeded_sandbox.endpoints['box_base_url']}/__sandbox__/box/events/expire",
                   json={"older_than_seconds": 0}, timeout=5).raise_for_status()
-    late = upload(folders.derivatives_folder_id, "EEEEEE_Brand_Subject_image_IT_v01.png")
     fallback = reconcile()
     assert fallback.source == "folders" and fallback.why.startswith("Box refused the event stream")
     assert [r["trigger_run_id"] for r in fallback.runs] == [run_id(late.id, late.name)]

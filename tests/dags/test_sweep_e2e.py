@@ -1,4 +1,5 @@
-"""The hourly sweep finds agency uploads whose webhook never arrived, in any campaign, and starts each one's run
+"""The reconciliation (derivatives_sweep) finds agency uploads whose webhook never arrived, in any campaign (by
+folder listings when no stream position is kept yet, then from the event stream), and starts each one's run
 once: never again once it exists, whatever its state."""
 
 from __future__ import annotations
