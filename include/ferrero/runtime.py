@@ -141,12 +141,6 @@ class Services:
         self.outbox.resend_failed(keys=keys)
         return self.outbox.deliver(keys, self.send)
 
-    def deliver_once(self, keys: list[str]) -> dict[str, StoredMessage]:
-        """One attempt at each of ``keys`` that is due now (none waits for a backoff or another sender)."""
-        while self.outbox.deliver_one(self.send, keys) is not None:
-            pass
-        return self.outbox.get(keys)
-
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
@@ -204,16 +198,19 @@ def run_url(dag_id: str, run_id: str) -> str:
 
 
 def deliver_now(services: Services, keys: list[str]) -> str:
-    """Send outbox messages right after the fact that recorded them: one attempt each, no waiting. A message that
-    met a failing receiver stays due in the outbox and ``outbox_dispatch`` sends it (once); one refused for good
-    is logged with its reason and stays ``failed`` in the outbox. Never fails the task: the fact is done."""
+    """Send outbox messages right after the fact that recorded them: one attempt at each that is due, no waiting.
+    A message that met a failing receiver stays due in the outbox and ``outbox_dispatch`` sends it (once); one
+    refused for good is logged with its reason and stays ``failed`` in the outbox. Never fails the task: the fact
+    is done."""
     if not keys:
         return "nothing to send"
-    states = services.deliver_once(keys)
+    attempted = set()
+    while (result := services.outbox.deliver_one(services.send, keys)) is not None:
+        attempted.add(result.message.key)
     said = []
-    for state in states.values():
+    for key, state in services.outbox.get(keys).items():
         if state.status == "sent":
-            said.append(f"{state.message.label} sent")
+            said.append(f"{state.message.label} " + ("sent" if key in attempted else "already sent"))
         elif state.status == "failed":
             said.append(f"{state.message.label} was not delivered: {state.last_error}")
             log.error("%s was not delivered: %s", state.message.label, state.last_error)

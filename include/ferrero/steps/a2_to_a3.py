@@ -262,11 +262,6 @@ class BroughtToDam:
                          + (", ".join(outcome.get("missing", [])) or "-"))
         return lines
 
-    def summary(self) -> dict[str, Any]:
-        """The run's XCom: the DAM asset, the Box versions brought in, whether the campaign moved to A3."""
-        return {"dam_asset_id": self.upload["dam_asset_id"], "versions": self.upload["versions"],
-                "already_done": self.upload["already_done"], "flipped": self.completion["flipped"]}
-
 
 def bring_to_dam(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, derivative: Derivative,
                  run_id: str) -> BroughtToDam:
