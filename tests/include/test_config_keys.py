@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     ({"enabled": False, "interval_seconds": 300}, None),
 ])
 def test_polling_sets_the_discovery_schedule(polling: dict, expected: object) -> None:
-    assert discovery_schedule(PollingConfig(**polling)) == expected
+    assert discovery_schedule(PollingConfig(**polling, max_campaigns_per_run=10)) == expected
 
 
 def test_leftovers_older_than_cleanup_after_hours_are_removed(tmp_path: Path) -> None:
