@@ -75,6 +75,8 @@ def _load(folder: Path, env: str) -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise _sentence(exc, files, origin) from None
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
