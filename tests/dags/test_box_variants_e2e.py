@@ -165,7 +165,7 @@ def test_a2_to_a3_with_one_dam_version_per_box_version(variant: str, dags, seede
               f"uploads done: {driver.first_in_dam - uploaded_at:.1f} s")
     assert driver.reconcile() == []  # nothing twice
 
-    assert otmm.get_campaign(campaign["id"]).status == "A3"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A3"
     assets = _final_assets(otmm, campaign)
     for file in good:
         versions = box.client.files.file_versions(file.item_id)
