@@ -41,13 +41,13 @@ class Counted:
 
     def __init__(self, api: Any) -> None:
         self.api, self.calls = api, Counter()
-        translated = api.translated
+        translated = api.calls.translated
 
         def counted(operation: str, fn: Any) -> Any:
             self.calls[operation.split(" ")[0]] += 1
             return translated(operation, fn)
 
-        api.translated = counted
+        api.calls.translated = counted
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.api, name)
@@ -56,10 +56,12 @@ class Counted:
 class MainSweepBox(Counted):
     """main's sweep: its listings asked for no version, so it read each file (``get_file_info``)."""
 
-    def list_folder_items(self, folder_id: str) -> list[Any]:
+    def __init__(self, api: Any) -> None:
         from dataclasses import replace
 
-        return [replace(i, version_id=None) for i in self.api.list_folder_items(folder_id)]
+        super().__init__(api)
+        listing = api.folders.list_folder_items
+        api.folders.list_folder_items = lambda folder_id: [replace(i, version_id=None) for i in listing(folder_id)]
 
 
 def _grow(store: Any, folders: list[int], target: int, owner: str) -> None:

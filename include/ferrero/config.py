@@ -75,6 +75,8 @@ def _load(folder: Path, env: str) -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise _sentence(exc, files, origin) from None
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -176,9 +178,11 @@ def _expectation(loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     """What the value at ``loc`` must be (its :class:`Expect`), and ``loc`` without pydantic's union tags."""
     kind: Any = Config
     path: list[Any] = []
+    union_expects = ""
     for part in loc:
-        kind, _ = _unwrap(kind)
+        kind, expect = _unwrap(kind)
         if _is_union(kind):  # pydantic names the member tried (``str``, ``int``): not a key of the file
+            union_expects = expect
             continue
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             field = kind.model_fields.get(str(part))
@@ -191,7 +195,7 @@ def _expectation(loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         elif get_origin(kind) in (tuple, list):
             kind = get_args(kind)[0]
         path.append(part)
-    return _unwrap(kind)[1], tuple(path)
+    return _unwrap(kind)[1] or union_expects or "a valid value", tuple(path)
 
 
 def _unwrap(kind: Any) -> tuple[Any, str]:
@@ -211,7 +215,7 @@ def _unwrap(kind: Any) -> tuple[Any, str]:
         else:
             if not expect and isinstance(kind, type) and issubclass(kind, BaseModel):
                 expect = str(getattr(kind, "EXPECT", ""))
-            return kind, expect or "a valid value"
+            return kind, expect
 
 
 def _is_union(kind: Any) -> bool:

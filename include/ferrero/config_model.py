@@ -44,6 +44,16 @@ class Rules:
         self.model = model
 
 
+def _not_null(value: object) -> object:
+    if value is None:
+        raise PydanticCustomError("null", "a value")
+    return value
+
+
+#: On ``X | None = None``: the key may be left out, but not set to null.
+NotNull = BeforeValidator(_not_null)
+
+
 def missing_key(key: str) -> PydanticCustomError:
     """A mapping lacks a key it must have (reported as ``<path>.<key> is missing``)."""
     return PydanticCustomError("missing_key", "{key} is missing", {"key": key})
@@ -112,7 +122,7 @@ class BoxConfig(Section):
 class PollingConfig(Section):
     enabled: Flag
     interval_seconds: Annotated[StrictInt, Field(ge=60), Expect("an integer >= 60")]
-    max_campaigns_per_run: Positive = 10
+    max_campaigns_per_run: Positive
 
 
 class WebhookReceiverConfig(Section):
@@ -209,7 +219,7 @@ class EmailTemplate(Section):
                          Expect("a list of variable names")] = ()
     subject: Template
     html: Template
-    text: Annotated[StrictStr, Expect("a Jinja2 template")] | None = None
+    text: Annotated[Annotated[StrictStr, Expect("a Jinja2 template")] | None, NotNull] = None
 
 
 #: The emails the workflow sends (``email_templates.yaml`` must define each).
@@ -234,15 +244,19 @@ class EmailTemplates(Section):
 class NamingSegment(Section):
     EXPECT: ClassVar[str] = "a segment with at least a field"
     field: NameField
-    label: Annotated[StrictStr, Field(min_length=1), Expect("a short name such as TRACKING")] | None = None
-    expect: Annotated[StrictStr, Field(min_length=1), Expect("a text describing what is expected")] | None = None
+    label: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a short name such as TRACKING")] | None,
+                     NotNull] = None
+    expect: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a text describing what is expected")] | None,
+                      NotNull] = None
     optional: Flag = False
-    length: Positive | None = None
-    min_length: Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")] | None = None
-    max_length: Positive | None = None
-    charset: Annotated[StrictStr, Field(min_length=1),
-                       Expect("the inside of a regex character class, such as A-Za-z0-9-")] | None = None
-    pattern: Annotated[StrictStr, Field(min_length=1), Expect("a regular expression")] | None = None
+    length: Annotated[Positive | None, NotNull] = None
+    min_length: Annotated[Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")] | None, NotNull] = None
+    max_length: Annotated[Positive | None, NotNull] = None
+    charset: Annotated[Annotated[StrictStr, Field(min_length=1),
+                                 Expect("the inside of a regex character class, such as A-Za-z0-9-")] | None,
+                       NotNull] = None
+    pattern: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a regular expression")] | None,
+                       NotNull] = None
     value: Annotated[Literal["text", "hyphens_to_spaces", "integer"],
                      Expect("text, hyphens_to_spaces or integer")] = "text"
 
@@ -282,7 +296,7 @@ class FilenameFieldUpdate(Section):
     transform: Annotated[Literal["uppercase", "lowercase", "none"], Expect("uppercase, lowercase or none")] = "none"
     required: Flag = False
     validate_domain: Flag = False
-    default: Scalar | None = None
+    default: Annotated[Scalar | None, NotNull] = None
     fallback: Scalar | None = None
 
 
@@ -298,7 +312,7 @@ class MediaFieldMapping(Section):
 class DomainValidation(Section):
     EXPECT: ClassVar[str] = "a mapping with enabled, cache_ttl_hours and strict_mode"
     enabled: Flag = False
-    cache_file: Annotated[StrictStr, Field(min_length=1), Expect("a file path")] | None = None
+    cache_file: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a file path")] | None, NotNull] = None
     cache_ttl_hours: Annotated[StrictInt | StrictFloat, Field(ge=0), Expect("a number of hours >= 0")] = 24
     strict_mode: Flag = False
 

@@ -20,9 +20,9 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     _agency(seeded_sandbox, campaign["number"])
     box, config = BoxHook(), load_settings()
     files = [f for f in box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign)) if "_v01." in f.name]
-    derivatives = [check_derivative(box, tracking_db, config, f.item_id) for f in files]
+    derivatives = [check_derivative(box.client, tracking_db, config, f.item_id) for f in files]
     for derivative in derivatives:
-        upload_derivative(OtmmHook(), box, tracking_db, config, derivative)
+        upload_derivative(OtmmHook().client, box.client, tracking_db, config, derivative)
 
     outcomes: list[dict] = []
     start = threading.Barrier(2)
@@ -30,7 +30,7 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     def finish(derivative: dict, run_id: str) -> None:
         db = TrackingDb.from_dsn(product_env["TRACKING_DSN"])
         start.wait()
-        outcomes.append(complete_campaign(OtmmHook(), db, config, derivative, run_id))
+        outcomes.append(complete_campaign(OtmmHook().client, db, config, derivative, run_id))
         db.close()
 
     threads = [threading.Thread(target=finish, args=(d, f"race-{i}")) for i, d in enumerate(derivatives[-2:])]

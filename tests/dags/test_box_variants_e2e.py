@@ -106,7 +106,7 @@ class Driver:
         for dag_run in queued:
             self.started.add(dag_run.run_id)
             # one sandbox, one tracking database per test: the other campaigns' files are an earlier test's
-            if self.box.get_file_info(dag_run.conf["box_file_id"]).folder_id == self.folder_id:
+            if self.box.client.files.get_file_info(dag_run.conf["box_file_id"]).folder_id == self.folder_id:
                 ours.append(dag_run.run_id)
                 self._run(dag_run.conf)
                 self.first_in_dam = self.first_in_dam or time.monotonic()
@@ -148,7 +148,7 @@ def test_a2_to_a3_with_one_dam_version_per_box_version(variant: str, dags, seede
     if variant == EVENTS_DUPLICATED_OUT_OF_ORDER:
         assert len(found) == 2, "every upload (one good, one badly named) from the stream, once"
 
-    files = box.list_folder_items(_derivatives_folder(box, seed, campaign))
+    files = box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign))
     good = [f for f in files if _WELL_NAMED.search(f.name)]
     image = good[0]
     original = box.get_conn().downloads.download_file(image.item_id).read()
@@ -165,17 +165,17 @@ def test_a2_to_a3_with_one_dam_version_per_box_version(variant: str, dags, seede
               f"uploads done: {driver.first_in_dam - uploaded_at:.1f} s")
     assert driver.reconcile() == []  # nothing twice
 
-    assert otmm.get_campaign(campaign["id"]).status == "A3"
+    assert otmm.client.folders.get_campaign(campaign["id"]).status == "A3"
     assets = _final_assets(otmm, campaign)
     for file in good:
-        versions = box.file_versions(file.item_id)
+        versions = box.client.files.file_versions(file.item_id)
         asset = assets[file.name[7:]]
         assert asset.version == len(versions), (file.name, asset.version, len(versions))
     with tracking_db.transaction() as cur:
         cur.execute("SELECT box_file_id, count(*) AS n FROM derivative_versions GROUP BY box_file_id")
         counts = {r["box_file_id"]: r["n"] for r in cur.fetchall()}
-    assert counts == {f.item_id: len(box.file_versions(f.item_id)) for f in good}
-    hooks = box.list_webhooks()
+    assert counts == {f.item_id: len(box.client.files.file_versions(f.item_id)) for f in good}
+    hooks = box.client.watch.list_webhooks()
     assert [h.address for h in hooks] == [webhook_recorder.url]
     if variant == WEBHOOK_AUTO_DELETED:
         critical = [m for m in received(seeded_sandbox, "mail") if "Box webhook" in m["subject"]]

@@ -40,7 +40,7 @@ def test_the_webhook_comes_back_with_one_critical_email_per_loss(dags, seeded_sa
     box = BoxHook()
     sweep = fast(dags.get_dag("derivatives_sweep"))
     root = str(seed["box_root_folder_id"])
-    for hook in box.list_webhooks():  # lost, silently (no WEBHOOK.DELETED reaches anyone)
+    for hook in box.client.watch.list_webhooks():  # lost, silently (no WEBHOOK.DELETED reaches anyone)
         box.get_conn().webhooks.delete_webhook_by_id(hook.webhook_id)
 
     def check() -> None:
@@ -48,7 +48,7 @@ def test_the_webhook_comes_back_with_one_critical_email_per_loss(dags, seeded_sa
         assert run.state == "success", ti_states(run)
 
     check()
-    [hook] = box.list_webhooks()
+    [hook] = box.client.watch.list_webhooks()
     assert (hook.folder_id, hook.address) == (root, webhook_recorder.url)
     assert set(hook.triggers) == set(WEBHOOK_TRIGGERS)
     lost = _webhook_mails(seeded_sandbox)
@@ -67,7 +67,7 @@ def test_the_webhook_comes_back_with_one_critical_email_per_loss(dags, seeded_sa
     check()
     mails = _webhook_mails(seeded_sandbox)
     assert len(mails) == 4 and mails[2].startswith("CRITICAL") and mails[3].startswith("Resolved"), mails
-    [again] = box.list_webhooks()
+    [again] = box.client.watch.list_webhooks()
     assert again.address == webhook_recorder.url
 
 
@@ -78,7 +78,7 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
     from sandbox.box.client import ccg_client
 
     config, box = load_settings(), BoxHook()
-    folders = box.ensure_campaign_folders("CMP-2026-900", f"Stream {uuid.uuid4().hex[:6]}",
+    folders = box.client.folders.ensure_campaign_folders("CMP-2026-900", f"Stream {uuid.uuid4().hex[:6]}",
                                           parent_folder_id=str(seed["box_root_folder_id"]))
     agency = ccg_client(seeded_sandbox.settings, seeded_sandbox.endpoints,
                         user_id=seeded_sandbox.settings.box_agency_user_id)
@@ -89,7 +89,7 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
         return "success" if run_id in started else None
 
     def reconcile() -> Any:
-        found = reconcile_derivatives(box, tracking_db, config, run_state)
+        found = reconcile_derivatives(box.client, tracking_db, config, run_state)
         started.update(r["trigger_run_id"] for r in found.runs)
         return found
 
@@ -98,7 +98,7 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
             name=name, parent=UploadFileAttributesParentField(id=folder)), io.BytesIO(uuid.uuid4().bytes)).entries[0]
 
     def run_id(file_id: str, name: str) -> str:
-        info = box.get_file_info(file_id)
+        info = box.client.files.get_file_info(file_id)
         return dag_run_id_for(file_id, info.version_id, name)
 
     renamed = upload(folders.derivatives_folder_id, "AAAAAA_Brand_Subject_image_IT_v01.png")

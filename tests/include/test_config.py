@@ -164,3 +164,28 @@ def test_box_web_url_defaults_to_box_and_is_checked(config_dir: Path, monkeypatc
         load_settings(config_dir)
     assert str(err.value).startswith("config/config.yaml: box.web_url must be an http(s) address without a "
                                      "trailing slash"), err.value
+
+
+@pytest.mark.parametrize(("file", "change", "sentence"), [
+    ("config.yaml", lambda d: d["polling"].update(interval_seconds="300"),
+     "config/config.yaml: polling.interval_seconds must be an integer >= 60, got '300'"),
+    ("config.yaml", lambda d: d["polling"].update(enabled="yes"),
+     "config/config.yaml: polling.enabled must be true or false, got 'yes'"),
+    ("config.yaml", lambda d: d["retry"].update(initial_delay_seconds="soon"),
+     "config/config.yaml: retry.initial_delay_seconds must be a number >= 0, got 'soon'"),
+    ("config.yaml", lambda d: d.update(dam=5), "config/config.yaml: dam must be a mapping, got 5"),
+    ("config.yaml", lambda d: d.update(naming={}), "config/config.yaml: naming is not a known setting (check its "
+                                                   "spelling)"),
+    ("naming.yaml", lambda d: d["segments"][0].update(label=None),
+     "config/naming.yaml: segments.0.label must be a short name such as TRACKING, got None"),
+    ("field_mappings.yaml", lambda d: d.update(mvp_fields=["A", "A"]),
+     "config/field_mappings.yaml: mvp_fields must be a list of field ids, got ['A', 'A']"),
+    ("webhooks.yaml", lambda d: d.pop("campaign_status_update"),
+     "config/webhooks.yaml: campaign_status_update is missing"),
+])
+def test_values_are_strict_and_said_in_one_sentence(config_dir: Path, file: str, change, sentence: str) -> None:
+    """No coercion ("300" is not an integer, yes is not true), null only where a key says so."""
+    _edit(config_dir / file, change)
+    with pytest.raises(ConfigError) as err:
+        load_settings(config_dir)
+    assert str(err.value) == sentence

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     ({"enabled": False, "interval_seconds": 300}, None),
 ])
 def test_polling_sets_the_discovery_schedule(polling: dict, expected: object) -> None:
-    assert discovery_schedule(PollingConfig(**polling)) == expected
+    assert discovery_schedule(PollingConfig(**polling, max_campaigns_per_run=10)) == expected
 
 
 def test_leftovers_older_than_cleanup_after_hours_are_removed(tmp_path: Path) -> None:
@@ -71,3 +71,28 @@ def test_html_to_text_keeps_words_lines_and_links() -> None:
     text = html_to_text('<p>All <strong>2</strong> masters of <em>CMP-1</em>.</p><ul><li>a: 1</li><li>b: 2</li></ul>'
                         '<p><a href="https://x/run">Open the run</a> or <a href="https://x">https://x</a></p>')
     assert text == "All 2 masters of CMP-1.\n\n- a: 1\n- b: 2\n\nOpen the run <https://x/run> or https://x\n"
+
+
+def test_the_hooks_get_the_sections_as_typed_settings() -> None:
+    """``retry``, ``dam``, ``box`` and ``validate_domain_values`` reach the hooks' settings, value for value."""
+    from include.ferrero.runtime import box_settings, dam_settings, retry_policy
+
+    config = load_settings(env="production")
+    policy, dam, box = retry_policy(config), dam_settings(config), box_settings(config)
+    assert (policy.max_attempts, policy.initial_delay_seconds, policy.max_delay_seconds) == (
+        config.retry.max_attempts, config.retry.initial_delay_seconds, config.retry.max_delay_seconds)
+    assert policy.retryable_http_codes == frozenset(config.retry.retryable_http_codes)
+    assert policy.request_timeout_seconds == config.retry.request_timeout_seconds
+    assert policy.exponential is (config.retry.backoff == "exponential")
+    assert (dam.timeout_seconds, dam.job_timeout_seconds, dam.page_size) == (
+        config.dam.timeout_seconds, config.dam.job_timeout_seconds, config.dam.page_size)
+    assert (dam.status_field, dam.number_field, dam.final_assets_folder_name) == (
+        config.dam.campaign.status_field, config.dam.campaign.number_field,
+        config.dam.campaign.final_assets_folder_name)
+    assert dam.domain_cache_ttl_seconds == config.domain_validation.cache_ttl_hours * 3600
+    assert (box.root_folder_id, box.masters_folder_name, box.derivatives_folder_name,
+            box.chunked_upload_threshold_mb) == (config.box.root_folder_id, config.box.masters_folder_name,
+                                                 config.box.derivatives_folder_name,
+                                                 config.box.chunked_upload_threshold_mb)
+    constant = config.model_copy(update={"retry": config.retry.model_copy(update={"backoff": "constant"})})
+    assert retry_policy(constant).exponential is False
