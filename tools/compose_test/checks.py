@@ -85,9 +85,9 @@ class Sandbox:
                  and campaign["number"] in json.dumps(m)]
         return len(hooks), len(mails)
 
-    def refusals(self, campaign: dict[str, Any]) -> int:
-        return sum("was not uploaded" in m["subject"] and campaign["number"] in json.dumps(m)
-                   for m in self.received("mail"))
+    def refusals(self) -> int:
+        """Refusal emails (their subject names the file, not the campaign)."""
+        return sum("was not uploaded" in m["subject"] for m in self.received("mail"))
 
     def slow_downloads(self, campaign: dict[str, Any], seconds: float) -> None:
         for master in campaign["masters"]:
