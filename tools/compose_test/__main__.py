@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import secrets
@@ -111,13 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     deployment: Deployment | None = None
     failed = True
     try:
-        phases.run("engine: apt packages", lambda: "installed " + ", ".join(engine.ensure_packages())
-                   if not all(shutil.which(c) for c in engine.PACKAGES) else "docker.io, debootstrap present")
+        def engine_packages() -> str:
+            if all(shutil.which(c) for c in engine.PACKAGES):
+                return "docker.io, debootstrap present"
+            return "installed " + ", ".join(engine.ensure_packages())
+
+        phases.run("engine: apt packages", engine_packages)
         phases.run("engine: dockerd", daemon.start)
         phases.run("base: debootstrap bookworm", lambda: images.bookworm(CACHE))
         for tag, folder in ((images.AIRFLOW_BASE, "airflow-base"), (images.POSTGRES, "postgres"),
                             (images.REDIS, "redis")):
-            phases.run(f"base: {folder}", lambda t=tag, f=folder: images.build(t, f, WORK / f"build-{f}.log"))
+            phases.run(f"base: {folder}", functools.partial(images.build, tag, folder, WORK / f"build-{folder}.log"))
         ports = override.SandboxPorts(free_port(), free_port(), free_port(), free_port())
         seed_holder: dict = {}
 

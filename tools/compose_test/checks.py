@@ -99,16 +99,16 @@ class Sandbox:
         requests.delete(f"{self.otmm_url}/__sandbox__/faults", timeout=10)
 
 
-def dam_status(campaign: dict[str, Any]) -> str:
+def dam_status(campaign: dict[str, Any]) -> str | None:
     from ferrero_provider.otmm.hooks import OtmmHook
 
-    return OtmmHook().get_campaign(campaign["id"]).status
+    return OtmmHook().client.folders.get_campaign(campaign["id"]).status
 
 
 def masters_in_box(root_folder_id: str, campaign: dict[str, Any]) -> list[str]:
     from ferrero_provider.box.hooks import BoxHook
 
-    box = BoxHook()
+    box = BoxHook().client.folders
     [folder] = [i for i in box.list_folder_items(root_folder_id)
                 if i.name == f"{campaign['number']} {campaign['name']}"]
     [masters] = [i for i in box.list_folder_items(folder.item_id) if i.name == "Masters"]

@@ -128,13 +128,15 @@ class Scenario:
         campaign = self.campaign("CMP-2026-102")
         self.sandbox.slow_downloads(campaign, 10)
         run_id = self.api.trigger("a1_to_a2", {"campaign": campaign["number"]})
-        victim, deadline = None, time.monotonic() + 600
+        victim: str | None = None
+        deadline = time.monotonic() + 600
         while victim is None and time.monotonic() < deadline:
             running = [ti for ti in self.api.task_instances("a1_to_a2", run_id)
                        if ti["task_id"] == "transfer_master" and ti["state"] == "running" and ti["hostname"]]
             victim = running[0]["hostname"] if running else None
             time.sleep(1)
-        expect(victim is not None, "a transfer was running to kill its worker")
+        if victim is None:
+            raise SystemExit("compose-test: FAILED: no transfer was running to kill its worker")
         container = self.worker_hosts()[victim]
         docker("kill", "--signal", "KILL", container)
         try:
