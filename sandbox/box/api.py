@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sandbox.box import changes, metadata, objects, webhooks
+from sandbox.box import changes, metadata, objects, trash, webhooks
 from sandbox.box.auth import bearer_user, token_endpoint, unauthorized
 from sandbox.box.changes import file_updated
 from sandbox.box.store import now_iso
@@ -248,11 +248,6 @@ async def delete_folder(request: Request, user_id: str) -> Response:
 
 
 @authenticated
-async def delete_file(request: Request, user_id: str) -> Response:
-    return await _delete_item(request, "file")
-
-
-@authenticated
 async def folder_items(request: Request, user_id: str) -> Response:
     """Offset paging (``offset``/``limit``/``total_count``) or marker paging (``usemarker=true``, any case)."""
     state = _state(request)
@@ -296,7 +291,7 @@ async def get_file(request: Request, user_id: str) -> Response:
     file_id = request.path_params["file_id"]
     row = state.store.item(file_id, "file")
     if row is None:
-        return objects.not_found("file", file_id)
+        return trash.trashed(state, file_id)
     return JSONResponse(objects.select_fields(objects.file_full(state.store, row), request.query_params.get("fields")))
 
 
@@ -523,7 +518,7 @@ def create_api_app(state: BoxState, lifespan: Any = None) -> Starlette:
             Route("/2.0/files/content", preflight, methods=["OPTIONS"]),
             Route("/2.0/files/{file_id}", get_file, methods=["GET"]),
             Route("/2.0/files/{file_id}", update_file, methods=["PUT"]),
-            Route("/2.0/files/{file_id}", delete_file, methods=["DELETE"]),
+            *trash.routes(authenticated, _state),
             Route("/2.0/files/{file_id}/content", download_file, methods=["GET"]),
             Route("/2.0/files/{file_id}/versions", file_versions, methods=["GET"]),
             *metadata.routes(authenticated, _state),

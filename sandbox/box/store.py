@@ -96,11 +96,17 @@ CREATE TABLE IF NOT EXISTS stream_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL,
     recorded_epoch REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS trash (
+    file_id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, trashed_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS metadata (
     file_id INTEGER NOT NULL, scope TEXT NOT NULL, template TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (file_id, scope, template)
 );
 """
+
+_ITEM_COLUMNS = ("id", "type", "name", "name_key", "parent_id", "owner_id", "created_by", "modified_by", "created_at",
+                 "modified_at", "description", "etag", "version_id", "shared_link")
 
 # Box-looking id ranges: 12-digit item ids, 13-digit version ids, 9-digit webhook ids.
 _SEQUENCE_STARTS = {"items": 300_000_000_000, "versions": 1_400_000_000_000, "webhooks": 700_000_000}
@@ -218,9 +224,39 @@ class BoxStore:
         except (TypeError, ValueError):
             return None
         row = self.query_one("SELECT * FROM items WHERE id = ?", (key,))
-        if row is None or (item_type is not None and row["type"] != item_type):
+        if row is None or (item_type is not None and row["type"] != item_type) or _in_trash(row):
             return None
         return row
+
+    def trashed_file(self, file_id: int | str) -> sqlite3.Row | None:
+        """A file in the trash (``parent_id`` is where it was), or None."""
+        try:
+            key = int(file_id)
+        except (TypeError, ValueError):
+            return None
+        columns = ", ".join(f"items.{c}" for c in _ITEM_COLUMNS if c != "parent_id")
+        return self.query_one(f"SELECT {columns}, trash.parent_id, trash.trashed_at FROM items "
+                              "JOIN trash ON trash.file_id = items.id WHERE items.id = ?", (key,))
+
+    def trash_file(self, file_id: int) -> None:
+        """Move a file to the trash: out of its folder (its name free again), kept with its versions."""
+        with self.transaction() as db:
+            row = db.execute("SELECT parent_id FROM items WHERE id = ?", (file_id,)).fetchone()
+            db.execute("INSERT INTO trash (file_id, parent_id, trashed_at) VALUES (?, ?, ?)",
+                       (file_id, row["parent_id"], now_iso()))
+            db.execute("UPDATE items SET parent_id = NULL, etag = etag + 1 WHERE id = ?", (file_id,))
+
+    def restore_file(self, file_id: int, parent_id: int, name: str, user_id: str) -> tuple[sqlite3.Row, sqlite3.Row | None]:
+        """Take a file out of the trash into ``parent_id`` as ``name``; (file, None) or (other item, conflict)."""
+        with self.transaction() as db:
+            other = db.execute("SELECT * FROM items WHERE parent_id = ? AND name_key = ?",
+                               (parent_id, name.casefold())).fetchone()
+            if other is not None:
+                return other, other
+            db.execute("DELETE FROM trash WHERE file_id = ?", (file_id,))
+            db.execute("UPDATE items SET parent_id = ?, name = ?, name_key = ?, etag = etag + 1, modified_by = ?, "
+                       "modified_at = ? WHERE id = ?", (parent_id, name, name.casefold(), user_id, now_iso(), file_id))
+            return db.execute("SELECT * FROM items WHERE id = ?", (file_id,)).fetchone(), None
 
     def child_by_name(self, parent_id: int, name: str) -> sqlite3.Row | None:
         return self.query_one(
@@ -397,6 +433,11 @@ class BoxStore:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def _in_trash(row: sqlite3.Row) -> bool:
+    """Only the root has no parent, but a trashed item (its folder is kept in table ``trash``)."""
+    return row["parent_id"] is None and row["id"] != ROOT_FOLDER_ID
 
 
 class _Transaction:

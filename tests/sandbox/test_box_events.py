@@ -25,6 +25,7 @@ from box_sdk_gen import (
 )
 from box_sdk_gen.managers.events import GetEventsStreamType
 from box_sdk_gen.managers.files import UpdateFileByIdParent
+from box_sdk_gen.managers.trashed_files import RestoreFileFromTrashParent
 
 from sandbox.box.client import ccg_client
 from sandbox.box.recorder import WebhookRecorder
@@ -165,3 +166,43 @@ def test_webhook_auto_deleted_variant_sends_webhook_deleted(client: BoxClient, v
         assert bodies[-1]["additional_info"] == {"reason": "auto_cleanup"}
         assert bodies[-1]["webhook"]["id"] == hook.id
         assert hook.id not in {w.id for w in client.webhooks.get_webhooks().entries}
+
+
+def test_trash_and_restore_record_events_and_send_webhooks(client: BoxClient) -> None:
+    start = str(client.events.get_events(stream_type=CHANGES, stream_position="now").next_stream_position)
+    with WebhookRecorder() as receiver:
+        folder, other = _folder(client), _folder(client)
+        client.webhooks.create_webhook(CreateWebhookTarget(id=folder, type=CreateWebhookTargetTypeField.FOLDER),
+                                       receiver.url, [CreateWebhookTriggers.FILE_TRASHED,
+                                                      CreateWebhookTriggers.FILE_RESTORED])
+        file = _upload(client, folder, "t.txt", b"trash me")
+        client.files.delete_file_by_id(file.id)
+        assert client.folders.get_folder_items(folder).total_count == 0
+        with pytest.raises(BoxAPIError) as gone:
+            client.files.get_file_by_id(file.id)
+        assert (gone.value.response_info.status_code, gone.value.response_info.code) == (404, "trashed")
+        assert client.trashed_files.get_trashed_file_by_id(file.id).item_status.value == "trashed"
+        _upload(client, folder, "t.txt", b"another file, same name")  # the name is free while trashed
+        with pytest.raises(BoxAPIError) as taken:
+            client.trashed_files.restore_file_from_trash(file.id)
+        assert taken.value.response_info.code == "item_name_in_use"
+        restored = client.trashed_files.restore_file_from_trash(file.id, name="t (restored).txt")
+        assert (restored.id, restored.name, restored.parent.id) == (file.id, "t (restored).txt", folder)
+        assert client.files.get_file_by_id(file.id).file_version.id == file.file_version.id
+        assert {e.name for e in client.folders.get_folder_items(folder).entries} == {"t.txt", "t (restored).txt"}
+        bodies = [json.loads(d["body"]) for d in receiver.wait_for(2)]
+        assert [(b["trigger"], b["source"]["id"]) for b in bodies] == [("FILE.TRASHED", file.id),
+                                                                       ("FILE.RESTORED", file.id)]
+        assert bodies[1]["source"]["parent"]["id"] == folder
+        # Restored elsewhere: to the folder the body names.
+        client.files.delete_file_by_id(file.id)
+        moved = client.trashed_files.restore_file_from_trash(file.id, parent=RestoreFileFromTrashParent(id=other))
+        assert moved.parent.id == other
+    events, _ = _read_all(client, start)
+    kinds = [(e.to_dict()["event_type"], e.to_dict()["source"]["id"]) for e in events if e.to_dict()["source"]["id"] == file.id]
+    assert kinds == [("ITEM_UPLOAD", file.id), ("ITEM_TRASH", file.id), ("ITEM_UNDELETE_VIA_TRASH", file.id),
+                     ("ITEM_TRASH", file.id), ("ITEM_UNDELETE_VIA_TRASH", file.id)]
+    assert events[-1].to_dict()["source"]["parent"]["id"] == other
+    with pytest.raises(BoxAPIError) as live:
+        client.trashed_files.restore_file_from_trash(file.id)  # not in the trash
+    assert live.value.response_info.status_code == 400
