@@ -21,8 +21,16 @@ from box_sdk_gen import (
 from box_sdk_gen.managers.files import UpdateFileByIdParent
 
 from include.ferrero.webhook_events import WEBHOOK_TRIGGERS, dag_run_id_for
+from sandbox.box.agency import v2_name
 from sandbox.box.variants import EVENTS_DUPLICATED_OUT_OF_ORDER
 from tests.dags.conftest import fast, received, ti_states
+from tests.dags.test_a2_to_a3_e2e import (
+    _campaign,
+    _derivatives_folder,
+    _final_assets,
+    _to_a2,
+    _upload_as_agency,
+)
 from tests.dags.test_a2_to_a3_new_version_e2e import _upload_new_version
 
 if TYPE_CHECKING:
@@ -156,3 +164,59 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
     stale = reconcile()
     assert stale.source == "folders" and "20 days" in stale.why and stale.runs == []
     assert reconcile().source == "events"
+
+
+def test_a_derivative_trashed_and_restored_reaches_the_dam_without_a_webhook(dags, seeded_sandbox, seed, product_env,
+                                                                             tracking_db) -> None:
+    """The agency uploads a derivative and trashes it by mistake before any reconciliation saw it (no webhook
+    anywhere); the reconciliation meanwhile finds nothing to bring; the file restored from Box's trash reaches the
+    DAM through the next one (``ITEM_UNDELETE_VIA_TRASH``), once."""
+    from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
+    from include.ferrero.config import load_settings
+    from include.ferrero.steps.box_watch import reconcile_derivatives
+    from sandbox.box.client import ccg_client
+
+    campaign = _campaign(seed, "CMP-2026-001")
+    _to_a2(dags, campaign)
+    config, box, otmm = load_settings(), BoxHook(), OtmmHook()
+    for hook in box.client.watch.list_webhooks():  # every webhook lost
+        box.get_conn().webhooks.delete_webhook_by_id(hook.webhook_id)
+    a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
+    states: dict[str, str] = {}
+
+    def reconcile() -> list[str]:
+        """One reconciliation, then the runs it starts (as the scheduler would run them)."""
+        found = reconcile_derivatives(box.client, tracking_db, config, states.get)
+        for run in found.runs:
+            states[run["trigger_run_id"]] = a2_to_a3.test(run_conf=run["conf"]).state
+        return [r["trigger_run_id"] for r in found.runs]
+
+    derivatives = _derivatives_folder(box, seed, campaign)
+    masters = next(i.item_id for i in box.client.folders.list_folder_items(
+        next(f.item_id for f in box.client.folders.list_folder_items(seed["box_root_folder_id"])
+             if f.name == f"{campaign['number']} {campaign['name']}")) if i.name == "Masters")
+    master = next(f for f in box.client.folders.list_folder_items(masters) if f.item_type == "file")
+    name = v2_name(master.name, 0)
+    reconcile()  # the stream's position kept (the campaign has no derivative yet)
+    before = set(_final_assets(otmm, campaign))
+
+    file_id = _upload_as_agency(seeded_sandbox, derivatives, name,
+                                box.get_conn().downloads.download_file(master.item_id).read())
+    agency = ccg_client(seeded_sandbox.settings, seeded_sandbox.endpoints,
+                        user_id=seeded_sandbox.settings.box_agency_user_id)
+    agency.files.delete_file_by_id(file_id)
+    assert reconcile() == []  # in the trash: nothing to bring (and no run that fails for it)
+    assert set(_final_assets(otmm, campaign)) == before
+
+    agency.trashed_files.restore_file_from_trash(file_id)
+    info = box.client.files.get_file_info(file_id)
+    started = reconcile()
+    assert started == [dag_run_id_for(file_id, info.version_id, name)]
+    assert states[started[0]] == "success"
+    assets = _final_assets(otmm, campaign)
+    assert set(assets) - before == {name[7:]} and assets[name[7:]].version == 1  # in the DAM, under its clean name
+    assert reconcile() == []  # nothing twice
+    with tracking_db.transaction() as cur:
+        cur.execute("SELECT count(*) AS n FROM derivative_versions WHERE box_file_id = %s", (file_id,))
+        assert cur.fetchone()["n"] == 1

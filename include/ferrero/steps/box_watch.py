@@ -198,10 +198,25 @@ def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[
                         w["name"], w["file_id"], run_id)
         if state is not None:
             continue
+        if _gone(box, w["file_id"]):  # trashed since: its restore is an event of its own, a run of its own
+            result.skipped["no longer in Box"] = result.skipped.get("no longer in Box", 0) + 1
+            continue
         result.runs.append({"trigger_run_id": run_id, "conf": {
             "box_file_id": w["file_id"], "box_file_version_id": w["version"], "file_name": w["name"],
             "event_id": None}})
     return result
+
+
+def _gone(box: BoxWatch, file_id: str) -> bool:
+    """Whether the file is trashed or deleted now (a run for it would fail, and block its restore's run)."""
+    try:
+        box.files.get_file_info(file_id)
+    except Exception as exc:
+        if getattr(exc, "kind", None) != "not_found":
+            raise
+        log.info("Box file %s is no longer there (trashed or deleted): no run until it comes back", file_id)
+        return True
+    return False
 
 
 def _not_a_derivative(event: BoxEvent, config: Config) -> str | None:
