@@ -52,6 +52,7 @@ MAX_CHUNKS = 200
 #: restore from the trash, a rename (the name is part of the run id, so a renamed file gets its own run).
 DERIVATIVE_EVENTS = frozenset({"ITEM_UPLOAD", "ITEM_COPY", "ITEM_MOVE", "ITEM_UNDELETE_VIA_TRASH", "ITEM_RENAME"})
 RENAME = "ITEM_RENAME"
+TRASH = "ITEM_TRASH"
 
 WEBHOOK_SERVICE = "Box webhook"
 WEBHOOK_LOST = OutageWording(
@@ -176,6 +177,8 @@ def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[
     fresh = StreamStore(db).unseen(e.event_id for e in unique)
     result = Reconciliation([], "events", events=len(events), duplicates=len(events) - len(unique))
     wanted: dict[str, dict[str, Any]] = {}
+    # Files trashed in these events: read once more before their run (the others cost no call).
+    trashed = {str(e.source.get("id")) for e in unique if e.event_type == TRASH}
     for event in unique:
         reason = _not_a_derivative(event, config) if event.event_id in fresh else "seen before"
         if reason:
@@ -198,7 +201,7 @@ def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[
                         w["name"], w["file_id"], run_id)
         if state is not None:
             continue
-        if _gone(box, w["file_id"]):  # trashed since: its restore is an event of its own, a run of its own
+        if w["file_id"] in trashed and _gone(box, w["file_id"]):  # its restore is an event (and a run) of its own
             result.skipped["no longer in Box"] = result.skipped.get("no longer in Box", 0) + 1
             continue
         result.runs.append({"trigger_run_id": run_id, "conf": {
