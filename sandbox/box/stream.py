@@ -2,7 +2,8 @@
 
 Every change to a file is kept as an event of the ``changes`` stream: ``ITEM_UPLOAD`` (a new file or a new
 version), ``ITEM_COPY``, ``ITEM_MOVE``, ``ITEM_RENAME``, ``ITEM_TRASH``, ``ITEM_UNDELETE_VIA_TRASH``
-(:mod:`sandbox.box.trash`); ``source`` is the file as ``GET /files/{id}`` shows it then (id, name, parent, ``file_version``, ``path_collection``), as in a webhook.
+(:mod:`sandbox.box.trash`); ``source`` is the file as ``GET /files/{id}`` shows it then (id, name, parent,
+``file_version``, ``path_collection``), as in a webhook.
 
 ``stream_position``: ``now`` answers no events and the current end; ``0`` (or none) starts at the oldest event
 kept; any other value is a position a previous answer gave. ``limit`` (default 100, at most 500).
