@@ -38,7 +38,7 @@ def _derivative_bytes(box: Any, master: dict[str, Any], tmp: Path, note: str) ->
     from sandbox.box.agency import localize
 
     local = tmp / f"{master['tracking_id']}{Path(master['name']).suffix.lower()}"
-    box.download_file(master["box_file_id"], local)
+    box.client.downloads.download_file(master["box_file_id"], local)
     localize(local, note)
     return local.read_bytes()
 
@@ -68,12 +68,12 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     agency = _agency_client(seeded_sandbox)
     folder = _derivatives_folder(box, seed, campaign)
     first, second = tracking_db.masters_of_campaign(campaign["id"])[:2]
-    box_names = {m["tracking_id"]: box.get_file_info(m["box_file_id"]).name for m in (first, second)}
+    box_names = {m["tracking_id"]: box.client.files.get_file_info(m["box_file_id"]).name for m in (first, second)}
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
     runs: dict[str, str] = {}  # the webhook-style run id of each file run here -> its state
 
     def run(file_id: str) -> Any:
-        info = box.get_file_info(file_id)
+        info = box.client.files.get_file_info(file_id)
         dag_run = a2_to_a3.test(run_conf={"box_file_id": file_id, "box_file_version_id": info.version_id,
                                           "file_name": info.name})
         runs[dag_run_id_for(file_id, info.version_id, info.name)] = dag_run.state
@@ -110,7 +110,7 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     # The agency renames the bad file in Box. Its webhook never came: the sweep starts the renamed file's run.
     good_name = v2_name(box_names[first["tracking_id"]], 0)
     agency.files.update_file_by_id(bad, name=good_name)
-    due = sweep_derivatives(box, tracking_db, config, runs.get)
+    due = sweep_derivatives(box.client, tracking_db, config, runs.get)
     assert [(r["conf"]["box_file_id"], r["conf"]["file_name"]) for r in due] == [(bad, good_name)]
     renamed = a2_to_a3.test(run_conf=due[0]["conf"])
     assert renamed.state == "success", ti_states(renamed)
@@ -133,7 +133,7 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     assert cockpit.overview()["summary"]["failed_uploads"] == 2  # the file without tracking ID, and lost.pdf
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="include.ferrero.steps.a2_to_a3"):
-        assert sweep_derivatives(box, tracking_db, config, runs.get) == []
+        assert sweep_derivatives(box.client, tracking_db, config, runs.get) == []
     warned = sorted(r.getMessage().split(" (Box file")[0] for r in caplog.records if r.levelno == logging.WARNING)
     assert warned == ["Brand guidelines.pdf", "lost.pdf"], "failed, nothing superseded them: still warned about"
     assert any("superseded" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)

@@ -184,7 +184,7 @@ def test_an_operators_day(stack: Stack, page: Page, monkeypatch: pytest.MonkeyPa
     _agency(stack).files.update_file_by_id(bad_id, name=good_name)
     renamed_run = dag_run_id_for(bad_id, version, good_name)
     assert stack.wait_for_run("a2_to_a3", renamed_run, timeout=300) == "success"
-    final = {a.name for a in OtmmHook().list_master_assets(first["final_assets_folder_id"])}
+    final = {a.name for a in OtmmHook().client.folders.list_master_assets(first["final_assets_folder_id"])}
     assert good_name[7:] in final and len(final) == len(first["masters"]) + 1, final
     frame = _campaign_page(stack, page, first["number"])
     row = frame.locator('#failures tr[data-kind="derivative"]')

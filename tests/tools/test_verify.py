@@ -13,6 +13,7 @@ import pytest
 from sandbox.connections import product_connections
 from sandbox.otmm.variants import BEARER_WRITES_NEED_REQUESTED_BY, VARIANTS
 from sandbox.testing import start_sandbox
+from include.ferrero.webhook_events import WEBHOOK_TRIGGERS
 from tests.dags.conftest import ROOT
 from tests.plugins.conftest import DamData
 from tests.seeded import seeded_copy
@@ -73,7 +74,7 @@ def test_verify_passes_against_the_default_sandbox(tmp_path: Path):
     rows = {(f["area"], f["assumption"].split(" ")[1]): f for f in report["findings"] if f["area"] != "box"}
     webhook = rows[("box.webhook", "webhook")]
     assert webhook["verdict"] == "OK" and ADDRESS in webhook["observed"]
-    assert "FILE.UPLOADED, FILE.COPIED, FILE.MOVED, FILE.RESTORED, WEBHOOK.DELETED" in webhook["assumption"]
+    assert ", ".join(WEBHOOK_TRIGGERS) in webhook["assumption"]
     assert rows[("box.events", "event")]["verdict"] == "OK"
     versions = rows[("box.events", "new")]
     assert versions["verdict"] == "OK" and "new_version): events ITEM_UPLOAD, ITEM_UPLOAD" in versions["observed"]
