@@ -87,7 +87,7 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     lost = _upload_as_agency(seeded_sandbox, elsewhere_derivatives, "lost.pdf", b"%PDF-1.4 of no campaign")
     for file_id in (bad, no_id, lost):
         dag_run = run(file_id)
-        assert dag_run.state == "failed" and ti_states(dag_run)[("check_derivative", -1)] == "failed"
+        assert dag_run.state == "failed" and ti_states(dag_run)[("derivative_to_dam", -1)] == "failed"
 
     # The two files in the campaign's folder are the campaign's failures; the third is of no known campaign.
     cockpit = CockpitDb.from_dsn(tracking_dsn)

@@ -300,7 +300,7 @@ def test_endpoint_never_answers_5xx(receiver: RunningReceiver, tracking_dsn: str
 def _post_in_process(tracking_db: dict[str, Any], tmp_path: Path, *payloads: dict[str, Any]) -> list[httpx.Response]:
     """POST unsigned bodies to an app of our own (no forwarder) over ASGI."""
     webhook = WebhookReceiverConfig(
-        enabled=True, host="127.0.0.1", port=0, validate_signatures=False, max_age_seconds=600,
+        enabled=True, host="127.0.0.1", port=8095, validate_signatures=False, max_age_seconds=600,
         max_body_bytes=1 << 20, airflow_api_url=f"http://127.0.0.1:{free_port()}", dag_id="a2_to_a3")
     settings = ReceiverSettings(
         webhook=webhook, derivatives_folder_name="Derivatives",
