@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         phases.run("check: worker killed mid-run", scenario.worker_killed)
         phases.run("check: agency uploads -> receiver port -> A3", scenario.agency_to_a3)
         phases.run("check: sinks hold one message per flip", scenario.one_message_per_flip)
-        phases.run("check: init still applied once", scenario.init_applied_once)
+        phases.run("check: init re-runs changed nothing", scenario.init_reruns_changed_nothing)
         failed = False
     finally:
         if deployment is not None:

@@ -58,6 +58,20 @@ class Scenario:
         expect("FAB users created: admin, box_webhook" in steps, f"FAB users: {steps}")
         return "airflow-init exited 0 after one bootstrap: " + "; ".join(steps)
 
+    def init_reruns_changed_nothing(self) -> str:
+        """Each later `up` (the --scale ones) starts airflow-init again, as Compose does: nothing may change."""
+        [init] = self.deployment.containers("airflow-init")
+        steps = [line.split("Bootstrap", 1)[1].strip() for line in self.deployment.logs("airflow-init").splitlines()
+                 if "Bootstrap " in line]
+        runs = [i for i, step in enumerate(steps) if step == "airflow database migrated"]
+        later = [steps[i:j] for i, j in zip(runs[1:], [*runs[2:], len(steps)], strict=True)]
+        expect(init["State"]["ExitCode"] == 0, f"airflow-init exit code {init['State']['ExitCode']}")
+        expect("FAB users created: admin, box_webhook" in steps[:runs[1] if len(runs) > 1 else None], f"{steps}")
+        for rerun in later:
+            expect("tracking database: up to date" in rerun and "FAB users created: none missing" in rerun,
+                   f"a re-run of the bootstrap changed something: {rerun}")
+        return f"bootstrap applied once, then {len(later)} re-run(s) by later `up`s, each changing nothing"
+
     def healthy(self, timeout: float) -> str:
         states = self.deployment.wait_healthy(LONG_RUNNING, timeout)
         return f"{len(states)} long-running containers healthy: {', '.join(sorted(states))}"
