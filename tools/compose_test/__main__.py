@@ -81,12 +81,15 @@ def write_config(ports: override.SandboxPorts, seed: dict) -> tuple[Path, Path, 
 
     credentials = SandboxSettings.from_env({"SANDBOX_DATA_DIR": str(WORK / "sandbox")}, persist=False).credentials()
     root = str(seed["box_root_folder_id"])
+    receiver_port = free_port()
     env = {
         "POSTGRES_PASSWORD": secrets.token_urlsafe(16), "REDIS_PASSWORD": secrets.token_urlsafe(16),
         "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(32), "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(12),
         "AIRFLOW_WEBHOOK_PASSWORD": secrets.token_urlsafe(12),
-        "AIRFLOW_PORT": str(free_port()), "RECEIVER_PORT": str(free_port()),
+        "AIRFLOW_PORT": str(free_port()), "RECEIVER_PORT": str(receiver_port),
+        # the published receiver port, as the containers reach the host (the reconciliation keeps the webhook on it)
+        "RECEIVER_PUBLIC_URL": f"http://host.docker.internal:{receiver_port}/box/webhook",
         # Test timings through the file's own variables: a killed worker's tasks are retried within a minute.
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "90",
