@@ -76,7 +76,7 @@ bench-campaign: install
 	@$(PY) bench/campaign_bench.py $(BENCH_ARGS)
 
 # docker-compose.yaml run by a real engine (Debian's docker.io, installed with apt when missing), images built
-# locally, checked from outside, then `down -v`; prints each phase's time. Not part of `make test` (20-40 min).
+# locally, checked from outside, then `down -v`; prints each phase's time. Not part of `make test` (7 min cached, 11 min cold on 2 cores).
 compose-test: install
 	@$(PY) -m tools.compose_test $(COMPOSE_TEST_ARGS)
 
