@@ -48,6 +48,7 @@ def test_every_pin_agrees_with_the_constraints() -> None:
 def test_pip_install_and_the_image_take_the_runtime_requirements() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
-    compose = (ROOT / "docker-compose.yaml").read_text()
-    assert "requirements.txt" in compose and "requirements-dev.txt" not in compose
+    image = (ROOT / "docker" / "Dockerfile").read_text()  # the image docker-compose.yaml builds
+    assert "dockerfile: docker/Dockerfile" in (ROOT / "docker-compose.yaml").read_text()
+    assert "-r /opt/project/requirements.txt" in image and "requirements-dev.txt" not in image
     assert "requirements-dev.txt -c constraints.txt" in (ROOT / "Makefile").read_text()
