@@ -2,7 +2,7 @@
 ### A2 → A3: one agency derivative into the DAM
 
 One run per Box file version, started by the Box webhook receiver through the REST API
-(run id `box_<file id>_v<version id>__<file name>`: search the runs by file name), by the hourly [`derivatives_sweep`](/dags/derivatives_sweep),
+(run id `box_<file id>_v<version id>__<file name>`: search the runs by file name), by the reconciliation [`derivatives_sweep`](/dags/derivatives_sweep) (every five minutes),
 or by hand with a Box file id. One task, **derivative_to_dam**, so a derivative costs what one
 Airflow task costs:
 
