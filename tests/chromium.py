@@ -15,6 +15,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: What the browser tests need from Debian: the browser, and the library Playwright's node driver links against.
@@ -78,3 +82,21 @@ def ensure_chromium() -> Path:
     if error:
         raise ChromiumUnavailable(f"{error} (after installing {' '.join(PACKAGES)})")
     return CHROMIUM
+
+
+def sign_in(page: Page, airflow_url: str, password: str) -> None:
+    """Sign ``page`` in as ``admin`` through Airflow's own login form."""
+    page.goto(f"{airflow_url}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/" not in url)
+
+
+def screenshot(page: Page, folder: Path, name: str) -> None:
+    """The whole page as ``folder/name.png`` (folders under .local/screenshots/, looked at after a run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot {path}")
+

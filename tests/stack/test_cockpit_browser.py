@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from include.ferrero.cockpit_db import CockpitDb
-from tests.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium
+from tests.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium, screenshot, sign_in
 from tests.stack.conftest import ROOT, Stack
 
 if TYPE_CHECKING:
@@ -118,22 +118,14 @@ def page(browser: Browser, stack: Stack, request: pytest.FixtureRequest) -> Iter
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{stack.api.url}/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(stack.api.passwords["admin"])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/" not in url)
+    sign_in(page, stack.api.url, stack.api.passwords["admin"])
     yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-last.png"), full_page=True)
+    screenshot(page, SCREENSHOTS, f"{request.node.name}-last")
     context.close()
 
 
 def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot {path}")
+    screenshot(page, SCREENSHOTS, name)
 
 
 def _cell(frame: Any, campaign: str, field: str) -> str:

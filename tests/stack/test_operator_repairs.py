@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tests.chromium import LAUNCH_ARGS, ensure_chromium
+from tests.chromium import LAUNCH_ARGS, ensure_chromium, screenshot, sign_in
 from tests.stack.conftest import ROOT, Stack
 
 if TYPE_CHECKING:
@@ -106,20 +106,13 @@ def page(stack: Stack) -> Iterator[Page]:
         context = browser.new_context(viewport={"width": 1600, "height": 1100})
         context.set_default_timeout(60_000)
         page = context.new_page()
-        page.goto(f"{stack.api.url}/")
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill(stack.api.passwords["admin"])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/auth/" not in url)
+        sign_in(page, stack.api.url, stack.api.passwords["admin"])
         yield page
         browser.close()
 
 
 def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot {path}")
+    screenshot(page, SCREENSHOTS, name)
 
 
 def test_fresh_install_has_no_import_error(stack: Stack) -> None:
