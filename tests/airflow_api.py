@@ -138,7 +138,13 @@ class AirflowApi:
         return response.json()
 
     def dag_runs(self, dag_id: str = "a2_to_a3") -> list[dict[str, Any]]:
-        return self.get(f"dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+        """Every run of ``dag_id``, all pages (the API answers at most 100 at a time)."""
+        runs: list[dict[str, Any]] = []
+        while True:
+            page = self.get(f"dags/{dag_id}/dagRuns", limit=100, offset=len(runs), order_by="id")
+            runs += page["dag_runs"]
+            if not page["dag_runs"] or len(runs) >= page["total_entries"]:
+                return runs
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
