@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 # pgserver's socket fallback folder; keeps it inside the project and silences its warning.
 export XDG_RUNTIME_DIR ?= $(CURDIR)/.local/xdg-runtime
 
-.PHONY: up down status logs test test-fast lint bench bench-campaign bench-a2a3 chaos install constraints env clean-data verify compose-test
+.PHONY: up down status logs test test-fast lint bench bench-campaign bench-a2a3 chaos install constraints env clean-data verify compose-test fresh-test
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ bench-campaign: install
 # locally, checked from outside, then `down -v`; prints each phase's time. Not part of `make test` (7 min cached, 11 min cold on 2 cores).
 compose-test: install
 	@$(PY) -m tools.compose_test $(COMPOSE_TEST_ARGS)
+
+# The two commands on a new machine: a Debian 12 container with only python3, venv, make, git and curl runs
+# `make install` and `make test` (PYTEST_ARGS narrows it) on a clone of HEAD (docker.io installed when missing).
+fresh-test: install
+	@$(PY) -m tools.fresh_debian
 
 # Agency uploads -> DAM (singles p50/p95, a burst of 200) beside a one-task DAG, LocalExecutor and Celery
 # with 2 workers, each on a stack of its own (about 15 minutes an executor on 2 cores).
