@@ -99,9 +99,9 @@ def main() -> int:
     from ferrero_provider.box.client import BoxApi, BoxSettings
     from ferrero_provider.common.connection import ConnectionFields
     from include.ferrero.config import clear_cache, load_settings
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives
     from include.ferrero.steps.box_watch import reconcile_derivatives
-    from include.ferrero.tracking_db import TrackingDb
     from sandbox.box.client import ccg_client
     from sandbox.box.store import BoxStore
     from sandbox.connections import product_connections

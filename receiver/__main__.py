@@ -58,7 +58,7 @@ def _serve(settings: ReceiverSettings, level: str) -> int:
 
 
 def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
-    from include.ferrero.webhook_events import IGNORED, WebhookEvents
+    from include.ferrero.db.webhook_events import IGNORED, WebhookEvents
     from receiver.airflow_api import AirflowClient, AirflowUnavailable
     from receiver.app import tracking_db
     from receiver.forwarder import send

@@ -30,8 +30,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from include.ferrero.tracking_db import TrackingDb
-from include.ferrero.webhook_events import PENDING, WebhookEvents
+from include.ferrero.db.tracking import TrackingDb
+from include.ferrero.db.webhook_events import PENDING, WebhookEvents
 from receiver import signature
 from receiver.airflow_api import AirflowClient
 from receiver.events import PayloadError, classify, parse_body

@@ -20,7 +20,7 @@ from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxConfigError
 from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
 from ferrero_provider.common.retry import RetryPolicy
-from include.ferrero.webhook_events import WEBHOOK_TRIGGERS
+from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from receiver.settings import SettingsError
 
 if TYPE_CHECKING:

@@ -60,7 +60,7 @@ def migrate_tracking(conn_value: str) -> list[str]:
     import psycopg2
 
     from ferrero_provider.common.postgres import libpq_kwargs_from_value
-    from include.ferrero.migrate import migrate
+    from include.ferrero.db.migrate import migrate
 
     conn = psycopg2.connect(**libpq_kwargs_from_value(conn_value))
     try:

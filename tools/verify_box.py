@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
 from include.ferrero.config import load_settings
+from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from include.ferrero.runtime import box_settings, retry_policy
-from include.ferrero.webhook_events import WEBHOOK_TRIGGERS
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:

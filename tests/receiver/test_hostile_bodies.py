@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from include.ferrero import webhook_events
 from include.ferrero.config_model import WebhookReceiverConfig
-from include.ferrero.webhook_events import (
+from include.ferrero.db import webhook_events
+from include.ferrero.db.webhook_events import (
     FILE_TRIGGERS,
     IGNORED,
     PENDING,
