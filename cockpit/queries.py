@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg2
 import psycopg2.extras
 
+from ferrero_provider.common.postgres import TRACKING_DB_CONN_ID
 from include.ferrero.db.derivatives import SUPERSEDED_BY
 from include.ferrero.outbox import flip_keys
 
@@ -162,8 +163,8 @@ class CockpitDb:
         return cls(lambda: psycopg2.connect(dsn))
 
     @classmethod
-    def from_airflow(cls, conn_id: str = "tracking_db") -> CockpitDb:
-        """The ``tracking_db`` Airflow connection, resolved as the tasks resolve it."""
+    def from_airflow(cls, conn_id: str = TRACKING_DB_CONN_ID) -> CockpitDb:
+        """The tracking database's Airflow connection, resolved as the tasks resolve it."""
         from include.ferrero.db.tracking import TrackingDb
 
         return cls(TrackingDb.from_airflow(conn_id).new_connection)

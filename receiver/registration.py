@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ferrero_provider.box.client import BoxApi
-from ferrero_provider.box.client.connection import BoxConnection
+from ferrero_provider.box.client.connection import DEFAULT_CONN_ID, BoxConnection
 from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxConfigError
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
+from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError, environment_variable
 from ferrero_provider.common.retry import RetryPolicy
 from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from receiver.settings import SettingsError
@@ -26,15 +26,17 @@ from receiver.settings import SettingsError
 if TYPE_CHECKING:
     from box_sdk_gen import BoxClient
 
+#: Where the Box app's connection comes from: ``AIRFLOW_CONN_BOX_DEFAULT``.
+BOX_VARIABLE = environment_variable(DEFAULT_CONN_ID)
+
 
 def box_connection(conn: str) -> BoxConnection:
     """The Box app of an Airflow connection (JSON or URI form), parsed as the Box hook parses it
     (:meth:`BoxConnection.from_connection`), with its TLS and proxy options."""
     if not conn.strip():
-        raise SettingsError("AIRFLOW_CONN_BOX_DEFAULT must be set (the box_default connection)")
+        raise SettingsError(f"{BOX_VARIABLE} must be set (the {DEFAULT_CONN_ID} connection)")
     try:
-        return BoxConnection.from_connection(ConnectionFields.from_value("box_default", conn,
-                                                                         name="AIRFLOW_CONN_BOX_DEFAULT"))
+        return BoxConnection.from_connection(ConnectionFields.from_value(DEFAULT_CONN_ID, conn, name=BOX_VARIABLE))
     except (ConnectionSettingsError, BoxConfigError) as exc:
         raise SettingsError(str(exc)) from None
 

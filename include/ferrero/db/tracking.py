@@ -17,6 +17,8 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
+from ferrero_provider.common.connection import ConnectionFields
+from ferrero_provider.common.postgres import TRACKING_DB_CONN_ID, libpq_kwargs
 from include.ferrero.db import outbox
 from include.ferrero.tracking_ids import new_tracking_id
 
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
     )
     from include.ferrero.outbox import OutboxMessage
 
-TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
 
 
@@ -63,9 +64,6 @@ class TrackingDb:
 
         The connection is opened with psycopg2 (the provider may pick psycopg 3 for its own ``get_conn``)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-        from ferrero_provider.common.connection import ConnectionFields
-        from ferrero_provider.common.postgres import libpq_kwargs
 
         kwargs = libpq_kwargs(ConnectionFields.from_airflow(PostgresHook.get_connection(conn_id)))
         return cls(lambda: psycopg2.connect(**kwargs))

@@ -31,7 +31,7 @@ from airflow.sdk import BaseHook
 from ferrero_provider.common.connection import ConnectionFields
 from ferrero_provider.common.messages import failed_test
 from ferrero_provider.otmm.client import OtmmClient
-from ferrero_provider.otmm.connection import DamConnection
+from ferrero_provider.otmm.connection import DEFAULT_CONN_ID, DamConnection
 
 if TYPE_CHECKING:
     import requests
@@ -55,7 +55,7 @@ class OtmmHook(BaseHook):
     """
 
     conn_name_attr = "otmm_conn_id"
-    default_conn_name = "otmm_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "otmm"
     hook_name = "OpenText Media Management"
 

@@ -48,7 +48,7 @@ class BoxApi:
     @classmethod
     def from_fields(cls, fields: ConnectionFields, *, retry: RetryPolicy | None = None,
                     settings: BoxSettings | None = None) -> BoxApi:
-        """A client for a stored connection (``ConnectionFields.from_environment("box_default")``)."""
+        """A client for a stored connection (e.g. ``ConnectionFields.from_environment(DEFAULT_CONN_ID)``)."""
         connection = BoxConnection.from_connection(fields)
         return cls(lambda: connection, retry=retry, settings=settings)
 

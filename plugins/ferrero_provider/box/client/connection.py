@@ -16,6 +16,8 @@ from ferrero_provider.common.connection import HttpOptions
 if TYPE_CHECKING:
     from ferrero_provider.common.connection import ConnectionFields
 
+#: Box's Airflow connection: its one definition (``BoxHook.default_conn_name`` names it).
+DEFAULT_CONN_ID = "box_default"
 AUTH_MODES = ("jwt", "ccg")
 DEFAULT_BASE_URL = "https://api.box.com"
 DEFAULT_UPLOAD_URL = "https://upload.box.com/api"
