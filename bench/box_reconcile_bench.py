@@ -96,8 +96,8 @@ def main() -> int:
     from box_sdk_gen import CreateFolderParent, UploadFileAttributes, UploadFileAttributesParentField
 
     from ferrero_provider.box.client import BoxApi, BoxSettings
-    from ferrero_provider.box.client.connection import DEFAULT_CONN_ID as BOX_CONN_ID
-    from ferrero_provider.common.connection import ConnectionFields, environment_variable
+    from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID as BOX_CONN_ID
+    from ferrero_provider.common.connection_fields import ConnectionFields, environment_variable
     from include.ferrero.config import clear_cache, load_settings
     from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives

@@ -5,7 +5,7 @@ the same folder with another address or fewer triggers is replaced. Every reconc
 (``derivatives_sweep``), so a webhook Box deleted comes back by itself.
 
 The Box app comes from ``AIRFLOW_CONN_BOX_DEFAULT``, read by the Box hook's own parser
-(``ferrero_provider.box.client.connection.BoxConnection``: the same fields, defaults and HTTP options). The webhook belongs to the app's service account, like every Box call of the product. Box
+(``ferrero_provider.box.client.box_connection.BoxConnection``: the same fields, defaults and HTTP options). The webhook belongs to the app's service account, like every Box call of the product. Box
 only delivers to public HTTPS addresses on port 443: in production ``--address`` (or ``RECEIVER_PUBLIC_URL``)
 is the proxy in front of the receiver.
 """
@@ -15,10 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ferrero_provider.box.client import BoxApi
-from ferrero_provider.box.client.connection import DEFAULT_CONN_ID, BoxConnection
+from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID, BoxConnection
 from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxConfigError
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError, environment_variable
+from ferrero_provider.common.connection_fields import (
+    ConnectionFields,
+    ConnectionSettingsError,
+    environment_variable,
+)
 from ferrero_provider.common.retry import RetryPolicy
 from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from receiver.settings import SettingsError

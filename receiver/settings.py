@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.connection import ConnectionSettingsError
+from ferrero_provider.common.connection_fields import ConnectionSettingsError
 from ferrero_provider.common.postgres import TRACKING_DB_VARIABLE, libpq_kwargs_from_value
 from include.ferrero.config import load_settings
 from include.ferrero.env_numbers import seconds_setting

@@ -23,10 +23,10 @@ from typing import Any
 
 import requests
 
-from ferrero_provider.box.client.connection import DEFAULT_CONN_ID as BOX_CONN_ID
-from ferrero_provider.common.connection import environment_variable
+from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID as BOX_CONN_ID
+from ferrero_provider.common.connection_fields import environment_variable
 from ferrero_provider.common.postgres import TRACKING_DB_VARIABLE
-from ferrero_provider.otmm.connection import DEFAULT_CONN_ID as DAM_CONN_ID
+from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID as DAM_CONN_ID
 from tools import bootstrap, executor
 from tools.airflow_env import COMPONENT_PORTS, outage_settings, ports_in_use
 from tools.processes import stop_groups

@@ -23,8 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ferrero_provider.common.connection import environment_variable
-from ferrero_provider.otmm.connection import DEFAULT_CONN_ID as DAM_CONN_ID
+from ferrero_provider.common.connection_fields import environment_variable
+from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID as DAM_CONN_ID
 from tools.verify_report import Finding, table, write_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ferrero_provider.otmm.client.settings import DamSettings
-from ferrero_provider.otmm.connection import AUTH_MODES
+from ferrero_provider.otmm.dam_connection import AUTH_MODES
 from ferrero_provider.otmm.exceptions import OtmmError, OtmmNotFoundError
 from ferrero_provider.otmm.hooks import OtmmHook
 from ferrero_provider.otmm.models import Campaign, is_container

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
+from ferrero_provider.common.connection_fields import ConnectionFields, ConnectionSettingsError
 from ferrero_provider.common.postgres import (
     HOOK_ONLY_EXTRAS,
     libpq_kwargs,

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from include.ferrero.db.webhook_events import WebhookEvent, WebhookEvents, dag_run_id_for, storable
-from receiver.events import PayloadError, classify
 from receiver.settings import SettingsError, tracking_db_kwargs
+from receiver.webhook_body import PayloadError, classify
 from tests.receiver.conftest import SERVICE_ACCOUNT, upload_event
 
 

@@ -17,7 +17,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
-from ferrero_provider.common.connection import ConnectionFields
+from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.postgres import TRACKING_DB_CONN_ID, libpq_kwargs
 from include.ferrero.db import outbox
 from include.ferrero.tracking_ids import new_tracking_id

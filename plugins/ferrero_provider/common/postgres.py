@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError, environment_variable
+from ferrero_provider.common.connection_fields import (
+    ConnectionFields,
+    ConnectionSettingsError,
+    environment_variable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

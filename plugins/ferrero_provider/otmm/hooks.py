@@ -1,6 +1,6 @@
 """``OtmmHook``: the DAM (OpenText Media Management REST API ``otmmapi/v6``) for the content-scaling workflow.
 
-Connection (type ``otmm``, default ``otmm_default``), read by ``ferrero_provider.otmm.connection.DamConnection``: host = API base
+Connection (type ``otmm``, default ``otmm_default``), read by ``ferrero_provider.otmm.dam_connection.DamConnection``: host = API base
 URL including ``/otmmapi/v6``, login and password, extras ``auth_mode`` (``session`` | ``oauth`` | ``otds``),
 ``client_id``, ``client_secret``, ``otds_token_url``, and ``verify`` (CA bundle), ``cert``, ``proxies``. Example::
 
@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
-from ferrero_provider.common.connection import ConnectionFields
-from ferrero_provider.common.messages import failed_test
+from ferrero_provider.common.connection_fields import ConnectionFields
+from ferrero_provider.common.error_text import failed_test
 from ferrero_provider.otmm.client import OtmmClient
-from ferrero_provider.otmm.connection import DEFAULT_CONN_ID, DamConnection
+from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID, DamConnection
 
 if TYPE_CHECKING:
     import requests

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ferrero_provider.box.client.box_connection import BoxConnection
 from ferrero_provider.box.client.calls import BoxCalls, BoxSettings
-from ferrero_provider.box.client.connection import BoxConnection
 from ferrero_provider.box.client.downloads import DownloadsManager
 from ferrero_provider.box.client.files import FilesManager
 from ferrero_provider.box.client.folders import FoldersManager, box_item_name
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from box_sdk_gen import BoxClient, UserFull
 
-    from ferrero_provider.common.connection import ConnectionFields
+    from ferrero_provider.common.connection_fields import ConnectionFields
     from ferrero_provider.common.retry import RetryPolicy
 
 __all__ = ["BoxApi", "BoxCalls", "BoxConnection", "BoxSettings", "box_item_name"]

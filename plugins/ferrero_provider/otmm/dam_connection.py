@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ferrero_provider.common.connection import ConnectionFields, HttpOptions
+from ferrero_provider.common.connection_fields import ConnectionFields, HttpOptions
 from ferrero_provider.otmm.exceptions import OtmmConfigError
 
 #: The DAM's Airflow connection: its one definition (``OtmmHook.default_conn_name`` names it).
