@@ -43,7 +43,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
-EXECUTORS = {"local": 0, "celery1": 1, "celery2": 2}
 CAMPAIGN = "CMP-2026-001"
 UNCOUNTED = {"X-Sandbox-Uncounted": "1"}  # the agency's uploads are not the product's calls
 
@@ -278,6 +277,7 @@ def _audit(stack: Any, agency: Agency, uploads: int, pool_slots: int) -> dict[st
 
 
 def bench_executor(name: str, workdir: Path, pg_socket: str, args: argparse.Namespace) -> dict[str, Any]:
+    from bench.executor_runs import EXECUTORS
     from tests.stack.conftest import running_stack
 
     dags = workdir / "dags"
@@ -347,28 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-active-runs", type=int, default=16)
     parser.add_argument("--keep", action="store_true", help="keep the stacks' folders (logs) under .local/")
     args = parser.parse_args(argv)
-    from tools import localpg
+    from bench.executor_runs import run_per_executor
 
-    (ROOT / ".local").mkdir(exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="a2a3-bench-", dir=ROOT / ".local"))
-    rows = []
-    try:
-        socket = localpg.start(scratch / "pgdata")
-        try:
-            for name in args.executors.split(","):
-                started = time.monotonic()
-                rows.append(bench_executor(name, scratch / name, socket, args))
-                print(f"{name}: done in {time.monotonic() - started:.0f} s", flush=True)
-                _report(rows[-1:], args)
-                if not args.keep:
-                    shutil.rmtree(scratch / name, ignore_errors=True)
-        finally:
-            localpg.stop(scratch / "pgdata")
-    finally:
-        if args.keep:
-            print(f"kept: {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+    rows = run_per_executor("a2a3-bench-", args.executors,
+                            lambda name, workdir, socket: bench_executor(name, workdir, socket, args),
+                            keep=args.keep, done=lambda row: _report([row], args))
     _report(rows, args)
     return 0 if all(row["audit"]["ok"] for row in rows) else 1
 

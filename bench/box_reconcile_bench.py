@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import shutil
 import sys
@@ -97,11 +96,12 @@ def main() -> int:
     from box_sdk_gen import CreateFolderParent, UploadFileAttributes, UploadFileAttributesParentField
 
     from ferrero_provider.box.client import BoxApi, BoxSettings
-    from ferrero_provider.common.connection import ConnectionFields
+    from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID as BOX_CONN_ID
+    from ferrero_provider.common.connection_fields import ConnectionFields, environment_variable
     from include.ferrero.config import clear_cache, load_settings
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives
     from include.ferrero.steps.box_watch import reconcile_derivatives
-    from include.ferrero.tracking_db import TrackingDb
     from sandbox.box.client import ccg_client
     from sandbox.box.store import BoxStore
     from sandbox.connections import product_connections
@@ -129,8 +129,8 @@ def main() -> int:
         os.environ["BOX_ROOT_FOLDER_ID"] = root
         clear_cache()
         config = load_settings()
-        conn = json.loads(product_connections(sandbox.data_dir)["AIRFLOW_CONN_BOX_DEFAULT"])
-        fields = ConnectionFields.from_value("box_default", json.dumps(conn))
+        fields = ConnectionFields.from_value(
+            BOX_CONN_ID, product_connections(sandbox.data_dir)[environment_variable(BOX_CONN_ID)])
 
         def client() -> BoxApi:
             return BoxApi.from_fields(fields, settings=BoxSettings(root_folder_id=root))

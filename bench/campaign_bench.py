@@ -17,7 +17,6 @@ import io
 import json
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime
@@ -27,7 +26,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 MIB = 1024 * 1024
-EXECUTORS = {"local": 0, "celery1": 1, "celery2": 2}
 
 
 class SchedulerProbe:
@@ -104,6 +102,7 @@ def _wait_for_dag(stack: Any, dag_id: str, timeout: float = 180) -> None:
 
 
 def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_mib: int) -> dict[str, Any]:
+    from bench.executor_runs import EXECUTORS
     from tests.stack.conftest import running_stack
 
     dags = workdir / "dags"
@@ -140,22 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=1)
     parser.add_argument("--executors", default="local,celery1,celery2")
     args = parser.parse_args(argv)
-    from tools import localpg
+    from bench.executor_runs import run_per_executor
 
-    scratch = Path(tempfile.mkdtemp(prefix="campaign-bench-", dir=ROOT / ".local"))
-    rows = []
-    try:
-        socket = localpg.start(scratch / "pgdata")
-        try:
-            for name in args.executors.split(","):
-                started = time.monotonic()
-                rows.append(bench_executor(name, scratch / name, socket, args.masters, args.size_mib))
-                print(f"{name}: done in {time.monotonic() - started:.0f} s", flush=True)
-                shutil.rmtree(scratch / name, ignore_errors=True)
-        finally:
-            localpg.stop(scratch / "pgdata")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    rows = run_per_executor("campaign-bench-", args.executors, lambda name, workdir, socket: bench_executor(
+        name, workdir, socket, args.masters, args.size_mib))
     _report(rows, args.masters, args.size_mib)
     return 0
 

@@ -132,7 +132,7 @@ def _time(render: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 def _measure(dsn: str, repeat: int, label: str) -> None:
     from cockpit.cockpit_app import TaskLinks, render_campaign, render_floor, render_overview
-    from include.ferrero.cockpit_db import CockpitDb
+    from cockpit.queries import CockpitDb
 
     db = CockpitDb.from_dsn(dsn)
     pages: dict[str, Callable[[], object]] = {
@@ -163,7 +163,7 @@ def main() -> int:
 
     import psycopg2
 
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
     from tools import localpg
 
     (ROOT / ".local").mkdir(exist_ok=True)

@@ -2,7 +2,7 @@
 
 Pages need Airflow's own login (the UI's ``_token`` cookie or a Bearer token, checked by Airflow's
 ``get_user``) and the right to read the pipeline DAGs' runs; without a login the browser is sent to Airflow's
-login page. Data comes read-only from the tracking database (``include.ferrero.cockpit_db``).
+login page. Data comes read-only from the tracking database (``cockpit.queries``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
-from include.ferrero.cockpit_db import CockpitDb
+from cockpit.queries import CockpitDb
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser

@@ -58,7 +58,7 @@ def _serve(settings: ReceiverSettings, level: str) -> int:
 
 
 def _replay(settings: ReceiverSettings, event_ids: list[str]) -> int:
-    from include.ferrero.webhook_events import IGNORED, WebhookEvents
+    from include.ferrero.db.webhook_events import IGNORED, WebhookEvents
     from receiver.airflow_api import AirflowClient, AirflowUnavailable
     from receiver.app import tracking_db
     from receiver.forwarder import send
@@ -98,7 +98,7 @@ def _register(settings: ReceiverSettings, address: str | None, folder_id: str | 
     import os
 
     from ferrero_provider.box.exceptions import BoxError
-    from receiver.registration import box_api, ensure_webhook
+    from receiver.registration import BOX_VARIABLE, box_api, ensure_webhook
 
     logs.setup(logging.getLevelName(logging.getLogger().level), sys.stderr)  # the import set up Airflow's logging
 
@@ -109,7 +109,7 @@ def _register(settings: ReceiverSettings, address: str | None, folder_id: str | 
               file=sys.stderr)
         return 2
     try:
-        print(json.dumps(ensure_webhook(box_api(os.environ.get("AIRFLOW_CONN_BOX_DEFAULT", "")), folder_id, address)))
+        print(json.dumps(ensure_webhook(box_api(os.environ.get(BOX_VARIABLE, "")), folder_id, address)))
     except SettingsError as exc:
         print(f"receiver: {exc}", file=sys.stderr)
         return 2

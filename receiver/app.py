@@ -6,11 +6,11 @@
 2. signature check (see :mod:`receiver.signature`), when ``webhook.validate_signatures`` -> 401 on any failure,
    logged with the reason and the delivery id, never the body;
 3. a body we cannot use (not UTF-8 JSON, nested too deep, not an object, no usable event id: see
-   :mod:`receiver.events`) -> 400 with the reason;
+   :mod:`receiver.webhook_body`) -> 400 with the reason;
 4. the event is stored (committed) with its classification: ``pending`` or ``ignored`` with the reason; a
    known event id (Box's redelivery, a replayed request) stores nothing new -> 200 either way. The tracking
    database unreachable -> 503, so Box delivers it again later; the database refusing the event's data
-   (which :mod:`receiver.events` should have made impossible) -> 422.
+   (which :mod:`receiver.webhook_body` should have made impossible) -> 422.
 
 Every refusal is one log line and one ``{"detail": <sentence>}`` answer, never a stack trace or the body.
 
@@ -30,12 +30,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from include.ferrero.tracking_db import TrackingDb
-from include.ferrero.webhook_events import PENDING, WebhookEvents
+from include.ferrero.db.tracking import TrackingDb
+from include.ferrero.db.webhook_events import PENDING, WebhookEvents
 from receiver import signature
 from receiver.airflow_api import AirflowClient
-from receiver.events import PayloadError, classify, parse_body
 from receiver.forwarder import Forwarder
+from receiver.webhook_body import PayloadError, classify, parse_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

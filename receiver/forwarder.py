@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
-from include.ferrero.webhook_events import WEBHOOK_DELETED, WebhookEvents, dag_run_id_for
+from include.ferrero.db.webhook_events import WEBHOOK_DELETED, WebhookEvents, dag_run_id_for
 from receiver.airflow_api import AirflowUnavailable, TriggerRejected
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ the same folder with another address or fewer triggers is replaced. Every reconc
 (``derivatives_sweep``), so a webhook Box deleted comes back by itself.
 
 The Box app comes from ``AIRFLOW_CONN_BOX_DEFAULT``, read by the Box hook's own parser
-(``ferrero_provider.box.client.connection.BoxConnection``: the same fields, defaults and HTTP options). The webhook belongs to the app's service account, like every Box call of the product. Box
+(``ferrero_provider.box.client.box_connection.BoxConnection``: the same fields, defaults and HTTP options). The webhook belongs to the app's service account, like every Box call of the product. Box
 only delivers to public HTTPS addresses on port 443: in production ``--address`` (or ``RECEIVER_PUBLIC_URL``)
 is the proxy in front of the receiver.
 """
@@ -15,26 +15,32 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ferrero_provider.box.client import BoxApi
-from ferrero_provider.box.client.connection import BoxConnection
+from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID, BoxConnection
 from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxConfigError
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
+from ferrero_provider.common.connection_fields import (
+    ConnectionFields,
+    ConnectionSettingsError,
+    environment_variable,
+)
 from ferrero_provider.common.retry import RetryPolicy
-from include.ferrero.webhook_events import WEBHOOK_TRIGGERS
+from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from receiver.settings import SettingsError
 
 if TYPE_CHECKING:
     from box_sdk_gen import BoxClient
+
+#: Where the Box app's connection comes from: ``AIRFLOW_CONN_BOX_DEFAULT``.
+BOX_VARIABLE = environment_variable(DEFAULT_CONN_ID)
 
 
 def box_connection(conn: str) -> BoxConnection:
     """The Box app of an Airflow connection (JSON or URI form), parsed as the Box hook parses it
     (:meth:`BoxConnection.from_connection`), with its TLS and proxy options."""
     if not conn.strip():
-        raise SettingsError("AIRFLOW_CONN_BOX_DEFAULT must be set (the box_default connection)")
+        raise SettingsError(f"{BOX_VARIABLE} must be set (the {DEFAULT_CONN_ID} connection)")
     try:
-        return BoxConnection.from_connection(ConnectionFields.from_value("box_default", conn,
-                                                                         name="AIRFLOW_CONN_BOX_DEFAULT"))
+        return BoxConnection.from_connection(ConnectionFields.from_value(DEFAULT_CONN_ID, conn, name=BOX_VARIABLE))
     except (ConnectionSettingsError, BoxConfigError) as exc:
         raise SettingsError(str(exc)) from None
 

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.connection import ConnectionSettingsError
-from ferrero_provider.common.postgres import libpq_kwargs_from_value
+from ferrero_provider.common.connection_fields import ConnectionSettingsError
+from ferrero_provider.common.postgres import TRACKING_DB_VARIABLE, libpq_kwargs_from_value
 from include.ferrero.config import load_settings
 from include.ferrero.env_numbers import seconds_setting
 
@@ -53,7 +53,7 @@ class ReceiverSettings:
             service_account_user_id=env.get("BOX_SERVICE_ACCOUNT_USER_ID") or None,
             airflow_user=env.get("AIRFLOW_WEBHOOK_USER") or None,
             airflow_password=env.get("AIRFLOW_WEBHOOK_PASSWORD") or None,
-            tracking_db=tracking_db_kwargs(env.get("AIRFLOW_CONN_TRACKING_DB", "")),
+            tracking_db=tracking_db_kwargs(env.get(TRACKING_DB_VARIABLE, "")),
             retry_initial_seconds=seconds_setting(env, "RECEIVER_RETRY_INITIAL_SECONDS", 1.0, strict=True,
                                                   error=SettingsError),
             retry_max_seconds=seconds_setting(env, "RECEIVER_RETRY_MAX_SECONDS", 60.0, strict=True,
@@ -73,7 +73,7 @@ def tracking_db_kwargs(conn: str) -> dict[str, Any]:
     """psycopg2.connect() keyword arguments of the tracking DB's Airflow connection (JSON form or URI form), read
     as the tasks read it (``ferrero_provider.common.postgres``)."""
     if not conn.strip():
-        raise SettingsError("AIRFLOW_CONN_TRACKING_DB must be set (the tracking database connection)")
+        raise SettingsError(f"{TRACKING_DB_VARIABLE} must be set (the tracking database connection)")
     try:
         return libpq_kwargs_from_value(conn)
     except ConnectionSettingsError as exc:

@@ -111,7 +111,7 @@ def pg_socket() -> str:
 def tracking_template(pg_socket: str) -> str:
     """Name of a tracking database migrated once per session; ``tracking_dsn`` copies it (never connect to it:
     PostgreSQL copies a template only while nobody is connected)."""
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
     from tools import localpg
 
     name = f"tracking_template_{uuid.uuid4().hex[:8]}"
@@ -137,7 +137,7 @@ def tracking_dsn(pg_socket: str, tracking_template: str):
 @pytest.fixture
 def tracking_db(tracking_dsn: str):
     """A ``TrackingDb`` on a fresh database."""
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
 
     db = TrackingDb.from_dsn(tracking_dsn)
     yield db

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from ferrero_provider.common.postgres import TRACKING_DB_VARIABLE
+
 ROOT = Path(__file__).resolve().parents[1]
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 FAB_ROLES = {"viewer": "Viewer", "user": "User", "op": "Op", "admin": "Admin"}
@@ -60,7 +62,7 @@ def migrate_tracking(conn_value: str) -> list[str]:
     import psycopg2
 
     from ferrero_provider.common.postgres import libpq_kwargs_from_value
-    from include.ferrero.migrate import migrate
+    from include.ferrero.db.migrate import migrate
 
     conn = psycopg2.connect(**libpq_kwargs_from_value(conn_value))
     try:
@@ -143,8 +145,8 @@ def apply(env: dict[str, str] | None = None, slots: dict[str, int] | None = None
         if database == "airflow":
             migrate_airflow()
             done.append("airflow database migrated")
-        elif env.get("AIRFLOW_CONN_TRACKING_DB"):
-            applied = migrate_tracking(env["AIRFLOW_CONN_TRACKING_DB"])
+        elif env.get(TRACKING_DB_VARIABLE):
+            applied = migrate_tracking(env[TRACKING_DB_VARIABLE])
             done.append(f"tracking database: {'applied ' + ', '.join(applied) if applied else 'up to date'}")
     ensure_pools(definition, slots or pool_slots())
     done.append("pools " + ", ".join(definition["pools"]))

@@ -23,6 +23,10 @@ from typing import Any
 
 import requests
 
+from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID as BOX_CONN_ID
+from ferrero_provider.common.connection_fields import environment_variable
+from ferrero_provider.common.postgres import TRACKING_DB_VARIABLE
+from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID as DAM_CONN_ID
 from tools import bootstrap, executor
 from tools.airflow_env import COMPONENT_PORTS, outage_settings, ports_in_use
 from tools.processes import stop_groups
@@ -128,7 +132,7 @@ def _components_env(env: dict[str, str], *, register_webhook: bool) -> executor.
     connections (started when no real DAM/Box is configured); the executor."""
     databases = _start_postgres()
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = databases["airflow_sqlalchemy"]
-    env.setdefault("AIRFLOW_CONN_TRACKING_DB", databases["tracking_conn"])
+    env.setdefault(TRACKING_DB_VARIABLE, databases["tracking_conn"])
     runner = executor.from_environment(env)
     env.update(executor.airflow_env(runner, databases["airflow_sqlalchemy"]))
     if _needs_sandbox(env):
@@ -228,7 +232,7 @@ def _start_postgres() -> dict[str, str]:
 
 
 def _needs_sandbox(env: dict[str, str]) -> bool:
-    return not (env.get("AIRFLOW_CONN_OTMM_DEFAULT") and env.get("AIRFLOW_CONN_BOX_DEFAULT"))
+    return not (env.get(environment_variable(DAM_CONN_ID)) and env.get(environment_variable(BOX_CONN_ID)))
 
 
 def _start_sandbox(env: dict[str, str], *, register_webhook: bool = True) -> dict[str, str]:

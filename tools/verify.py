@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ferrero_provider.common.connection_fields import environment_variable
+from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID as DAM_CONN_ID
 from tools.verify_report import Finding, table, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _use_local_sandbox() -> str | None:
     """Point the connections at the local sandbox when none is configured; returns a note, or None."""
-    if os.environ.get("AIRFLOW_CONN_OTMM_DEFAULT"):
+    if os.environ.get(environment_variable(DAM_CONN_ID)):
         return None
     data_dir = Path(os.environ.get("SANDBOX_DATA_DIR") or ROOT / ".local" / "sandbox")
     if not (data_dir / "endpoints.json").is_file():

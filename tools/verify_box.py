@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
 from include.ferrero.config import load_settings
+from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from include.ferrero.runtime import box_settings, retry_policy
-from include.ferrero.webhook_events import WEBHOOK_TRIGGERS
 from tools.verify_report import Finding
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class BoxVerifier:
     """Runs the Box checks with the connection ``box_default``."""
 
-    def __init__(self, conn_id: str = "box_default") -> None:
+    def __init__(self, conn_id: str = BoxHook.default_conn_name) -> None:
         config = self.config = load_settings()
         self.hook = BoxHook(conn_id, retry=retry_policy(config), settings=box_settings(config))
         self.findings: list[Finding] = []

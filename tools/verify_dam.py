@@ -11,7 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ferrero_provider.otmm.client.settings import DamSettings
-from ferrero_provider.otmm.connection import AUTH_MODES
+from ferrero_provider.otmm.dam_connection import AUTH_MODES
 from ferrero_provider.otmm.exceptions import OtmmError, OtmmNotFoundError
 from ferrero_provider.otmm.hooks import OtmmHook
 from ferrero_provider.otmm.models import Campaign, is_container
@@ -33,7 +33,7 @@ def _variant(name: str, handled: str) -> dict[str, str]:
 class DamVerifier:
     """Runs the DAM checks with the connection ``otmm_default`` (and its other auth modes when it holds them)."""
 
-    def __init__(self, conn_id: str = "otmm_default", *, statuses: tuple[str, ...] = ("A1", "A2", "A3")) -> None:
+    def __init__(self, conn_id: str = OtmmHook.default_conn_name, *, statuses: tuple[str, ...] = ("A1", "A2", "A3")) -> None:
         self.hook = OtmmHook(conn_id, settings=DamSettings(job_poll_seconds=0.2))
         self.statuses = statuses
         self.findings: list[Finding] = []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import PollingConfig
-    from include.ferrero.tracking_rows import TransferRow
+    from include.ferrero.db.rows import TransferRow
 
 #: One run maps one task instance per master; Airflow's ``[core] max_map_length`` (set by the bootstrap,
 #: config/bootstrap.yaml) must be at least this.

@@ -1,6 +1,6 @@
 """Decisions of the A2 -> A3 pipeline about an agency's upload: whether it is ours to process, and whether its
 campaign is complete. Pure Python: no Airflow, no I/O. (The run of a Box file version is named by
-``include.ferrero.webhook_events.dag_run_id_for``.)"""
+``include.ferrero.db.webhook_events.dag_run_id_for``.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Outgoing messages as data: what the transactional outbox stores, the keys that make each fact send once, and
-the retry policy of the sender. Pure Python: no Airflow, no I/O (storage is :mod:`include.ferrero.outbox_db`).
+the retry policy of the sender. Pure Python: no Airflow, no I/O (storage is :mod:`include.ferrero.db.outbox`).
 
 A message is rendered when its fact is recorded (a status change, a derivative, a failure) and stored under a
 deterministic key in the same transaction, so however many runs, retries or clears record the fact, one message

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.ferrero.config import PROJECT_ROOT, load_settings
+from include.ferrero.db.outbox import Outbox
+from include.ferrero.db.tracking import TrackingDb
 from include.ferrero.messages import Email
 from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy, delivery_report
-from include.ferrero.outbox_db import Outbox
-from include.ferrero.tracking_db import TrackingDb
 
 if TYPE_CHECKING:
     from ferrero_provider.box.client import BoxSettings

@@ -12,8 +12,8 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config import load_settings
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.a2_to_a3 import check_derivative, complete_campaign, upload_derivative
-    from include.ferrero.tracking_db import TrackingDb
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)

@@ -79,8 +79,8 @@ class Driver:
 
     def webhooks(self) -> None:
         """What the receiver does with each delivery: a file event starts its run, WEBHOOK.DELETED a reconciliation."""
-        from receiver.events import classify
         from receiver.forwarder import conf_of, webhook_deleted_run
+        from receiver.webhook_body import classify
 
         for body in self.deliveries():
             event = classify(body, delivery_id=None, derivatives_folder_name="Derivatives",

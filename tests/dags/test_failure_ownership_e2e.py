@@ -45,7 +45,7 @@ def _derivative_bytes(box: Any, master: dict[str, Any], tmp: Path, note: str) ->
 
 def _page_html(dsn: str, campaign_id: str) -> str:
     from cockpit.cockpit_app import TaskLinks, render_campaign
-    from include.ferrero.cockpit_db import CockpitDb
+    from cockpit.queries import CockpitDb
 
     return render_campaign(CockpitDb.from_dsn(dsn).campaign(campaign_id), TaskLinks("", {}))
 
@@ -54,12 +54,12 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
         dags, seeded_sandbox, seed, product_env, tracking_db, tracking_dsn, tmp_path: Path, caplog) -> None:
     from box_sdk_gen import CreateFolderParent
 
+    from cockpit.queries import CockpitDb
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.otmm.hooks import OtmmHook
-    from include.ferrero.cockpit_db import CockpitDb
     from include.ferrero.config import load_settings
+    from include.ferrero.db.webhook_events import dag_run_id_for
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives
-    from include.ferrero.webhook_events import dag_run_id_for
     from sandbox.box.agency import v2_name
 
     campaign = _campaign(seed, "CMP-2026-001")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from include.ferrero.cockpit_db import CockpitDb
+from cockpit.queries import CockpitDb
 
 SEED = """
 INSERT INTO campaigns (campaign_id, campaign_number, name, status) VALUES

@@ -4,7 +4,7 @@ import threading
 
 import psycopg2
 
-from include.ferrero.migrate import available_migrations, migrate
+from include.ferrero.db.migrate import available_migrations, migrate
 from tools import localpg
 
 

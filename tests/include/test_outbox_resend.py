@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from include.ferrero.db.outbox import Outbox
 from include.ferrero.outbox import (
     DeliveryError,
     DeliveryPolicy,
@@ -14,7 +15,6 @@ from include.ferrero.outbox import (
     StoredMessage,
     delivery_report,
 )
-from include.ferrero.outbox_db import Outbox
 
 
 def _message(key: str, campaign: str | None = "c1") -> OutboxMessage:

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from include.ferrero.tracking_db import TrackingDb, TrackingIdExhaustedError
+from include.ferrero.db.tracking import TrackingDb, TrackingIdExhaustedError
 from include.ferrero.tracking_ids import CROCKFORD_ALPHABET, is_tracking_id, new_tracking_id
 
 

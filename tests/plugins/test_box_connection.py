@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from ferrero_provider.box.client.connection import DEFAULT_OAUTH_URL, DEFAULT_UPLOAD_URL, BoxConnection
+from ferrero_provider.box.client.box_connection import DEFAULT_OAUTH_URL, DEFAULT_UPLOAD_URL, BoxConnection
 from ferrero_provider.box.client.session import http_session
 from ferrero_provider.box.exceptions import BoxConfigError
 from ferrero_provider.box.hooks import BoxHook
-from ferrero_provider.common.connection import ConnectionFields
+from ferrero_provider.common.connection_fields import ConnectionFields
 from receiver.registration import box_client
 from receiver.settings import SettingsError
 

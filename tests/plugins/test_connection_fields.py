@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError, HttpOptions
+from ferrero_provider.common.connection_fields import ConnectionFields, ConnectionSettingsError, HttpOptions
 
 
 def test_json_form_with_extras_as_text() -> None:

@@ -1,4 +1,4 @@
-"""The one DAM connection reader (ferrero_provider/otmm/connection.py): the hook, the client on its own and the
+"""The one DAM connection reader (ferrero_provider/otmm/dam_connection.py): the hook, the client on its own and the
 tools read one stored value the same way, and the CA bundle, client certificate and proxies of its extras reach
 the requests session the DAM client talks through (over https too, with a CA of the test's own)."""
 
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from ferrero_provider.common.connection import ConnectionFields
+from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.retry import RetryPolicy
 from ferrero_provider.otmm.client import OtmmClient
 from ferrero_provider.otmm.client.settings import DamSettings
-from ferrero_provider.otmm.connection import DamConnection
+from ferrero_provider.otmm.dam_connection import DamConnection
 from ferrero_provider.otmm.exceptions import OtmmConfigError, OtmmTransportError
 from ferrero_provider.otmm.hooks import OtmmHook
 from tests.plugins.conftest import otmm_connection

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ferrero_provider.common.connection import ConnectionFields
+from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.retry import RetryPolicy
 from ferrero_provider.otmm.client import OtmmClient
 from ferrero_provider.otmm.client.settings import DamSettings
-from ferrero_provider.otmm.connection import DamConnection
+from ferrero_provider.otmm.dam_connection import DamConnection
 from tests.plugins.conftest import NUMBER_FIELD, STATUS_FIELD, otmm_connection
 
 if TYPE_CHECKING:

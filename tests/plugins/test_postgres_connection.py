@@ -10,7 +10,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
+from ferrero_provider.common.connection_fields import ConnectionFields, ConnectionSettingsError
 from ferrero_provider.common.postgres import (
     HOOK_ONLY_EXTRAS,
     libpq_kwargs,
@@ -73,7 +73,7 @@ def test_the_keywords_open_the_database(tracking_dsn: str) -> None:
 
 
 def test_tracking_db_from_airflow_opens_the_connection(tracking_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
 
     monkeypatch.setenv("AIRFLOW_CONN_TRACKING_DB", tracking_dsn)  # URI form, socket folder in ?host=
     db = TrackingDb.from_airflow()

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from include.ferrero import webhook_events
 from include.ferrero.config_model import WebhookReceiverConfig
-from include.ferrero.webhook_events import (
+from include.ferrero.db import webhook_events
+from include.ferrero.db.webhook_events import (
     FILE_TRIGGERS,
     IGNORED,
     PENDING,
@@ -27,10 +27,10 @@ from include.ferrero.webhook_events import (
     WebhookEvents,
     storable,
 )
-from receiver import events
+from receiver import webhook_body
 from receiver.app import create_app
-from receiver.events import MAX_DEPTH, MAX_ID_LENGTH, PayloadError, classify, parse_body
 from receiver.settings import ReceiverSettings
+from receiver.webhook_body import MAX_DEPTH, MAX_ID_LENGTH, PayloadError, classify, parse_body
 from tests.airflow_api import free_port
 from tests.receiver.conftest import SERVICE_ACCOUNT, upload_event
 
@@ -319,7 +319,7 @@ def _post_in_process(tracking_db: dict[str, Any], tmp_path: Path, *payloads: dic
 def test_data_the_database_refuses_is_a_422(
     tracking_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in (events, webhook_events):  # as if NUL were let through
+    for module in (webhook_body, webhook_events):  # as if NUL were let through
         monkeypatch.setattr(module, "storable", lambda value: value)
     payload = upload_event()
     payload["additional_info"] = ["\u0000"]

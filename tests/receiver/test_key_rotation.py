@@ -5,7 +5,7 @@ retired from both sides is refused."""
 from __future__ import annotations
 
 from receiver import signature
-from receiver.events import classify, parse_body
+from receiver.webhook_body import classify, parse_body
 from tests.receiver.conftest import box_timestamp, signed_headers, upload_event
 
 OLD_PRIMARY, OLD_SECONDARY = "old-primary-key-0000", "old-secondary-key-0000"

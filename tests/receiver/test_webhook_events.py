@@ -1,4 +1,4 @@
-"""Data access of ``box_webhook_events`` (include/ferrero/webhook_events.py), payload classification and the
+"""Data access of ``box_webhook_events`` (include/ferrero/db/webhook_events.py), payload classification and the
 receiver's settings parsing, on a fresh tracking database."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from include.ferrero.webhook_events import WebhookEvent, WebhookEvents, dag_run_id_for, storable
-from receiver.events import PayloadError, classify
+from include.ferrero.db.webhook_events import WebhookEvent, WebhookEvents, dag_run_id_for, storable
 from receiver.settings import SettingsError, tracking_db_kwargs
+from receiver.webhook_body import PayloadError, classify
 from tests.receiver.conftest import SERVICE_ACCOUNT, upload_event
 
 

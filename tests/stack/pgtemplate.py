@@ -40,7 +40,7 @@ def _migrated_template() -> Path:
                            PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "plugins")]))
                 subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, cwd=ROOT,
                                check=True, capture_output=True, timeout=600)
-                from include.ferrero.tracking_db import TrackingDb
+                from include.ferrero.db.tracking import TrackingDb
 
                 tracking = TrackingDb.from_dsn(localpg.dsn(socket, "tracking"))
                 tracking.migrate()

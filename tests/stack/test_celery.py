@@ -61,7 +61,7 @@ def _masters_in_box(stack: Stack, campaign: dict) -> list[str]:
 
 def _assert_reached_a2_once(stack: Stack, campaign: dict) -> None:
     from ferrero_provider.otmm.hooks import OtmmHook
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
 
     assert OtmmHook().client.folders.get_campaign(campaign["id"]).status == "A2"
     db = TrackingDb.from_dsn(stack.tracking_dsn)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from include.ferrero.cockpit_db import CockpitDb
+from cockpit.queries import CockpitDb
 from tests.chromium import LAUNCH_ARGS, ChromiumUnavailable, ensure_chromium, screenshot, sign_in
 from tests.stack.conftest import ROOT, Stack
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from include.ferrero.webhook_events import dag_run_id_for
+from include.ferrero.db.webhook_events import dag_run_id_for
 from tests.chromium import LAUNCH_ARGS, ensure_chromium, screenshot, sign_in
 from tests.stack.conftest import ROOT, Stack
 
@@ -128,8 +128,8 @@ def _wait_for(what: str, check: Any, timeout: float = 120) -> Any:
 
 
 def test_an_operators_day(stack: Stack, page: Page, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from cockpit.queries import CockpitDb
     from ferrero_provider.otmm.hooks import OtmmHook
-    from include.ferrero.cockpit_db import CockpitDb
 
     for key, value in stack.api.env.items():
         if key.startswith("AIRFLOW_CONN_"):

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from include.ferrero.campaigns import MasterRef
     from include.ferrero.config_model import Config
+    from include.ferrero.db.rows import CampaignProgress, MasterRow, StatusChangeRow
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.steps.payloads import (
         CampaignPlan,
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
         StatusChange,
     )
     from include.ferrero.steps.ports import BoxStorage, Dam, HasAsDict
-    from include.ferrero.tracking_db import TrackingDb
-    from include.ferrero.tracking_rows import CampaignProgress, MasterRow, StatusChangeRow
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 

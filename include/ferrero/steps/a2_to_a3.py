@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from include.ferrero.derivative_db import DerivativeStore
+from include.ferrero.db.derivatives import DerivativeStore
+from include.ferrero.db.webhook_events import dag_run_id_for
 from include.ferrero.derivatives import (
     DerivativeError,
     campaign_complete,
@@ -36,12 +37,13 @@ from include.ferrero.outbox import (
 from include.ferrero.representation import RepresentationError, build_asset_representation
 from include.ferrero.steps.a1_to_a2 import record
 from include.ferrero.temp_files import prepare_temp_root, size_problem
-from include.ferrero.webhook_events import dag_run_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from include.ferrero.config_model import Config, RuleFile
+    from include.ferrero.db.rows import CampaignProgress, MasterRow, StatusChangeRow
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.steps.payloads import (
@@ -53,8 +55,6 @@ if TYPE_CHECKING:
         VersionUpload,
     )
     from include.ferrero.steps.ports import BoxStorage, Dam
-    from include.ferrero.tracking_db import TrackingDb
-    from include.ferrero.tracking_rows import CampaignProgress, MasterRow, StatusChangeRow
 
 
 def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,

@@ -6,7 +6,7 @@ Box deleted it), and every derivative upload the webhook did not bring is found 
   loss is an outage of the "Box webhook": one critical email when found, one when the next check sees it back
   (``service_unreachable`` / ``service_recovered``, as for the DAM and Box, :mod:`steps.discovery`).
 - :func:`reconcile_derivatives`: reads the ``changes`` stream from the position kept in the tracking database
-  (``box_stream_db``) to its end; each upload, copy, move, restore or rename of a file in a ``Derivatives``
+  (``db.box_stream``) to its end; each upload, copy, move, restore or rename of a file in a ``Derivatives``
   folder becomes the ``a2_to_a3`` run of that file version, named as the webhook names it
   (:func:`dag_run_id_for`), so a run is never doubled. Duplicate events (same event id) count once, order does
   not matter (each version has its own run; ``derivative_to_dam`` brings versions in upload order). A few calls
@@ -25,21 +25,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from include.ferrero.box_stream_db import StreamStore
+from include.ferrero.db.box_stream import StreamStore
+from include.ferrero.db.outages import OutageStore
+from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS, dag_run_id_for
 from include.ferrero.derivatives import derivatives_folder_of
-from include.ferrero.outage_db import OutageStore
 from include.ferrero.steps.a2_to_a3 import sweep_derivatives
 from include.ferrero.steps.discovery import OutageWording, outage_messages
-from include.ferrero.webhook_events import WEBHOOK_TRIGGERS, dag_run_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ferrero_provider.box.models import BoxEvent, WebhookCheck
     from include.ferrero.config_model import Config
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.payloads import DerivativeRun
     from include.ferrero.steps.ports import BoxWatch
-    from include.ferrero.tracking_db import TrackingDb
 
 log = logging.getLogger(__name__)
 

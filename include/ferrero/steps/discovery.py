@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from include.ferrero.db.outages import DOWN, OutageStore
 from include.ferrero.messages import render_email
-from include.ferrero.outage_db import DOWN, OutageStore
 from include.ferrero.outbox import email_message
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import Config
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
-    from include.ferrero.tracking_db import TrackingDb
 
 
 class Probe(Protocol):

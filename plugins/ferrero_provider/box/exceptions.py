@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ferrero_provider.common.error_text import one_line, server_message
 from ferrero_provider.common.errors import AuthError as BoxAuthError
 from ferrero_provider.common.errors import BadRequestError as BoxBadRequestError
 from ferrero_provider.common.errors import ConfigError as BoxConfigError
@@ -16,7 +17,6 @@ from ferrero_provider.common.errors import ServerError as BoxServerError
 from ferrero_provider.common.errors import ServiceError as BoxError
 from ferrero_provider.common.errors import TransportError as BoxTransportError
 from ferrero_provider.common.errors import class_for
-from ferrero_provider.common.messages import one_line, server_message
 from ferrero_provider.common.retry import parse_retry_after
 
 if TYPE_CHECKING:

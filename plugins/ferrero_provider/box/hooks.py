@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 from airflow.sdk import BaseHook
 
 from ferrero_provider.box.client import BoxApi, BoxConnection, BoxSettings
-from ferrero_provider.common.connection import ConnectionFields
-from ferrero_provider.common.messages import failed_test
+from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID
+from ferrero_provider.common.connection_fields import ConnectionFields
+from ferrero_provider.common.error_text import failed_test
 
 if TYPE_CHECKING:
     from box_sdk_gen import BoxClient
@@ -47,7 +48,7 @@ class BoxHook(BaseHook):
     """
 
     conn_name_attr = "box_conn_id"
-    default_conn_name = "box_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "box"
     hook_name = "Box"
 

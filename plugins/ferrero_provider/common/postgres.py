@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ferrero_provider.common.connection import ConnectionFields, ConnectionSettingsError
+from ferrero_provider.common.connection_fields import (
+    ConnectionFields,
+    ConnectionSettingsError,
+    environment_variable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+#: The tracking database's Airflow connection: its one definition (the tasks, ``include.ferrero.db``, the cockpit,
+#: the receiver and ``tools/`` name it through this; no hook of ours reads it, the tasks use ``PostgresHook``).
 TRACKING_DB_CONN_ID = "tracking_db"
+TRACKING_DB_VARIABLE = environment_variable(TRACKING_DB_CONN_ID)
 
 #: The extras ``PostgresHook`` reads itself and never hands to libpq (its ``ignored_extra_options``).
 HOOK_ONLY_EXTRAS = frozenset({
@@ -43,10 +50,10 @@ def libpq_kwargs(fields: ConnectionFields, *, name: str | None = None) -> dict[s
 def libpq_kwargs_from_environment(conn_id: str = TRACKING_DB_CONN_ID,
                                   env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The keywords of ``AIRFLOW_CONN_<CONN_ID>`` (Airflow's JSON or URI form)."""
-    return libpq_kwargs(ConnectionFields.from_environment(conn_id, env), name=f"AIRFLOW_CONN_{conn_id.upper()}")
+    return libpq_kwargs(ConnectionFields.from_environment(conn_id, env), name=environment_variable(conn_id))
 
 
 def libpq_kwargs_from_value(value: str, conn_id: str = TRACKING_DB_CONN_ID) -> dict[str, Any]:
     """The keywords of one stored value (Airflow's JSON or URI form), e.g. a ``.env`` line's."""
-    name = f"AIRFLOW_CONN_{conn_id.upper()}"
+    name = environment_variable(conn_id)
     return libpq_kwargs(ConnectionFields.from_value(conn_id, value, name=name), name=name)

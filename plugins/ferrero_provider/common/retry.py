@@ -15,8 +15,8 @@ from typing import Any
 
 import tenacity
 
+from ferrero_provider.common.error_text import scrub
 from ferrero_provider.common.errors import E, ServiceError
-from ferrero_provider.common.messages import scrub
 
 #: Told before each wait: (the attempt that failed, the attempts allowed, its error, the seconds about to wait).
 OnRetry = Callable[[int, int, BaseException, float], None]

@@ -2,7 +2,7 @@
 
 Both are thin ``HttpHook`` subclasses (the http provider does connection parsing, sessions and auth); they add
 the request shape and errors that say what was not delivered and whether another attempt may help. Each call
-is one attempt: the outbox (``include/ferrero/outbox_db.py``) is the one place a message is retried. Credentials come from the Airflow connections ``mailgun_default`` (login ``api``,
+is one attempt: the outbox (``include/ferrero/db/outbox.py``) is the one place a message is retried. Credentials come from the Airflow connections ``mailgun_default`` (login ``api``,
 password = API key, extra ``domain``) and ``campaign_status_webhook`` (host = URL, password = token).
 """
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from ferrero_provider.common.error_text import server_message
 from ferrero_provider.common.errors import AuthError as OtmmAuthError
 from ferrero_provider.common.errors import BadRequestError as OtmmBadRequestError
 from ferrero_provider.common.errors import ConfigError as OtmmConfigError
@@ -19,7 +20,6 @@ from ferrero_provider.common.errors import ServerError as OtmmServerError
 from ferrero_provider.common.errors import ServiceError as OtmmError
 from ferrero_provider.common.errors import TransportError as OtmmTransportError
 from ferrero_provider.common.errors import class_for
-from ferrero_provider.common.messages import server_message
 from ferrero_provider.common.retry import parse_retry_after
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """``OtmmHook``: the DAM (OpenText Media Management REST API ``otmmapi/v6``) for the content-scaling workflow.
 
-Connection (type ``otmm``, default ``otmm_default``), read by ``ferrero_provider.otmm.connection.DamConnection``: host = API base
+Connection (type ``otmm``, default ``otmm_default``), read by ``ferrero_provider.otmm.dam_connection.DamConnection``: host = API base
 URL including ``/otmmapi/v6``, login and password, extras ``auth_mode`` (``session`` | ``oauth`` | ``otds``),
 ``client_id``, ``client_secret``, ``otds_token_url``, and ``verify`` (CA bundle), ``cert``, ``proxies``. Example::
 
@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
-from ferrero_provider.common.connection import ConnectionFields
-from ferrero_provider.common.messages import failed_test
+from ferrero_provider.common.connection_fields import ConnectionFields
+from ferrero_provider.common.error_text import failed_test
 from ferrero_provider.otmm.client import OtmmClient
-from ferrero_provider.otmm.connection import DamConnection
+from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID, DamConnection
 
 if TYPE_CHECKING:
     import requests
@@ -55,7 +55,7 @@ class OtmmHook(BaseHook):
     """
 
     conn_name_attr = "otmm_conn_id"
-    default_conn_name = "otmm_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "otmm"
     hook_name = "OpenText Media Management"
 

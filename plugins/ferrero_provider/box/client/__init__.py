@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ferrero_provider.box.client.box_connection import BoxConnection
 from ferrero_provider.box.client.calls import BoxCalls, BoxSettings
-from ferrero_provider.box.client.connection import BoxConnection
 from ferrero_provider.box.client.downloads import DownloadsManager
 from ferrero_provider.box.client.files import FilesManager
 from ferrero_provider.box.client.folders import FoldersManager, box_item_name
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from box_sdk_gen import BoxClient, UserFull
 
-    from ferrero_provider.common.connection import ConnectionFields
+    from ferrero_provider.common.connection_fields import ConnectionFields
     from ferrero_provider.common.retry import RetryPolicy
 
 __all__ = ["BoxApi", "BoxCalls", "BoxConnection", "BoxSettings", "box_item_name"]
@@ -48,7 +48,7 @@ class BoxApi:
     @classmethod
     def from_fields(cls, fields: ConnectionFields, *, retry: RetryPolicy | None = None,
                     settings: BoxSettings | None = None) -> BoxApi:
-        """A client for a stored connection (``ConnectionFields.from_environment("box_default")``)."""
+        """A client for a stored connection (e.g. ``ConnectionFields.from_environment(DEFAULT_CONN_ID)``)."""
         connection = BoxConnection.from_connection(fields)
         return cls(lambda: connection, retry=retry, settings=settings)
 

@@ -14,7 +14,7 @@ from box_sdk_gen import BoxAPIError, BoxSDKError
 
 from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxError, BoxTransportError, api_error
-from ferrero_provider.common.messages import one_line, scrub
+from ferrero_provider.common.error_text import one_line, scrub
 from ferrero_provider.common.retry import RetryPolicy, final_error
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from box_sdk_gen import BoxClient
 
-    from ferrero_provider.box.client.connection import BoxConnection
+    from ferrero_provider.box.client.box_connection import BoxConnection
 
 T = TypeVar("T")
 log = logging.getLogger("ferrero_provider.box")

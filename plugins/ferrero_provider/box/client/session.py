@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from box_sdk_gen.networking.fetch_options import FetchOptions
     from box_sdk_gen.networking.fetch_response import FetchResponse
 
-    from ferrero_provider.box.client.connection import BoxConnection
+    from ferrero_provider.box.client.box_connection import BoxConnection
     from ferrero_provider.common.retry import RetryPolicy
 
 log = logging.getLogger(__name__)

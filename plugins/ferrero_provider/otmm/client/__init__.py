@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ferrero_provider.otmm.client.transport import Log
-    from ferrero_provider.otmm.connection import DamConnection
+    from ferrero_provider.otmm.dam_connection import DamConnection
 
 __all__ = ["CheckIn", "DamSettings", "DamTransport", "OtmmClient"]
 

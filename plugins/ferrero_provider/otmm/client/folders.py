@@ -153,7 +153,7 @@ class FoldersManager:
         """Set the campaign's status field and read it back (see the module docstring).
 
         Returns False when the status already was ``status`` (nothing changed); the flip happens once because
-        the tracking DB decides it (``tracking_db.flip_once``).
+        the tracking DB decides it (``TrackingDb.flip_once``).
 
         :raises OtmmStatusError: the status cannot be read, or reads back unchanged after the write.
         """

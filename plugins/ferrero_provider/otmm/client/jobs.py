@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, TypeVar
 
-from ferrero_provider.common.messages import one_line
+from ferrero_provider.common.error_text import one_line
 from ferrero_provider.otmm.exceptions import OtmmJobError, OtmmNotFoundError
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Settings of the DAM client: the ``dam`` section of the config (the connection is read by ``otmm/connection.py``).
+"""Settings of the DAM client: the ``dam`` section of the config (the connection is read by ``otmm/dam_connection.py``).
 Airflow-free."""
 
 from __future__ import annotations

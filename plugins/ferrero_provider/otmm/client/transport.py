@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import requests
 
-from ferrero_provider.common.messages import scrub
+from ferrero_provider.common.error_text import scrub
 from ferrero_provider.common.retry import final_error
 from ferrero_provider.common.streams import IncompleteTransferError, TransferAdapter
 from ferrero_provider.otmm.exceptions import (
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ferrero_provider.common.retry import RetryPolicy
     from ferrero_provider.common.streams import MultipartFileBody
     from ferrero_provider.otmm.client.settings import DamSettings
-    from ferrero_provider.otmm.connection import DamConnection
+    from ferrero_provider.otmm.dam_connection import DamConnection
 
 #: Renew a token this many seconds before the expiry the DAM announced.
 TOKEN_EXPIRY_MARGIN = 30.0

@@ -9,7 +9,7 @@ and kept as ``ignored`` with the reason.
 Any signed body gets an answer, never a crash. :func:`parse_body` refuses (:class:`PayloadError`, one sentence)
 a body that is not UTF-8 JSON, is nested deeper than ``MAX_DEPTH`` (checked before parsing, so the recursive
 parser never runs out of stack), or holds a number we would not store (NaN, Infinity, ``1e400``, more than
-``MAX_DIGITS`` digits); NUL and lone surrogates become U+FFFD (see :func:`include.ferrero.webhook_events.storable`).
+``MAX_DIGITS`` digits); NUL and lone surrogates become U+FFFD (see :func:`include.ferrero.db.webhook_events.storable`).
 Duplicate keys: the last one wins, as in :mod:`json`. The costly checks run only when a cheap scan of the text
 says they may be needed, so a 1 MiB body is read in tens of milliseconds.
 :func:`classify` takes any JSON value: a field of an unexpected type counts as missing.
@@ -23,8 +23,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from include.ferrero.db.webhook_events import FILE_TRIGGERS, WEBHOOK_DELETED, WebhookEvent, storable
 from include.ferrero.derivatives import derivatives_folder_of
-from include.ferrero.webhook_events import FILE_TRIGGERS, WEBHOOK_DELETED, WebhookEvent, storable
 
 FILE_UPLOADED = "FILE.UPLOADED"
 MAX_DEPTH = 64  # Box's events nest about 5 levels

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ferrero_provider.box.exceptions import BoxConfigError
-from ferrero_provider.common.connection import HttpOptions
+from ferrero_provider.common.connection_fields import HttpOptions
 
 if TYPE_CHECKING:
-    from ferrero_provider.common.connection import ConnectionFields
+    from ferrero_provider.common.connection_fields import ConnectionFields
 
+#: Box's Airflow connection: its one definition (``BoxHook.default_conn_name`` names it).
+DEFAULT_CONN_ID = "box_default"
 AUTH_MODES = ("jwt", "ccg")
 DEFAULT_BASE_URL = "https://api.box.com"
 DEFAULT_UPLOAD_URL = "https://upload.box.com/api"

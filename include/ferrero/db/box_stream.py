@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     import requests
 
 
+def environment_variable(conn_id: str) -> str:
+    """The environment variable Airflow reads connection ``conn_id`` from: ``AIRFLOW_CONN_<CONN_ID>``."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
 class ConnectionSettingsError(ValueError):
     """A connection that cannot be used as stored; the message is one sentence naming the connection."""
 
@@ -59,7 +64,7 @@ class ConnectionFields:
     @classmethod
     def from_environment(cls, conn_id: str, env: Mapping[str, str] | None = None) -> ConnectionFields:
         """The connection ``AIRFLOW_CONN_<CONN_ID>`` of the environment (Airflow's JSON or URI form)."""
-        name = f"AIRFLOW_CONN_{conn_id.upper()}"
+        name = environment_variable(conn_id)
         value = (os.environ if env is None else env).get(name, "").strip()
         if not value:
             raise ConnectionSettingsError(f"{name} must be set (the {conn_id} connection)")

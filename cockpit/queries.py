@@ -1,8 +1,8 @@
 """Read-only queries of the tracking database for the operator's cockpit (the Campaigns view in Airflow's UI).
 
 Every page is a handful of set-based queries: the list aggregates per campaign in one statement, a campaign's
-page reads only that campaign's rows (indexes in ``migrations/0005_cockpit_indexes.sql``). Sessions are
-read-only, so nothing here can change the tracking data.
+page reads only that campaign's rows (indexes in ``include/ferrero/db/migrations/0005_cockpit_indexes.sql``).
+Sessions are read-only, so nothing here can change the tracking data.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg2
 import psycopg2.extras
 
-from include.ferrero.derivative_db import SUPERSEDED_BY
+from ferrero_provider.common.postgres import TRACKING_DB_CONN_ID
+from include.ferrero.db.derivatives import SUPERSEDED_BY
 from include.ferrero.outbox import flip_keys
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from psycopg2.extensions import connection as PgConnection
     from psycopg2.extensions import cursor as PgCursor
 
-# A failed upload counts until a later upload supersedes it (derivative_db.SUPERSEDED_BY: a DAM version of the
+# A failed upload counts until a later upload supersedes it (db.derivatives.SUPERSEDED_BY: a DAM version of the
 # same Box file or of the same master); LATERAL ... LIMIT 1 makes it two index probes per failure.
 _RESOLVED = SUPERSEDED_BY
 
@@ -162,9 +163,9 @@ class CockpitDb:
         return cls(lambda: psycopg2.connect(dsn))
 
     @classmethod
-    def from_airflow(cls, conn_id: str = "tracking_db") -> CockpitDb:
-        """The ``tracking_db`` Airflow connection, resolved as the tasks resolve it."""
-        from include.ferrero.tracking_db import TrackingDb
+    def from_airflow(cls, conn_id: str = TRACKING_DB_CONN_ID) -> CockpitDb:
+        """The tracking database's Airflow connection, resolved as the tasks resolve it."""
+        from include.ferrero.db.tracking import TrackingDb
 
         return cls(TrackingDb.from_airflow(conn_id).new_connection)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg2.extras
 
 if TYPE_CHECKING:
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
 
 PENDING, TRIGGERED, IGNORED, FAILED = "pending", "triggered", "ignored", "failed"
 

@@ -13,13 +13,13 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from include.ferrero import outbox_db as outbox
+from include.ferrero.db import outbox
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
-    from include.ferrero.tracking_db import TrackingDb
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ferrero_provider.common.connection import ConnectionFields, HttpOptions
+from ferrero_provider.common.connection_fields import ConnectionFields, HttpOptions
 from ferrero_provider.otmm.exceptions import OtmmConfigError
+
+#: The DAM's Airflow connection: its one definition (``OtmmHook.default_conn_name`` names it).
+DEFAULT_CONN_ID = "otmm_default"
 
 #: What each authentication mode needs of the connection.
 AUTH_MODE_NEEDS: dict[str, tuple[str, ...]] = {
@@ -72,7 +75,7 @@ class DamConnection:
         return conn
 
     @classmethod
-    def from_environment(cls, conn_id: str = "otmm_default") -> DamConnection:
+    def from_environment(cls, conn_id: str = DEFAULT_CONN_ID) -> DamConnection:
         """The connection ``AIRFLOW_CONN_<CONN_ID>`` of the environment (scripts, tools, tests)."""
         return cls.from_connection(ConnectionFields.from_environment(conn_id))
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from include.ferrero import outbox_db as outbox
+from include.ferrero.db import outbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
-    from include.ferrero.tracking_db import TrackingDb
 
 DOWN, RECOVERED = "down", "recovered"
 

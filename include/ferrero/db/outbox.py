@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from psycopg2.extensions import cursor as PgCursor
 
-    from include.ferrero.tracking_db import TrackingDb
+    from include.ferrero.db.tracking import TrackingDb
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 

@@ -1,4 +1,6 @@
-"""The one data-access module of the tracking database (PostgreSQL).
+"""The tracking database (PostgreSQL): :class:`TrackingDb` holds its connection and transactions and records
+campaigns, masters (their tracking IDs), A1 -> A2 transfers and status changes. The other modules of
+``include.ferrero.db`` store the rest of the tracking data on a ``TrackingDb``.
 
 Every write is idempotent: UPSERTs keyed by the domain's natural keys (DAM asset id, Box event id, tracking
 ID + file name), so a retried, cleared or re-run task never creates a second row. In Airflow the connection
@@ -15,7 +17,9 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
-from include.ferrero import outbox_db as outbox
+from ferrero_provider.common.connection_fields import ConnectionFields
+from ferrero_provider.common.postgres import TRACKING_DB_CONN_ID, libpq_kwargs
+from include.ferrero.db import outbox
 from include.ferrero.tracking_ids import new_tracking_id
 
 if TYPE_CHECKING:
@@ -24,16 +28,15 @@ if TYPE_CHECKING:
     from psycopg2.extensions import connection as PgConnection
     from psycopg2.extensions import cursor as PgCursor
 
-    from include.ferrero.outbox import OutboxMessage
-    from include.ferrero.tracking_rows import (
+    from include.ferrero.db.rows import (
         CampaignProgress,
         CampaignRow,
         MasterRow,
         StatusChangeRow,
         TransferRow,
     )
+    from include.ferrero.outbox import OutboxMessage
 
-TRACKING_DB_CONN_ID = "tracking_db"
 MAX_TRACKING_ID_ATTEMPTS = 10
 
 
@@ -61,9 +64,6 @@ class TrackingDb:
 
         The connection is opened with psycopg2 (the provider may pick psycopg 3 for its own ``get_conn``)."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-        from ferrero_provider.common.connection import ConnectionFields
-        from ferrero_provider.common.postgres import libpq_kwargs
 
         kwargs = libpq_kwargs(ConnectionFields.from_airflow(PostgresHook.get_connection(conn_id)))
         return cls(lambda: psycopg2.connect(**kwargs))
@@ -98,8 +98,8 @@ class TrackingDb:
             raise
 
     def migrate(self) -> list[str]:
-        """Apply pending schema migrations; see ``include.ferrero.migrate``."""
-        from include.ferrero.migrate import migrate
+        """Apply pending schema migrations; see ``include.ferrero.db.migrate``."""
+        from include.ferrero.db.migrate import migrate
 
         return migrate(self.conn)
 

@@ -1,5 +1,5 @@
 -- Failed uploads belong to their campaign whenever anything identifies it (steps/a2_to_a3.check_derivative,
--- derivative_db.owner_of). Earlier failures of a name that did not parse were stored without tracking ID or
+-- db/derivatives.py owner_of). Earlier failures of a name that did not parse were stored without tracking ID or
 -- campaign: give them the master their name leads with (six characters and the separator), when it is one.
 UPDATE derivative_failures f
    SET tracking_id = ma.tracking_id, campaign_id = ma.campaign_id
@@ -12,6 +12,6 @@ UPDATE derivative_failures f
   FROM derivative_versions v JOIN master_assets ma ON ma.tracking_id = v.tracking_id
  WHERE f.campaign_id IS NULL AND v.box_file_id = f.box_file_id;
 -- When each file was created in Box: a valid file for the same master created after a failed one supersedes
--- the failure (derivative_db.SUPERSEDED_BY); unknown (NULL) for rows recorded before.
+-- the failure (db/derivatives.py SUPERSEDED_BY); unknown (NULL) for rows recorded before.
 ALTER TABLE derivative_failures ADD COLUMN IF NOT EXISTS box_created_at TIMESTAMPTZ;
 ALTER TABLE derivative_versions ADD COLUMN IF NOT EXISTS box_created_at TIMESTAMPTZ;

@@ -1,4 +1,4 @@
-"""The rows ``tracking_db`` returns, as TypedDicts (plain dicts at run time; columns as in ``migrations/``)."""
+"""The rows ``TrackingDb`` returns, as TypedDicts (plain dicts at run time; columns as in ``migrations/``)."""
 
 from __future__ import annotations
 
