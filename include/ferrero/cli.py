@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from include.ferrero.config import ConfigError, load_settings
-from include.ferrero.naming import ConventionError, parse_filename
+from include.ferrero.naming import parse_filename
 from include.ferrero.representation import RepresentationError, build_asset_representation, domains_from_otmm
 
 if TYPE_CHECKING:
@@ -38,11 +38,10 @@ def _read_json(path: str, what: str) -> Any:
 
 
 def _check_name(args: argparse.Namespace, config: Config) -> int:
-    convention = config.naming
     status = EXIT_OK
     many = len(args.names) > 1
     for name in args.names:
-        parsed = parse_filename(name, convention)
+        parsed = parse_filename(name, config.naming)
         if parsed.is_valid:
             print(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
         else:
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_settings(args.config_dir, args.env)
         code: int = args.handler(args, config)
         return code
-    except (ConfigError, ConventionError, RepresentationError, ValueError) as exc:
+    except (ConfigError, RepresentationError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_PROBLEM
 

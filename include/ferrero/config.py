@@ -23,7 +23,7 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from include.ferrero.config_model import Config, Expect, Rules
+from include.ferrero.config_model import Config, Expect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
@@ -167,8 +167,9 @@ def _sentence(exc: ValidationError, files: dict[str, Path], origin: typing.Calla
     kind = error["type"]
     if kind == "missing":
         return ConfigError(f"{file}: {dotted} is missing")
-    if kind == "missing_key":
-        return ConfigError(f"{file}: {'.'.join(filter(None, [dotted, error['ctx']['key']]))} is missing")
+    if kind in ("missing_key", "broken_rule"):
+        where = ".".join(filter(None, [dotted, error["ctx"]["key"]]))
+        return ConfigError(f"{file}: {where} {'is missing' if kind == 'missing_key' else error['ctx']['text']}")
     if kind == "extra_forbidden":
         return ConfigError(f"{file}: {dotted} is not a known setting (check its spelling)")
     return ConfigError(f"{file}: {dotted or '(top level)'} must be {expect}, got {error['input']!r}")
@@ -199,7 +200,7 @@ def _expectation(loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
 
 
 def _unwrap(kind: Any) -> tuple[Any, str]:
-    """``kind`` without ``Annotated`` and ``| None`` (a rule file: its model), and what it expects."""
+    """``kind`` without ``Annotated`` and ``| None``, and what it expects."""
     expect = ""
     while True:
         if get_origin(kind) is typing.Annotated:
@@ -207,8 +208,7 @@ def _unwrap(kind: Any) -> tuple[Any, str]:
             for extra in extras:
                 if isinstance(extra, Expect):
                     expect = extra.text
-            rules = [extra.model for extra in extras if isinstance(extra, Rules)]
-            kind = rules[0] if rules else base
+            kind = base
         elif _is_union(kind) and type(None) in get_args(kind):
             members = [m for m in get_args(kind) if m is not type(None)]
             kind = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007 - built at run time

@@ -4,15 +4,15 @@ Every value carries what an admin must write there (:class:`Expect`), so :mod:`i
 validation error into one sentence (``config/config.yaml: polling.interval_seconds must be an integer >= 60, got
 'five'``). Values are strict (``"300"`` is not an integer, ``yes`` is not ``true``), unknown keys are refused.
 
-``naming`` and ``field_mappings`` are rule files read by their own modules (``naming.py`` compiles the naming
-convention, ``representation.py`` reads the field mappings): they are checked here against :class:`NamingRules`
-and :class:`FieldMappings` and kept as the mappings those modules read.
+``naming`` (:class:`NamingRules`, compiled by ``naming.py``) and ``field_mappings`` (:class:`FieldMappings`, read
+by ``representation.py``) are typed sections like the others: a convention or a mapping that cannot work (two
+optional segments, a field named twice, a regular expression that does not compile) is refused here, at load.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal
+import re
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,12 +20,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    JsonValue,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -35,13 +35,6 @@ class Expect:
 
     def __init__(self, text: str) -> None:
         self.text = text
-
-
-class Rules:
-    """The model a rule file (kept as a mapping) is checked against."""
-
-    def __init__(self, model: type[BaseModel]) -> None:
-        self.model = model
 
 
 def _not_null(value: object) -> object:
@@ -57,6 +50,16 @@ NotNull = BeforeValidator(_not_null)
 def missing_key(key: str) -> PydanticCustomError:
     """A mapping lacks a key it must have (reported as ``<path>.<key> is missing``)."""
     return PydanticCustomError("missing_key", "{key} is missing", {"key": key})
+
+
+def broken_rule(key: str, text: str) -> PydanticCustomError:
+    """Values that are each valid but do not work together (reported as ``<path>.<key> <text>``)."""
+    return PydanticCustomError("broken_rule", "{key} {text}", {"key": key, "text": text})
+
+
+def _empty_when_null(value: object) -> object:
+    """A mapping whose every entry is commented out (YAML gives null) is an empty mapping."""
+    return {} if value is None else value
 
 
 # ---- value types (each says what it expects) -------------------------------------------------------------------
@@ -239,7 +242,19 @@ class EmailTemplates(Section):
         return templates
 
 
-# ---- naming.yaml, field_mappings.yaml (rule files, read as mappings by their modules) -----------------------
+# ---- naming.yaml -------------------------------------------------------------------------------------------------
+
+def _compiles(wrap: str) -> AfterValidator:
+    """The text is a regular expression once written into ``wrap`` (``[{}]`` for a character class)."""
+    def check(text: str) -> str:
+        try:
+            re.compile(wrap.format(text))
+        except re.error:
+            raise PydanticCustomError("regex", "a regular expression") from None
+        return text
+
+    return AfterValidator(check)
+
 
 class NamingSegment(Section):
     EXPECT: ClassVar[str] = "a segment with at least a field"
@@ -252,11 +267,11 @@ class NamingSegment(Section):
     length: Annotated[Positive | None, NotNull] = None
     min_length: Annotated[Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")] | None, NotNull] = None
     max_length: Annotated[Positive | None, NotNull] = None
-    charset: Annotated[Annotated[StrictStr, Field(min_length=1),
+    charset: Annotated[Annotated[StrictStr, Field(min_length=1), _compiles("[{}]"),
                                  Expect("the inside of a regex character class, such as A-Za-z0-9-")] | None,
                        NotNull] = None
-    pattern: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a regular expression")] | None,
-                       NotNull] = None
+    pattern: Annotated[Annotated[StrictStr, Field(min_length=1), _compiles("{}"),
+                                 Expect("a regular expression")] | None, NotNull] = None
     value: Annotated[Literal["text", "hyphens_to_spaces", "integer"],
                      Expect("text, hyphens_to_spaces or integer")] = "text"
 
@@ -281,6 +296,26 @@ class NamingRules(Section):
     segments: Annotated[tuple[NamingSegment, ...], Field(min_length=1),
                         Expect("a list of segments (field, label, checks)")]
 
+    @field_validator("segments")
+    @classmethod
+    def _readable_one_way(cls, segments: tuple[NamingSegment, ...]) -> tuple[NamingSegment, ...]:
+        """Each field fills one segment, the tracking ID among them, and at most one segment may be left out."""
+        seen: set[str] = set()
+        optional = False
+        for index, segment in enumerate(segments):
+            if segment.field in seen:
+                raise broken_rule(f"{index}.field", f"{segment.field!r} appears twice (a field fills one segment)")
+            if segment.optional and optional:
+                raise broken_rule(f"{index}.optional", "is true on a second segment; at most one segment may be "
+                                                       "optional, or a name could be read two ways")
+            seen.add(segment.field)
+            optional = optional or segment.optional
+        if "tracking_id" not in seen:
+            raise broken_rule("", "must include the tracking_id field")
+        return segments
+
+
+# ---- field_mappings.yaml ---------------------------------------------------------------------------------------
 
 FILENAME_SOURCES = ("clean_filename", "clean_name", "original_name", *NAME_FIELDS, "extension")
 MEDIA_SOURCES = ("duration_ms", "duration_seconds", "width", "height", "resolution", "frame_rate", "video_codec",
@@ -295,9 +330,10 @@ class FilenameFieldUpdate(Section):
                       Expect("one of " + ", ".join(FILENAME_SOURCES))]
     transform: Annotated[Literal["uppercase", "lowercase", "none"], Expect("uppercase, lowercase or none")] = "none"
     required: Flag = False
-    validate_domain: Flag = False
+    #: Left out: checked exactly when ``field_domains`` gives the field a lookup domain.
+    validate_domain: Annotated[Flag | None, NotNull] = None
     default: Annotated[Scalar | None, NotNull] = None
-    fallback: Scalar | None = None
+    fallback: Annotated[Scalar | None, NotNull] = None
 
 
 class MediaFieldMapping(Section):
@@ -311,7 +347,7 @@ class MediaFieldMapping(Section):
 
 class DomainValidation(Section):
     EXPECT: ClassVar[str] = "a mapping with enabled, cache_ttl_hours and strict_mode"
-    enabled: Flag = False
+    enabled: Flag = True
     cache_file: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a file path")] | None, NotNull] = None
     cache_ttl_hours: Annotated[StrictInt | StrictFloat, Field(ge=0), Expect("a number of hours >= 0")] = 24
     strict_mode: Flag = False
@@ -323,7 +359,7 @@ def _unique(fields: tuple[str, ...]) -> tuple[str, ...]:
     return fields
 
 
-FieldValues = Annotated[dict[str, Scalar], Expect("a mapping of field id to value")]
+FieldValues = Annotated[dict[str, Scalar], BeforeValidator(_empty_when_null), Expect("a mapping of field id to value")]
 
 
 class FieldMappings(Section):
@@ -337,8 +373,8 @@ class FieldMappings(Section):
     mvp_fields: Annotated[tuple[FieldId, ...], AfterValidator(_unique), Expect("a list of field ids")]
     filename_field_updates: Annotated[tuple[FilenameFieldUpdate, ...],
                                       Expect("a list of field updates (field_id, source, ...)")]
-    forced_field_values: FieldValues | None = None
-    default_field_values: FieldValues | None = None
+    forced_field_values: FieldValues = Field(default_factory=dict)
+    default_field_values: FieldValues = Field(default_factory=dict)
     media_field_mappings: Annotated[tuple[MediaFieldMapping, ...],
                                     Expect("a list of media mappings (field_id, source, type)")] = ()
     table_fields: Annotated[tuple[FieldId, ...], Expect("a list of field ids")] = ()
@@ -346,19 +382,21 @@ class FieldMappings(Section):
                              Expect("a mapping of field id to lookup domain id")] = Field(default_factory=dict)
     validate_domain_values: DomainValidation = DomainValidation()
 
+    @model_validator(mode="after")
+    def _domains_to_check(self) -> FieldMappings:
+        for index, rule in enumerate(self.filename_field_updates):
+            if rule.validate_domain and rule.field_id not in self.field_domains:
+                raise broken_rule(f"filename_field_updates.{index}.validate_domain",
+                                  f"is true but field_domains gives {rule.field_id} no lookup domain")
+        return self
 
-def _checked_by(model: type[BaseModel]) -> AfterValidator:
-    def check(rules: dict[str, Any]) -> dict[str, Any]:
-        model.model_validate(rules)  # its errors are this file's, under the section's key
-        return rules
-
-    return AfterValidator(check)
+    def checks_domain(self, rule: FilenameFieldUpdate) -> bool:
+        """Whether the value a file-name update writes is checked against its field's lookup domain."""
+        return rule.field_id in self.field_domains if rule.validate_domain is None else rule.validate_domain
 
 
-#: A rule file (naming, field_mappings) as YAML gives it, once checked; read by its own module.
-RuleFile = dict[str, JsonValue]
-NamingFile = Annotated[RuleFile, _checked_by(NamingRules), Rules(NamingRules)]
-FieldMappingsFile = Annotated[RuleFile, _checked_by(FieldMappings), Rules(FieldMappings)]
+#: Where ``field_mappings.yaml`` is absent: nothing copied, nothing updated, domains checked.
+NO_FIELD_MAPPINGS = FieldMappings.model_construct(mvp_fields=(), filename_field_updates=())
 
 
 class Config(Section):
@@ -378,11 +416,6 @@ class Config(Section):
     webhooks: Annotated[dict[str, OutgoingWebhook], AfterValidator(_with_status_webhook),
                         Expect("a mapping of webhook names")] = Field(default_factory=dict)
     email_templates: EmailTemplates = EmailTemplates.model_construct(templates={})
-    naming: NamingFile | None = None
-    field_mappings: FieldMappingsFile = Field(default_factory=dict)
-
-    @cached_property
-    def domain_validation(self) -> DomainValidation:
-        """``field_mappings.validate_domain_values``, typed (its defaults when the file does not set it)."""
-        return FieldMappings.model_validate(self.field_mappings).validate_domain_values \
-            if self.field_mappings else DomainValidation()
+    #: Absent (no ``naming.yaml``): the spec's convention (``naming.DEFAULT_CONVENTION``).
+    naming: NamingRules | None = None
+    field_mappings: FieldMappings = NO_FIELD_MAPPINGS

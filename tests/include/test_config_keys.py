@@ -89,7 +89,7 @@ def test_the_hooks_get_the_sections_as_typed_settings() -> None:
     assert (dam.status_field, dam.number_field, dam.final_assets_folder_name) == (
         config.dam.campaign.status_field, config.dam.campaign.number_field,
         config.dam.campaign.final_assets_folder_name)
-    assert dam.domain_cache_ttl_seconds == config.domain_validation.cache_ttl_hours * 3600
+    assert dam.domain_cache_ttl_seconds == config.field_mappings.validate_domain_values.cache_ttl_hours * 3600
     assert (box.root_folder_id, box.masters_folder_name, box.derivatives_folder_name,
             box.chunked_upload_threshold_mb) == (config.box.root_folder_id, config.box.masters_folder_name,
                                                  config.box.derivatives_folder_name,
