@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
 
-def _read_json(path: str, what: str) -> Any:
+def _read_json(path: str, what: str) -> object:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

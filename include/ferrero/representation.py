@@ -7,7 +7,7 @@ are passed in (domain id -> allowed codes) so this module does no I/O. See confi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,10 @@ __all__ = [
 _SHOWN_ALLOWED = 30  # allowed values listed in a refusal before "and N more"
 
 
+#: Lookup domain id -> its allowed codes (a list, or a code -> label mapping).
+Domains = Mapping[str, Iterable[str]]
+
+
 class RepresentationError(ValueError):
     """The derivative's metadata cannot be built; the message is one sentence for the operator."""
 
@@ -41,7 +45,7 @@ class AssetRepresentation:
     """The create-asset JSON (`representation`), the flat field values it holds, and warnings."""
 
     representation: dict[str, Any]
-    fields: dict[str, Any]
+    fields: dict[str, object]
     sources: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     file_name: str | None = None
@@ -61,7 +65,7 @@ class AssetRepresentation:
 # --- reading the master's metadata -------------------------------------------------------------------------
 
 
-def metadata_model_of(master: Any) -> str | None:
+def metadata_model_of(master: object) -> str | None:
     """The metadata model id of the master, when its metadata carries one."""
     metadata = _unwrap_metadata(master)
     if isinstance(master, Mapping):
@@ -73,7 +77,7 @@ def metadata_model_of(master: Any) -> str | None:
     return None
 
 
-def domains_from_otmm(payload: Any) -> dict[str, dict[str, str]]:
+def domains_from_otmm(payload: object) -> dict[str, dict[str, str]]:
     """Domain id -> {code: display value} from OTMM `/lookupdomains` or `/lookupdomains/{id}` answers.
 
     Accepts one answer, a list of them, or an already converted mapping (returned as is). Expired values are
@@ -108,36 +112,34 @@ def domains_from_otmm(payload: Any) -> dict[str, dict[str, str]]:
 # --- building ----------------------------------------------------------------------------------------------
 
 
-def _is_empty(value: Any) -> bool:
+def _is_empty(value: object) -> bool:
     return value is None or value == "" or value == []
 
 
-def _transform(value: Any, transform: str) -> Any:
+def _transform(value: object, transform: str) -> object:
     if not isinstance(value, str):
         return value
     return value.upper() if transform == "uppercase" else value.lower() if transform == "lowercase" else value
 
 
-def _parsed_values(parsed: ParsedName | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(parsed, Mapping):
-        parsed = ParsedName.from_dict(parsed)
+def _valid(parsed: ParsedName | Mapping[str, Any]) -> ParsedName:
+    parsed = ParsedName.from_dict(parsed) if isinstance(parsed, Mapping) else parsed
     if not parsed.is_valid:
         raise RepresentationError(parsed.error_summary())
-    values = parsed.to_dict()
-    values["clean_filename"] = parsed.clean_name
-    return values
+    return parsed
 
 
-def _media_values(media: Mapping[str, Any] | None) -> dict[str, Any]:
+def _media_values(media: Mapping[str, object] | None) -> dict[str, object]:
     values = dict(media or {})
-    if values.get("duration_ms") is not None:
-        values["duration_seconds"] = round(values["duration_ms"] / 1000, 3)
+    duration_ms = values.get("duration_ms")
+    if isinstance(duration_ms, int | float):
+        values["duration_seconds"] = round(duration_ms / 1000, 3)
     if values.get("width") and values.get("height"):
         values["resolution"] = f"{values['width']}x{values['height']}"
     return values
 
 
-def _with_kind(fid: str, value: Any, source: str, mappings: FieldMappings, previous: _Field | None,
+def _with_kind(fid: str, value: object, source: str, mappings: FieldMappings, previous: _Field | None,
                vtype: str | None = None) -> _Field:
     table = fid in mappings.table_fields or bool(previous and previous.table)
     domain = fid in mappings.field_domains or bool(previous and previous.domain)
@@ -149,14 +151,8 @@ def _with_kind(fid: str, value: Any, source: str, mappings: FieldMappings, previ
     return _Field(value, vtype, table=table, domain=domain, source=source)
 
 
-def _allowed_codes(domain_values: Any) -> list[str]:
-    if isinstance(domain_values, Mapping):  # code -> label
-        return [str(code) for code in domain_values]
-    return [str(code) for code in domain_values]
-
-
 def _check_domains(fields: dict[str, _Field], checked: set[str], mappings: FieldMappings,
-                   domains: Mapping[str, Any] | None, strict: bool, warnings: list[str]) -> None:
+                   domains: Domains | None, strict: bool, warnings: list[str]) -> None:
     if not mappings.validate_domain_values.enabled or not checked:
         return
     field_domains = mappings.field_domains
@@ -176,7 +172,7 @@ def _check_domains(fields: dict[str, _Field], checked: set[str], mappings: Field
                 raise RepresentationError(message)
             warnings.append(message)
             continue
-        allowed = _allowed_codes(domains[domain_id])
+        allowed = [str(code) for code in domains[domain_id]]  # a list, or the codes of a code -> label mapping
         for value in f.value if isinstance(f.value, list) else [f.value]:
             if str(value) in allowed:
                 continue
@@ -206,9 +202,9 @@ def _element(fid: str, f: _Field) -> dict[str, Any]:
 def build_asset_representation(
     master_metadata: Any,
     parsed: ParsedName | Mapping[str, Any],
-    media: Mapping[str, Any] | None,
+    media: Mapping[str, object] | None,
     mappings: FieldMappings,
-    domains: Mapping[str, Any] | None = None,
+    domains: Domains | None = None,
     *,
     strict: bool | None = None,
 ) -> AssetRepresentation:
@@ -219,7 +215,8 @@ def build_asset_representation(
     Raises RepresentationError (one sentence) when the name is invalid, a required value is missing, or, in
     strict mode, a value is outside its lookup domain.
     """
-    name_values = _parsed_values(parsed)
+    parsed = _valid(parsed)
+    name_values: dict[str, object] = {**parsed.to_dict(), "clean_filename": parsed.clean_name}
     master = _read_fields(master_metadata)
     field_domains = mappings.field_domains
     strict = mappings.validate_domain_values.strict_mode if strict is None else strict
@@ -287,11 +284,11 @@ def build_asset_representation(
         fields={fid: f.value for fid, f in fields.items()},
         sources={fid: f.source for fid, f in fields.items()},
         warnings=warnings,
-        file_name=name_values["clean_name"],
+        file_name=parsed.clean_name,
     )
 
 
-def _name_update(rule: FilenameFieldUpdate, name_values: Mapping[str, Any]) -> tuple[Any, str] | None:
+def _name_update(rule: FilenameFieldUpdate, name_values: Mapping[str, object]) -> tuple[object, str] | None:
     """The value a file-name update writes and where it came from; None when it writes nothing (the field keeps
     the master's value). Raises RepresentationError when a required value is missing."""
     value, origin = name_values.get(rule.source), f"file name ({rule.source})"
