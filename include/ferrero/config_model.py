@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, ClassVar, Literal
 
+from jinja2 import Environment, TemplateSyntaxError, meta
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -215,6 +216,9 @@ def _with_status_webhook(webhooks: dict[str, OutgoingWebhook]) -> dict[str, Outg
     return webhooks
 
 
+_JINJA = Environment(autoescape=True)  # parses templates (rendering is messages.py's)
+
+
 class EmailTemplate(Section):
     EXPECT: ClassVar[str] = "an email template"
     recipients: Annotated[Literal["success", "errors", "critical"], Expect("success, errors or critical")]
@@ -223,6 +227,21 @@ class EmailTemplate(Section):
     subject: Template
     html: Template
     text: Annotated[Annotated[StrictStr, Expect("a Jinja2 template")] | None, NotNull] = None
+
+    @model_validator(mode="after")
+    def _uses_its_variables(self) -> EmailTemplate:
+        """Each part is Jinja2 and uses only the variables the template lists (they are what it is given)."""
+        for part, source in (("subject", self.subject), ("html", self.html), ("text", self.text)):
+            if source is None:
+                continue
+            try:
+                used = meta.find_undeclared_variables(_JINJA.parse(source))
+            except TemplateSyntaxError as exc:
+                raise broken_rule(part, f"is not a valid Jinja2 template ({exc.message}, line {exc.lineno})"
+                                  ) from None
+            if unlisted := sorted(used - set(self.variables)):
+                raise broken_rule(part, f"uses {', '.join(unlisted)}, which variables does not list")
+        return self
 
 
 #: The emails the workflow sends (``email_templates.yaml`` must define each).

@@ -182,6 +182,12 @@ def test_box_web_url_defaults_to_box_and_is_checked(config_dir: Path, monkeypatc
      "config/field_mappings.yaml: mvp_fields must be a list of field ids, got ['A', 'A']"),
     ("webhooks.yaml", lambda d: d.pop("campaign_status_update"),
      "config/webhooks.yaml: campaign_status_update is missing"),
+    ("email_templates.yaml", lambda d: d["templates"]["upload_failed"].update(subject="{{ filename } failed"),
+     "config/email_templates.yaml: templates.upload_failed.subject is not a valid Jinja2 template (unexpected '}', "
+     "line 1)"),
+    ("email_templates.yaml", lambda d: d["templates"]["upload_failed"].update(html="<p>{{ file_name }}: {{ oops }}"),
+     "config/email_templates.yaml: templates.upload_failed.html uses file_name, oops, which variables does not "
+     "list"),
 ])
 def test_values_are_strict_and_said_in_one_sentence(config_dir: Path, file: str, change, sentence: str) -> None:
     """No coercion ("300" is not an integer, yes is not true), null only where a key says so."""
