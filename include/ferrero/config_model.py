@@ -422,7 +422,6 @@ class Config(Section):
     """The whole configuration: ``config.yaml`` (with its environment overlay) and the section files."""
 
     EXPECT: ClassVar[str] = "a mapping of settings"
-    environment: Annotated[Literal["staging", "production"], Expect("staging or production")]
     dam: DamConfig
     box: BoxConfig
     polling: PollingConfig

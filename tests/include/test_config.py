@@ -31,7 +31,6 @@ def _edit(path: Path, change) -> None:
 
 def test_project_config_loads_with_every_section() -> None:
     config = load_settings()
-    assert config.environment == "staging"
     assert config.polling.interval_seconds == 300
     assert config.webhook.port == 8095  # ${RECEIVER_PORT:-8095} expands to an integer
     assert "campaign_status_update" in config.webhooks and "upload_failed" in config.email_templates.templates
