@@ -233,6 +233,19 @@ def test_master_values_are_not_rechecked():
         build_asset_representation(master_asset(), parse_filename(NAME), {}, forced, {"D": ["x"]})
 
 
+def test_validate_domain_defaults_to_what_field_domains_says():
+    """A file-name update without validate_domain checks its value exactly when its field has a lookup domain."""
+    parsed = parse_filename("K7M2QX_Nutella_Breakfast_poster_IT_v02.jpg")
+    mappings = base_mappings(field_domains={"TYPE": "D"}, filename_field_updates=[
+        {"field_id": "TYPE", "source": "asset_type"}, {"field_id": "BRAND", "source": "brand"}])
+    with pytest.raises(RepresentationError, match="Field TYPE value 'poster' is not in the lookup domain D"):
+        build_asset_representation({}, parsed, {}, mappings, {"D": ["video"]}, strict=True)
+    assert build_asset_representation({}, parsed, {}, mappings, {"D": ["poster"]}, strict=True).fields == {
+        "TYPE": "poster", "BRAND": "Nutella"}, "BRAND has no domain: not checked"
+    unchecked = edited(mappings, lambda m: m["filename_field_updates"][0].update(validate_domain=False))
+    assert build_asset_representation({}, parsed, {}, unchecked, {"D": ["video"]}, strict=True).warnings == []
+
+
 def base_mappings(**extra):
     return FieldMappings.model_validate({"mvp_fields": [], "filename_field_updates": [], "metadata_model_id": "M",
                                          "security_policy_ids": [7], **extra})
