@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from include.ferrero.config import ConfigError, load_settings
 from include.ferrero.naming import parse_filename
@@ -24,6 +24,7 @@ from include.ferrero.representation import RepresentationError, build_asset_repr
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import Config
+    from include.ferrero.media import MediaMetadata
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
@@ -56,7 +57,7 @@ def _preview(args: argparse.Namespace, config: Config) -> int:
 
     master = _read_json(args.master_metadata, "master metadata")
     domains = domains_from_otmm(_read_json(args.domains, "domains")) if args.domains else None
-    media: dict[str, Any] = {}
+    media: MediaMetadata = {}
     if args.file:
         if not Path(args.file).is_file():
             raise ValueError(f"The file {args.file!r} does not exist.")
