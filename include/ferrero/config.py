@@ -23,7 +23,8 @@ from typing import Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from include.ferrero.config_model import Config, Expect
+from include.ferrero.config_model import Config
+from include.ferrero.config_values import Expect
 
 if typing.TYPE_CHECKING:
     from pydantic_core import ErrorDetails

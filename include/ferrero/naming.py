@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from include.ferrero.config_model import NamingRules, NamingSegment
+from include.ferrero.config_rules import NamingRules, NamingSegment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -18,7 +18,7 @@ from ferrero_provider.otmm.metadata import unwrap_metadata as _unwrap_metadata
 from include.ferrero.naming import ParsedName
 
 if TYPE_CHECKING:
-    from include.ferrero.config_model import FieldMappings, FilenameFieldUpdate
+    from include.ferrero.config_rules import FieldMappings, FilenameFieldUpdate
 
 __all__ = [
     "AssetRepresentation",

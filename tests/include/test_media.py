@@ -7,7 +7,7 @@ import subprocess
 import imageio_ffmpeg
 import pytest
 
-from include.ferrero.config_model import FieldMappings
+from include.ferrero.config_rules import FieldMappings
 from include.ferrero.media import MEDIA_KEYS, read_media_metadata
 from include.ferrero.naming import parse_filename
 from include.ferrero.representation import build_asset_representation

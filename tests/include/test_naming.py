@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from include.ferrero.config import ConfigError, clear_cache, load_settings
-from include.ferrero.config_model import NamingRules
+from include.ferrero.config_rules import NamingRules
 from include.ferrero.naming import (
     DEFAULT_CONVENTION,
     ParsedName,

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from include.ferrero.config import ConfigError, clear_cache, load_settings
-from include.ferrero.config_model import FieldMappings
+from include.ferrero.config_rules import FieldMappings
 from include.ferrero.naming import parse_filename
 from include.ferrero.representation import (
     RepresentationError,

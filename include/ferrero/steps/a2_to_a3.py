@@ -41,7 +41,8 @@ from include.ferrero.webhook_events import dag_run_id_for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from include.ferrero.config_model import Config, FieldMappings
+    from include.ferrero.config_model import Config
+    from include.ferrero.config_rules import FieldMappings
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.steps.payloads import (
