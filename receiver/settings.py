@@ -47,7 +47,7 @@ class ReceiverSettings:
         webhook, box = config.webhook, config.box
         settings = cls(
             webhook=webhook.model_copy(update={"airflow_api_url": webhook.airflow_api_url.rstrip("/")}),
-            derivatives_folder_name=box.derivatives_folder_name or "Derivatives",
+            derivatives_folder_name=box.derivatives_folder_name,
             primary_key=env.get("BOX_WEBHOOK_PRIMARY_KEY") or None,
             secondary_key=env.get("BOX_WEBHOOK_SECONDARY_KEY") or None,
             service_account_user_id=env.get("BOX_SERVICE_ACCOUNT_USER_ID") or None,

@@ -218,8 +218,7 @@ class DamVerifier:
     def domains(self) -> Finding:
         from include.ferrero.config import load_settings
 
-        domains = load_settings().field_mappings.get("field_domains")
-        ids = sorted({str(d) for d in domains.values()}) if isinstance(domains, dict) else []
+        ids = sorted(set(load_settings().field_mappings.field_domains.values()))
         counts = {d: len(self.hook.client.lookup_domains.get_lookup_domain(d)) for d in ids}
         return Finding("dam.domains", "the configured lookup domains are readable",
                        ", ".join(f"{d}: {n} value(s)" for d, n in counts.items()) or "none configured", True)

@@ -16,19 +16,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from include.ferrero.config import ConfigError, load_settings
-from include.ferrero.naming import ConventionError, parse_filename
+from include.ferrero.naming import parse_filename
 from include.ferrero.representation import RepresentationError, build_asset_representation, domains_from_otmm
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import Config
+    from include.ferrero.media import MediaMetadata
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
 
-def _read_json(path: str, what: str) -> Any:
+def _read_json(path: str, what: str) -> object:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -38,11 +39,10 @@ def _read_json(path: str, what: str) -> Any:
 
 
 def _check_name(args: argparse.Namespace, config: Config) -> int:
-    convention = config.naming
     status = EXIT_OK
     many = len(args.names) > 1
     for name in args.names:
-        parsed = parse_filename(name, convention)
+        parsed = parse_filename(name, config.naming)
         if parsed.is_valid:
             print(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
         else:
@@ -57,7 +57,7 @@ def _preview(args: argparse.Namespace, config: Config) -> int:
 
     master = _read_json(args.master_metadata, "master metadata")
     domains = domains_from_otmm(_read_json(args.domains, "domains")) if args.domains else None
-    media: dict[str, Any] = {}
+    media: MediaMetadata = {}
     if args.file:
         if not Path(args.file).is_file():
             raise ValueError(f"The file {args.file!r} does not exist.")
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_settings(args.config_dir, args.env)
         code: int = args.handler(args, config)
         return code
-    except (ConfigError, ConventionError, RepresentationError, ValueError) as exc:
+    except (ConfigError, RepresentationError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_PROBLEM
 

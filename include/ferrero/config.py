@@ -18,17 +18,26 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from include.ferrero.config_model import Config, Expect, Rules
+from include.ferrero.config_model import Config
+from include.ferrero.config_values import Expect
+
+if typing.TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
 #: The section files, in the order their problems are reported (after config.yaml's).
 SECTION_FILES = ("field_mappings", "naming", "webhooks", "email_templates")
+
+#: A YAML mapping as read (values: mappings, lists, text, numbers, booleans, dates, null).
+Yaml = dict[str, object]
+#: Where a value sits: keys and list positions, as pydantic reports them.
+Loc = tuple[int | str, ...]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -63,7 +72,7 @@ def _load(folder: Path, env: str) -> Config:
     overlay = _read(overlay_path)
     merged = _deep_merge(base, overlay)
 
-    def origin(path: tuple[Any, ...]) -> Path:
+    def origin(path: Loc) -> Path:
         return overlay_path if _has_path(overlay, path) else base_path
 
     for stem in SECTION_FILES:  # a section file's key belongs in its file, not in config.yaml
@@ -77,7 +86,7 @@ def _load(folder: Path, env: str) -> Config:
         raise _sentence(exc, files, origin) from None
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> Yaml:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -93,11 +102,10 @@ def _read(path: Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{_show(path)}: must be a mapping of settings, got {type(data).__name__}")
-    expanded: dict[str, Any] = _expand(data, path, ())
-    return expanded
+    return {str(key): _expand(value, path, (str(key),)) for key, value in data.items()}
 
 
-def _expand(value: Any, path: Path, keys: tuple[str, ...]) -> Any:
+def _expand(value: object, path: Path, keys: tuple[str, ...]) -> object:
     if isinstance(value, dict):
         return {k: _expand(v, path, (*keys, str(k))) for k, v in value.items()}
     if isinstance(value, list):
@@ -126,17 +134,18 @@ def _expand(value: Any, path: Path, keys: tuple[str, ...]) -> Any:
     return expanded
 
 
-def _deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+def _deep_merge(base: Yaml, overlay: Yaml) -> Yaml:
     merged = dict(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+        current = merged.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            merged[key] = _deep_merge(current, value)
         else:
             merged[key] = value
     return merged
 
 
-def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
+def _has_path(data: object, path: Loc) -> bool:
     for key in path:
         if isinstance(data, dict) and key in data:
             data = data[key]
@@ -147,17 +156,16 @@ def _has_path(data: Any, path: tuple[Any, ...]) -> bool:
     return True
 
 
-def _sentence(exc: ValidationError, files: dict[str, Path], origin: typing.Callable[[tuple[Any, ...]], Path]
-              ) -> ConfigError:
+def _sentence(exc: ValidationError, files: dict[str, Path], origin: typing.Callable[[Loc], Path]) -> ConfigError:
     """The first problem (config.yaml's before the section files', the shallowest first) as one sentence."""
     order = ("", *SECTION_FILES)
 
-    def rank(error: Any) -> tuple[int, int]:
+    def rank(error: ErrorDetails) -> tuple[int, int]:
         loc = error["loc"]
         return (order.index(loc[0]) if loc and loc[0] in SECTION_FILES else 0, len(loc))
 
     error = sorted(exc.errors(), key=rank)[0]
-    loc: tuple[Any, ...] = tuple(error["loc"])
+    loc = error["loc"]
     expect, path = _expectation(loc)
     if loc and loc[0] in SECTION_FILES:
         file, path = _show(files[loc[0]]), path[1:]
@@ -167,17 +175,18 @@ def _sentence(exc: ValidationError, files: dict[str, Path], origin: typing.Calla
     kind = error["type"]
     if kind == "missing":
         return ConfigError(f"{file}: {dotted} is missing")
-    if kind == "missing_key":
-        return ConfigError(f"{file}: {'.'.join(filter(None, [dotted, error['ctx']['key']]))} is missing")
+    if kind in ("missing_key", "broken_rule"):
+        where = ".".join(filter(None, [dotted, error["ctx"]["key"]]))
+        return ConfigError(f"{file}: {where} {'is missing' if kind == 'missing_key' else error['ctx']['text']}")
     if kind == "extra_forbidden":
         return ConfigError(f"{file}: {dotted} is not a known setting (check its spelling)")
     return ConfigError(f"{file}: {dotted or '(top level)'} must be {expect}, got {error['input']!r}")
 
 
-def _expectation(loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+def _expectation(loc: Loc) -> tuple[str, Loc]:
     """What the value at ``loc`` must be (its :class:`Expect`), and ``loc`` without pydantic's union tags."""
-    kind: Any = Config
-    path: list[Any] = []
+    kind: object = Config
+    path: list[int | str] = []
     union_expects = ""
     for part in loc:
         kind, expect = _unwrap(kind)
@@ -198,8 +207,8 @@ def _expectation(loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     return _unwrap(kind)[1] or union_expects or "a valid value", tuple(path)
 
 
-def _unwrap(kind: Any) -> tuple[Any, str]:
-    """``kind`` without ``Annotated`` and ``| None`` (a rule file: its model), and what it expects."""
+def _unwrap(kind: object) -> tuple[object, str]:
+    """``kind`` without ``Annotated`` and ``| None``, and what it expects."""
     expect = ""
     while True:
         if get_origin(kind) is typing.Annotated:
@@ -207,8 +216,7 @@ def _unwrap(kind: Any) -> tuple[Any, str]:
             for extra in extras:
                 if isinstance(extra, Expect):
                     expect = extra.text
-            rules = [extra.model for extra in extras if isinstance(extra, Rules)]
-            kind = rules[0] if rules else base
+            kind = base
         elif _is_union(kind) and type(None) in get_args(kind):
             members = [m for m in get_args(kind) if m is not type(None)]
             kind = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007 - built at run time
@@ -218,7 +226,7 @@ def _unwrap(kind: Any) -> tuple[Any, str]:
             return kind, expect
 
 
-def _is_union(kind: Any) -> bool:
+def _is_union(kind: object) -> bool:
     return get_origin(kind) in (Union, types.UnionType)
 
 

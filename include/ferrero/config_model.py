@@ -1,97 +1,33 @@
 """The configuration model: what ``config/*.yaml`` may hold, as typed, frozen sections (pydantic, the one check).
 
-Every value carries what an admin must write there (:class:`Expect`), so :mod:`include.ferrero.config` can turn a
-validation error into one sentence (``config/config.yaml: polling.interval_seconds must be an integer >= 60, got
-'five'``). Values are strict (``"300"`` is not an integer, ``yes`` is not ``true``), unknown keys are refused.
-
-``naming`` and ``field_mappings`` are rule files read by their own modules (``naming.py`` compiles the naming
-convention, ``representation.py`` reads the field mappings): they are checked here against :class:`NamingRules`
-and :class:`FieldMappings` and kept as the mappings those modules read.
+The words of each value (what it must be) are :mod:`include.ferrero.config_values`'; the rule files ``naming`` and
+``field_mappings`` are :mod:`include.ferrero.config_rules`'.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    JsonValue,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    field_validator,
+from jinja2 import Environment, TemplateSyntaxError, meta
+from pydantic import AfterValidator, Field, StrictInt, StrictStr, field_validator, model_validator
+
+from include.ferrero.config_rules import NO_FIELD_MAPPINGS, FieldMappings, NamingRules
+from include.ferrero.config_values import (
+    DamFieldId,
+    EmailAddresses,
+    Expect,
+    Flag,
+    FolderId,
+    FolderName,
+    NotNull,
+    Positive,
+    Seconds,
+    Section,
+    Template,
+    Text,
+    broken_rule,
+    missing_key,
 )
-from pydantic_core import PydanticCustomError
-
-
-class Expect:
-    """What a value must be, in words: the end of the sentence an invalid value gets."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-class Rules:
-    """The model a rule file (kept as a mapping) is checked against."""
-
-    def __init__(self, model: type[BaseModel]) -> None:
-        self.model = model
-
-
-def _not_null(value: object) -> object:
-    if value is None:
-        raise PydanticCustomError("null", "a value")
-    return value
-
-
-#: On ``X | None = None``: the key may be left out, but not set to null.
-NotNull = BeforeValidator(_not_null)
-
-
-def missing_key(key: str) -> PydanticCustomError:
-    """A mapping lacks a key it must have (reported as ``<path>.<key> is missing``)."""
-    return PydanticCustomError("missing_key", "{key} is missing", {"key": key})
-
-
-# ---- value types (each says what it expects) -------------------------------------------------------------------
-
-Flag = Annotated[StrictBool, Expect("true or false")]
-Positive = Annotated[StrictInt, Field(ge=1), Expect("an integer >= 1")]
-Seconds = Annotated[StrictInt | StrictFloat, Field(ge=0), Expect("a number >= 0")]
-Text = Annotated[StrictStr, Expect("a text")]
-FolderName = Annotated[StrictStr, Field(min_length=1), Expect("a folder name")]
-DamFieldId = Annotated[StrictStr, Field(min_length=1), Expect("a DAM field id")]
-FieldId = Annotated[StrictStr, Field(min_length=1), Expect("a DAM field id (text)")]
-EmailAddress = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+$"), Expect("an email address")]
-EmailAddresses = Annotated[tuple[EmailAddress, ...], Expect("a list of email addresses")]
-Template = Annotated[StrictStr, Field(min_length=1), Expect("a Jinja2 template")]
-Scalar = Annotated[StrictStr | StrictInt | StrictFloat | StrictBool, Expect("a text or a number")]
-NAME_FIELDS = ("tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code", "version")
-NameField = Annotated[Literal["tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code",
-                              "version"], Expect("one of " + ", ".join(NAME_FIELDS))]
-
-
-def _folder_id(value: object) -> object:
-    """A Box folder id as YAML gives it (``0``, ``"348304357505"``), as text; anything else is left to fail."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
-
-
-FolderId = Annotated[StrictStr, BeforeValidator(_folder_id), Field(pattern=r"^[0-9]+$"),
-                     Expect("a Box folder id (digits)")]
-
-
-class Section(BaseModel):
-    """A mapping of settings: frozen, strict about unknown keys."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    EXPECT: ClassVar[str] = "a mapping"
-
 
 # ---- config.yaml (with its environment overlay) ----------------------------------------------------------------
 
@@ -212,6 +148,9 @@ def _with_status_webhook(webhooks: dict[str, OutgoingWebhook]) -> dict[str, Outg
     return webhooks
 
 
+_JINJA = Environment(autoescape=True)  # parses templates (rendering is messages.py's)
+
+
 class EmailTemplate(Section):
     EXPECT: ClassVar[str] = "an email template"
     recipients: Annotated[Literal["success", "errors", "critical"], Expect("success, errors or critical")]
@@ -220,6 +159,21 @@ class EmailTemplate(Section):
     subject: Template
     html: Template
     text: Annotated[Annotated[StrictStr, Expect("a Jinja2 template")] | None, NotNull] = None
+
+    @model_validator(mode="after")
+    def _uses_its_variables(self) -> EmailTemplate:
+        """Each part is Jinja2 and uses only the variables the template lists (they are what it is given)."""
+        for part, source in (("subject", self.subject), ("html", self.html), ("text", self.text)):
+            if source is None:
+                continue
+            try:
+                used = meta.find_undeclared_variables(_JINJA.parse(source))
+            except TemplateSyntaxError as exc:
+                raise broken_rule(part, f"is not a valid Jinja2 template ({exc.message}, line {exc.lineno})"
+                                  ) from None
+            if unlisted := sorted(used - set(self.variables)):
+                raise broken_rule(part, f"uses {', '.join(unlisted)}, which variables does not list")
+        return self
 
 
 #: The emails the workflow sends (``email_templates.yaml`` must define each).
@@ -239,133 +193,10 @@ class EmailTemplates(Section):
         return templates
 
 
-# ---- naming.yaml, field_mappings.yaml (rule files, read as mappings by their modules) -----------------------
-
-class NamingSegment(Section):
-    EXPECT: ClassVar[str] = "a segment with at least a field"
-    field: NameField
-    label: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a short name such as TRACKING")] | None,
-                     NotNull] = None
-    expect: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a text describing what is expected")] | None,
-                      NotNull] = None
-    optional: Flag = False
-    length: Annotated[Positive | None, NotNull] = None
-    min_length: Annotated[Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")] | None, NotNull] = None
-    max_length: Annotated[Positive | None, NotNull] = None
-    charset: Annotated[Annotated[StrictStr, Field(min_length=1),
-                                 Expect("the inside of a regex character class, such as A-Za-z0-9-")] | None,
-                       NotNull] = None
-    pattern: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a regular expression")] | None,
-                       NotNull] = None
-    value: Annotated[Literal["text", "hyphens_to_spaces", "integer"],
-                     Expect("text, hyphens_to_spaces or integer")] = "text"
-
-
-def _separator(value: str) -> str:
-    if value in ("/", "\\", "."):
-        raise PydanticCustomError("separator", "not a path or extension separator")
-    return value
-
-
-class NamingRules(Section):
-    """``naming.yaml``: the V2 naming convention (compiled by ``naming.compile_convention``)."""
-
-    EXPECT: ClassVar[str] = "a mapping of naming-convention settings"
-    separator: Annotated[StrictStr, Field(min_length=1, max_length=1), AfterValidator(_separator),
-                         Expect("one character other than /, \\ or .")] = "_"
-    max_name_bytes: Annotated[StrictInt, Field(ge=1, le=4096), Expect("an integer between 1 and 4096")] = 255
-    allowed_extensions: Annotated[tuple[Annotated[StrictStr, Field(pattern=r"^\.?[A-Za-z0-9]+$"),
-                                                  Expect("a file extension such as mp4")], ...],
-                                  Field(min_length=1), Expect("a non-empty list of file extensions")]
-    upload_components: Annotated[tuple[NameField, ...], Expect("a list of segment fields")] = ()
-    segments: Annotated[tuple[NamingSegment, ...], Field(min_length=1),
-                        Expect("a list of segments (field, label, checks)")]
-
-
-FILENAME_SOURCES = ("clean_filename", "clean_name", "original_name", *NAME_FIELDS, "extension")
-MEDIA_SOURCES = ("duration_ms", "duration_seconds", "width", "height", "resolution", "frame_rate", "video_codec",
-                 "audio_codec", "bitrate", "audio_channels")
-
-
-class FilenameFieldUpdate(Section):
-    EXPECT: ClassVar[str] = "a field update with field_id and source"
-    field_id: FieldId
-    source: Annotated[Literal["clean_filename", "clean_name", "original_name", "tracking_id", "brand",
-                              "subject_title", "asset_type", "language_code", "market_code", "version", "extension"],
-                      Expect("one of " + ", ".join(FILENAME_SOURCES))]
-    transform: Annotated[Literal["uppercase", "lowercase", "none"], Expect("uppercase, lowercase or none")] = "none"
-    required: Flag = False
-    validate_domain: Flag = False
-    default: Annotated[Scalar | None, NotNull] = None
-    fallback: Scalar | None = None
-
-
-class MediaFieldMapping(Section):
-    EXPECT: ClassVar[str] = "a media mapping with field_id and source"
-    field_id: FieldId
-    source: Annotated[Literal["duration_ms", "duration_seconds", "width", "height", "resolution", "frame_rate",
-                              "video_codec", "audio_codec", "bitrate", "audio_channels"],
-                      Expect("one of " + ", ".join(MEDIA_SOURCES))]
-    type: Annotated[Literal["string", "decimal"], Expect("string or decimal")] = "string"
-
-
-class DomainValidation(Section):
-    EXPECT: ClassVar[str] = "a mapping with enabled, cache_ttl_hours and strict_mode"
-    enabled: Flag = False
-    cache_file: Annotated[Annotated[StrictStr, Field(min_length=1), Expect("a file path")] | None, NotNull] = None
-    cache_ttl_hours: Annotated[StrictInt | StrictFloat, Field(ge=0), Expect("a number of hours >= 0")] = 24
-    strict_mode: Flag = False
-
-
-def _unique(fields: tuple[str, ...]) -> tuple[str, ...]:
-    if len(set(fields)) != len(fields):
-        raise PydanticCustomError("unique", "a list of field ids without repeats")
-    return fields
-
-
-FieldValues = Annotated[dict[str, Scalar], Expect("a mapping of field id to value")]
-
-
-class FieldMappings(Section):
-    """``field_mappings.yaml``: the derivative's DAM representation (read by ``representation.py``)."""
-
-    EXPECT: ClassVar[str] = "a mapping of field-mapping settings"
-    metadata_model_id: Annotated[StrictStr, Expect("a DAM metadata model id, or null for the master's model")
-                                 ] | None = None
-    security_policy_ids: Annotated[tuple[Annotated[StrictInt | StrictStr, Expect("a security policy id")], ...],
-                                   Expect("a list of DAM security policy ids")] = ()
-    mvp_fields: Annotated[tuple[FieldId, ...], AfterValidator(_unique), Expect("a list of field ids")]
-    filename_field_updates: Annotated[tuple[FilenameFieldUpdate, ...],
-                                      Expect("a list of field updates (field_id, source, ...)")]
-    forced_field_values: FieldValues | None = None
-    default_field_values: FieldValues | None = None
-    media_field_mappings: Annotated[tuple[MediaFieldMapping, ...],
-                                    Expect("a list of media mappings (field_id, source, type)")] = ()
-    table_fields: Annotated[tuple[FieldId, ...], Expect("a list of field ids")] = ()
-    field_domains: Annotated[dict[str, Annotated[StrictStr, Field(min_length=1), Expect("a lookup domain id")]],
-                             Expect("a mapping of field id to lookup domain id")] = Field(default_factory=dict)
-    validate_domain_values: DomainValidation = DomainValidation()
-
-
-def _checked_by(model: type[BaseModel]) -> AfterValidator:
-    def check(rules: dict[str, Any]) -> dict[str, Any]:
-        model.model_validate(rules)  # its errors are this file's, under the section's key
-        return rules
-
-    return AfterValidator(check)
-
-
-#: A rule file (naming, field_mappings) as YAML gives it, once checked; read by its own module.
-RuleFile = dict[str, JsonValue]
-NamingFile = Annotated[RuleFile, _checked_by(NamingRules), Rules(NamingRules)]
-FieldMappingsFile = Annotated[RuleFile, _checked_by(FieldMappings), Rules(FieldMappings)]
-
-
 class Config(Section):
     """The whole configuration: ``config.yaml`` (with its environment overlay) and the section files."""
 
     EXPECT: ClassVar[str] = "a mapping of settings"
-    environment: Annotated[Literal["staging", "production"], Expect("staging or production")]
     dam: DamConfig
     box: BoxConfig
     polling: PollingConfig
@@ -378,11 +209,6 @@ class Config(Section):
     webhooks: Annotated[dict[str, OutgoingWebhook], AfterValidator(_with_status_webhook),
                         Expect("a mapping of webhook names")] = Field(default_factory=dict)
     email_templates: EmailTemplates = EmailTemplates.model_construct(templates={})
-    naming: NamingFile | None = None
-    field_mappings: FieldMappingsFile = Field(default_factory=dict)
-
-    @cached_property
-    def domain_validation(self) -> DomainValidation:
-        """``field_mappings.validate_domain_values``, typed (its defaults when the file does not set it)."""
-        return FieldMappings.model_validate(self.field_mappings).validate_domain_values \
-            if self.field_mappings else DomainValidation()
+    #: Absent (no ``naming.yaml``): the spec's convention (``naming.DEFAULT_CONVENTION``).
+    naming: NamingRules | None = None
+    field_mappings: FieldMappings = NO_FIELD_MAPPINGS

@@ -6,11 +6,13 @@ pymediainfo's wheels bundle libmediainfo, so nothing needs installing on the sys
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pymediainfo import MediaInfo
 
-__all__ = ["MEDIA_KEYS", "read_media_metadata"]
+__all__ = ["MEDIA_KEYS", "MediaMetadata", "read_media_metadata"]
+
+#: What read_media_metadata returns: numbers, and text for the codecs.
+MediaMetadata = dict[str, int | float | str]
 
 # Keys read_media_metadata may return; a key the file does not have is left out.
 MEDIA_KEYS = (
@@ -18,7 +20,7 @@ MEDIA_KEYS = (
 )
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     """pymediainfo gives numbers as int, float or text ("25.000", "2 / 1"); None when it is not one."""
     if value is None or isinstance(value, bool):
         return None
@@ -31,12 +33,12 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     number = _number(value)
     return None if number is None else round(number)
 
 
-def read_media_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_media_metadata(path: str | os.PathLike[str]) -> MediaMetadata:
     """Media metadata of the file at `path`: duration_ms, width, height, frame_rate (float), video_codec,
     audio_codec, bitrate (bits/s), audio_channels — only those the file has. `{}` for a file that is not
     audio, video or an image (a PDF, a text file...).
@@ -54,7 +56,7 @@ def read_media_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
 
     visual = video or image
-    out: dict[str, Any] = {
+    out: dict[str, int | float | str | None] = {
         "duration_ms": _int((general and general.duration) or (video and video.duration) or (audio and audio.duration)),
         "width": _int(visual.width) if visual else None,
         "height": _int(visual.height) if visual else None,

@@ -1,26 +1,27 @@
 """The V2 file naming convention: parse and validate the names agencies give their derivatives.
 
-The convention is data (`config/naming.yaml`, the `naming` config section); `DEFAULT_CONVENTION` is the spec's
-(`v2-filenames.md`). `parse_filename` never raises on a bad name: it returns a `ParsedName` whose `errors` lists
-every problem, each one plain sentence naming the segment, the value seen and what was expected.
+The convention is data (`config/naming.yaml`, the typed `naming` section, :class:`NamingRules`, checked when the
+configuration loads); `DEFAULT_CONVENTION` is the spec's (`v2-filenames.md`). `parse_filename` never raises on a
+bad name: it returns a `ParsedName` whose `errors` lists every problem, each one plain sentence naming the
+segment, the value seen and what was expected.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from include.ferrero.config_rules import NamingRules, NamingSegment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_CONVENTION",
-    "FIELDS",
     "Convention",
-    "ConventionError",
     "ParsedName",
     "compile_convention",
     "parse_filename",
@@ -28,61 +29,38 @@ __all__ = [
     "tracking_id_in",
 ]
 
-# Parsed values a segment may fill (the ParsedName attributes of the same name).
-FIELDS = ("tracking_id", "brand", "subject_title", "asset_type", "language_code", "market_code", "version")
-VALUE_KINDS = ("text", "hyphens_to_spaces", "integer")
-
-DEFAULT_CONVENTION: dict[str, Any] = {
-    "separator": "_",
-    "max_name_bytes": 255,
-    "allowed_extensions": [
-        "mp4", "mov", "mxf", "m4v", "jpg", "jpeg", "png", "tif", "tiff", "psd", "pdf", "wav", "mp3",
-    ],
-    "upload_components": ["tracking_id"],
-    "segments": [
-        {
-            "field": "tracking_id", "label": "TRACKING", "length": 6, "charset": "0-9A-HJKMNP-TV-Z",
-            "expect": "exactly 6 characters of Crockford base32 in upper case "
-            "(0-9, A-H, J, K, M, N, P-T, V-Z; no I, L, O, U)",
-        },
-        {
-            "field": "brand", "label": "BRAND", "min_length": 1, "max_length": 40, "charset": "A-Za-z0-9-",
-            "expect": "1 to 40 letters, digits or hyphens",
-        },
-        {
-            "field": "subject_title", "label": "SUBJECT", "min_length": 1, "max_length": 80,
-            "charset": "A-Za-z0-9-", "value": "hyphens_to_spaces",
-            "expect": "1 to 80 letters, digits or hyphens (a hyphen stands for a space)",
-        },
-        {
-            "field": "asset_type", "label": "TYPE", "min_length": 1, "charset": "A-Za-z",
-            "expect": "one or more letters, such as video or image",
-        },
-        {
-            "field": "language_code", "label": "LANG", "length": 2, "charset": "A-Za-z",
-            "expect": "a 2-letter ISO 639-1 language code, such as IT or de",
-        },
-        {
-            "field": "market_code", "label": "MARKET", "optional": True, "length": 2, "charset": "A-Za-z",
-            "expect": "a 2-letter ISO 3166-1 country code, such as CH, right after LANG",
-        },
-        {
-            "field": "version", "label": "VERSION", "pattern": "[vV](0[1-9]|[1-9][0-9])", "value": "integer",
-            "expect": "v or V followed by 2 digits from 01 to 99, such as v02",
-        },
-    ],
-}
+#: The spec's convention (``config/naming.yaml`` as shipped), used where no ``naming`` section is configured.
+DEFAULT_CONVENTION = NamingRules(
+    allowed_extensions=("mp4", "mov", "mxf", "m4v", "jpg", "jpeg", "png", "tif", "tiff", "psd", "pdf", "wav", "mp3"),
+    upload_components=("tracking_id",),
+    segments=(
+        NamingSegment(field="tracking_id", label="TRACKING", length=6, charset="0-9A-HJKMNP-TV-Z",
+                      expect="exactly 6 characters of Crockford base32 in upper case "
+                             "(0-9, A-H, J, K, M, N, P-T, V-Z; no I, L, O, U)"),
+        NamingSegment(field="brand", label="BRAND", min_length=1, max_length=40, charset="A-Za-z0-9-",
+                      expect="1 to 40 letters, digits or hyphens"),
+        NamingSegment(field="subject_title", label="SUBJECT", min_length=1, max_length=80, charset="A-Za-z0-9-",
+                      value="hyphens_to_spaces",
+                      expect="1 to 80 letters, digits or hyphens (a hyphen stands for a space)"),
+        NamingSegment(field="asset_type", label="TYPE", min_length=1, charset="A-Za-z",
+                      expect="one or more letters, such as video or image"),
+        NamingSegment(field="language_code", label="LANG", length=2, charset="A-Za-z",
+                      expect="a 2-letter ISO 639-1 language code, such as IT or de"),
+        NamingSegment(field="market_code", label="MARKET", optional=True, length=2, charset="A-Za-z",
+                      expect="a 2-letter ISO 3166-1 country code, such as CH, right after LANG"),
+        NamingSegment(field="version", label="VERSION", pattern="[vV](0[1-9]|[1-9][0-9])", value="integer",
+                      expect="v or V followed by 2 digits from 01 to 99, such as v02"),
+    ),
+)
 
 _SHOW_MAX = 60  # longest value quoted in an error message
 _BOX_DUPLICATE_SUFFIX = re.compile(r" \(\d+\)$")
 
 
-class ConventionError(ValueError):
-    """The naming convention itself (config, not a file name) is unusable."""
-
-
 @dataclass(frozen=True)
 class Segment:
+    """A segment of the compiled convention: its label and expectation resolved, its regular expressions compiled."""
+
     field: str
     label: str
     expect: str
@@ -92,11 +70,13 @@ class Segment:
     max_length: int | None = None
     charset: re.Pattern[str] | None = None
     pattern: re.Pattern[str] | None = None
-    value: str = "text"
+    value: Literal["text", "hyphens_to_spaces", "integer"] = "text"
 
 
 @dataclass(frozen=True)
 class Convention:
+    """The naming rules compiled for parsing (see :func:`compile_convention`)."""
+
     separator: str
     max_name_bytes: int
     allowed_extensions: tuple[str, ...]
@@ -147,65 +127,33 @@ class ParsedName:
         return cls(**known)
 
 
-def compile_convention(convention: Mapping[str, Any] | Convention | None = None) -> Convention:
-    """Turn the `naming` config section (or None for the default) into a `Convention`.
-
-    Raises ConventionError, one sentence, when the section cannot work (unknown field, two optional segments,
-    a bad regular expression...). The JSON schema catches most of this at config load; this guards callers that
-    pass their own dict.
-    """
-    if isinstance(convention, Convention):
-        return convention
-    raw = DEFAULT_CONVENTION if convention is None else convention
-    separator = str(raw.get("separator", "_"))
-    if len(separator) != 1 or separator in "/\\.":
-        raise ConventionError(f"naming: separator must be one character other than '/', '\\' or '.', got {separator!r}")
-    segments = []
-    seen: set[str] = set()
-    for index, seg in enumerate(raw.get("segments") or []):
-        name = seg.get("field")
-        if name not in FIELDS:
-            raise ConventionError(f"naming: segments.{index}.field must be one of {', '.join(FIELDS)}, got {name!r}")
-        if name in seen:
-            raise ConventionError(f"naming: segments.{index}.field {name!r} appears twice")
-        seen.add(name)
-        value_kind = seg.get("value", "text")
-        if value_kind not in VALUE_KINDS:
-            raise ConventionError(
-                f"naming: segments.{index}.value must be one of {', '.join(VALUE_KINDS)}, got {value_kind!r}"
-            )
-        try:
-            charset = re.compile(f"[{seg['charset']}]") if seg.get("charset") else None
-            pattern = re.compile(seg["pattern"]) if seg.get("pattern") else None
-        except re.error as exc:
-            raise ConventionError(f"naming: segments.{index} has an invalid regular expression ({exc})") from None
-        segments.append(
-            Segment(
-                field=name,
-                label=str(seg.get("label") or name.upper()),
-                expect=str(seg.get("expect") or "a value matching the convention"),
-                optional=bool(seg.get("optional", False)),
-                length=seg.get("length"),
-                min_length=seg.get("min_length"),
-                max_length=seg.get("max_length"),
-                charset=charset,
-                pattern=pattern,
-                value=value_kind,
-            )
-        )
-    if "tracking_id" not in seen:
-        raise ConventionError("naming: segments must include the tracking_id field")
-    if sum(s.optional for s in segments) > 1:
-        raise ConventionError("naming: at most one segment may be optional, or a name could be read two ways")
-    extensions = tuple(str(e).lower().lstrip(".") for e in raw.get("allowed_extensions") or ())
-    if not extensions:
-        raise ConventionError("naming: allowed_extensions must list at least one extension")
+@functools.lru_cache(maxsize=8)
+def compile_convention(rules: NamingRules | None = None) -> Convention:
+    """The convention ``rules`` give (None: the spec's), compiled for parsing. The rules were checked when the
+    configuration loaded (one field per segment, the tracking ID among them, at most one optional segment,
+    regular expressions that compile), so compiling cannot fail."""
+    rules = rules or DEFAULT_CONVENTION
     return Convention(
-        separator=separator,
-        max_name_bytes=int(raw.get("max_name_bytes", 255)),
-        allowed_extensions=extensions,
-        upload_components=frozenset(raw.get("upload_components") or ()),
-        segments=tuple(segments),
+        separator=rules.separator,
+        max_name_bytes=rules.max_name_bytes,
+        allowed_extensions=tuple(extension.lower().lstrip(".") for extension in rules.allowed_extensions),
+        upload_components=frozenset(rules.upload_components),
+        segments=tuple(_compiled(segment) for segment in rules.segments),
+    )
+
+
+def _compiled(segment: NamingSegment) -> Segment:
+    return Segment(
+        field=segment.field,
+        label=segment.label or segment.field.upper(),
+        expect=segment.expect or "a value matching the convention",
+        optional=segment.optional,
+        length=segment.length,
+        min_length=segment.min_length,
+        max_length=segment.max_length,
+        charset=re.compile(f"[{segment.charset}]") if segment.charset else None,
+        pattern=re.compile(segment.pattern) if segment.pattern else None,
+        value=segment.value,
     )
 
 
@@ -306,11 +254,9 @@ def _missing_reading(parts: list[str], conv: Convention, pairs: _Pairs) -> _Pair
     return other if fits and any(_segment_problems(seg, raw) for seg, raw in pairs[at:]) else []
 
 
-def parse_filename(name: str, convention: Mapping[str, Any] | Convention | None = None) -> ParsedName:
-    """Parse and validate an upload name against the convention (default: the spec's V2 convention).
-
-    Never raises on a bad name. A ConventionError means the convention, not the name, is broken.
-    """
+def parse_filename(name: str, convention: NamingRules | None = None) -> ParsedName:
+    """Parse and validate an upload name against the convention (default: the spec's V2 convention); never
+    raises on a bad name."""
     conv = compile_convention(convention)
     if not isinstance(name, str):
         return ParsedName(str(name), False, [f"The name must be text, got {type(name).__name__}."])
@@ -363,7 +309,7 @@ def parse_filename(name: str, convention: Mapping[str, Any] | Convention | None 
     return ParsedName(original_name=name, is_valid=True, extension=ext.lower(), clean_name=clean_name, **values)
 
 
-def tracking_id_in(name: str, convention: Mapping[str, Any] | Convention | None = None) -> str | None:
+def tracking_id_in(name: str, convention: NamingRules | None = None) -> str | None:
     """The valid tracking ID a name leads with, even when the rest of the name is invalid (best effort, for
     messages about a name that did not parse); None otherwise."""
     conv = compile_convention(convention)
@@ -393,8 +339,3 @@ def safe_local_name(name: str, max_length: int = 120) -> str:
         safe = f"{(stem if dot else safe)[:keep]}{'.' + ext if ext else ''}"
     safe = safe.strip(".")
     return safe or "file"
-
-
-def default_convention() -> dict[str, Any]:
-    """A copy of the spec's convention, for callers that want to start from it and change one thing."""
-    return copy.deepcopy(DEFAULT_CONVENTION)

@@ -1,21 +1,24 @@
 """Build the OTMM asset representation of a derivative (the `asset_representation` part of `POST /assets`).
 
 Inputs: the master's DAM metadata as the API returns it on read (grouped), the parsed V2 name, the media
-metadata of the file and the `field_mappings` config section; the lookup domains are passed in (domain id ->
-allowed codes) so this module does no I/O. See config/field_mappings.yaml for the rules, in order.
+metadata of the file and the typed `field_mappings` config section (:class:`FieldMappings`); the lookup domains
+are passed in (domain id -> allowed codes) so this module does no I/O. See config/field_mappings.yaml for the rules, in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferrero_provider.otmm.metadata import FIELD_TYPE, TABLE_FIELD_TYPE, flatten_metadata
 from ferrero_provider.otmm.metadata import MetadataField as _Field
 from ferrero_provider.otmm.metadata import read_fields as _read_fields
 from ferrero_provider.otmm.metadata import unwrap_metadata as _unwrap_metadata
 from include.ferrero.naming import ParsedName
+
+if TYPE_CHECKING:
+    from include.ferrero.config_rules import FieldMappings, FilenameFieldUpdate
 
 __all__ = [
     "AssetRepresentation",
@@ -29,6 +32,10 @@ __all__ = [
 _SHOWN_ALLOWED = 30  # allowed values listed in a refusal before "and N more"
 
 
+#: Lookup domain id -> its allowed codes (a list, or a code -> label mapping).
+Domains = Mapping[str, Iterable[str]]
+
+
 class RepresentationError(ValueError):
     """The derivative's metadata cannot be built; the message is one sentence for the operator."""
 
@@ -38,7 +45,7 @@ class AssetRepresentation:
     """The create-asset JSON (`representation`), the flat field values it holds, and warnings."""
 
     representation: dict[str, Any]
-    fields: dict[str, Any]
+    fields: dict[str, object]
     sources: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     file_name: str | None = None
@@ -58,7 +65,7 @@ class AssetRepresentation:
 # --- reading the master's metadata -------------------------------------------------------------------------
 
 
-def metadata_model_of(master: Any) -> str | None:
+def metadata_model_of(master: object) -> str | None:
     """The metadata model id of the master, when its metadata carries one."""
     metadata = _unwrap_metadata(master)
     if isinstance(master, Mapping):
@@ -70,7 +77,7 @@ def metadata_model_of(master: Any) -> str | None:
     return None
 
 
-def domains_from_otmm(payload: Any) -> dict[str, dict[str, str]]:
+def domains_from_otmm(payload: object) -> dict[str, dict[str, str]]:
     """Domain id -> {code: display value} from OTMM `/lookupdomains` or `/lookupdomains/{id}` answers.
 
     Accepts one answer, a list of them, or an already converted mapping (returned as is). Expired values are
@@ -105,43 +112,37 @@ def domains_from_otmm(payload: Any) -> dict[str, dict[str, str]]:
 # --- building ----------------------------------------------------------------------------------------------
 
 
-def _is_empty(value: Any) -> bool:
+def _is_empty(value: object) -> bool:
     return value is None or value == "" or value == []
 
 
-def _transform(value: Any, transform: str | None) -> Any:
-    if transform in (None, "none") or not isinstance(value, str):
+def _transform(value: object, transform: str) -> object:
+    if not isinstance(value, str):
         return value
-    if transform == "uppercase":
-        return value.upper()
-    if transform == "lowercase":
-        return value.lower()
-    raise RepresentationError(f"config/field_mappings.yaml: unknown transform {transform!r}")
+    return value.upper() if transform == "uppercase" else value.lower() if transform == "lowercase" else value
 
 
-def _parsed_values(parsed: ParsedName | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(parsed, Mapping):
-        parsed = ParsedName.from_dict(parsed)
+def _valid(parsed: ParsedName | Mapping[str, Any]) -> ParsedName:
+    parsed = ParsedName.from_dict(parsed) if isinstance(parsed, Mapping) else parsed
     if not parsed.is_valid:
         raise RepresentationError(parsed.error_summary())
-    values = parsed.to_dict()
-    values["clean_filename"] = parsed.clean_name
-    return values
+    return parsed
 
 
-def _media_values(media: Mapping[str, Any] | None) -> dict[str, Any]:
+def _media_values(media: Mapping[str, object] | None) -> dict[str, object]:
     values = dict(media or {})
-    if values.get("duration_ms") is not None:
-        values["duration_seconds"] = round(values["duration_ms"] / 1000, 3)
+    duration_ms = values.get("duration_ms")
+    if isinstance(duration_ms, int | float):
+        values["duration_seconds"] = round(duration_ms / 1000, 3)
     if values.get("width") and values.get("height"):
         values["resolution"] = f"{values['width']}x{values['height']}"
     return values
 
 
-def _with_kind(fid: str, value: Any, source: str, mappings: Mapping[str, Any], previous: _Field | None,
+def _with_kind(fid: str, value: object, source: str, mappings: FieldMappings, previous: _Field | None,
                vtype: str | None = None) -> _Field:
-    table = fid in set(mappings.get("table_fields") or ()) or bool(previous and previous.table)
-    domain = fid in (mappings.get("field_domains") or {}) or bool(previous and previous.domain)
+    table = fid in mappings.table_fields or bool(previous and previous.table)
+    domain = fid in mappings.field_domains or bool(previous and previous.domain)
     if table and not isinstance(value, list):
         value = [] if _is_empty(value) else [value]
     if vtype is None:
@@ -150,18 +151,11 @@ def _with_kind(fid: str, value: Any, source: str, mappings: Mapping[str, Any], p
     return _Field(value, vtype, table=table, domain=domain, source=source)
 
 
-def _allowed_codes(domain_values: Any) -> list[str]:
-    if isinstance(domain_values, Mapping):  # code -> label
-        return [str(code) for code in domain_values]
-    return [str(code) for code in domain_values]
-
-
-def _check_domains(fields: dict[str, _Field], checked: set[str], mappings: Mapping[str, Any],
-                   domains: Mapping[str, Any] | None, strict: bool, warnings: list[str]) -> None:
-    settings = mappings.get("validate_domain_values") or {}
-    if not settings.get("enabled", True) or not checked:
+def _check_domains(fields: dict[str, _Field], checked: set[str], mappings: FieldMappings,
+                   domains: Domains | None, strict: bool, warnings: list[str]) -> None:
+    if not mappings.validate_domain_values.enabled or not checked:
         return
-    field_domains = mappings.get("field_domains") or {}
+    field_domains = mappings.field_domains
     if domains is None:
         warnings.append(
             f"Domain values were not checked ({', '.join(sorted(checked))}): no lookup domains were given."
@@ -178,7 +172,7 @@ def _check_domains(fields: dict[str, _Field], checked: set[str], mappings: Mappi
                 raise RepresentationError(message)
             warnings.append(message)
             continue
-        allowed = _allowed_codes(domains[domain_id])
+        allowed = [str(code) for code in domains[domain_id]]  # a list, or the codes of a code -> label mapping
         for value in f.value if isinstance(f.value, list) else [f.value]:
             if str(value) in allowed:
                 continue
@@ -208,9 +202,9 @@ def _element(fid: str, f: _Field) -> dict[str, Any]:
 def build_asset_representation(
     master_metadata: Any,
     parsed: ParsedName | Mapping[str, Any],
-    media: Mapping[str, Any] | None,
-    mappings: Mapping[str, Any],
-    domains: Mapping[str, Any] | None = None,
+    media: Mapping[str, object] | None,
+    mappings: FieldMappings,
+    domains: Domains | None = None,
     *,
     strict: bool | None = None,
 ) -> AssetRepresentation:
@@ -221,78 +215,61 @@ def build_asset_representation(
     Raises RepresentationError (one sentence) when the name is invalid, a required value is missing, or, in
     strict mode, a value is outside its lookup domain.
     """
-    name_values = _parsed_values(parsed)
+    parsed = _valid(parsed)
+    name_values: dict[str, object] = {**parsed.to_dict(), "clean_filename": parsed.clean_name}
     master = _read_fields(master_metadata)
-    field_domains = mappings.get("field_domains") or {}
-    settings = mappings.get("validate_domain_values") or {}
-    strict = bool(settings.get("strict_mode", False)) if strict is None else strict
+    field_domains = mappings.field_domains
+    strict = mappings.validate_domain_values.strict_mode if strict is None else strict
     fields: dict[str, _Field] = {}
     checked: set[str] = set()  # fields whose value did not come from the master unchanged
     warnings: list[str] = []
 
-    for fid in mappings.get("mvp_fields") or ():
+    for fid in mappings.mvp_fields:
         if fid in master and not _is_empty(master[fid].value):
             fields[fid] = _with_kind(fid, master[fid].value, "master", mappings, master[fid])
 
-    for rule in mappings.get("filename_field_updates") or ():
-        fid, source = rule["field_id"], rule["source"]
-        value = name_values.get(source)
-        origin = f"file name ({source})"
-        if _is_empty(value) and "default" in rule:
-            value, origin = rule["default"], "filename update default"
-        if _is_empty(value):
-            if rule.get("required", False):
-                raise RepresentationError(
-                    f"Field {fid} is required but the file name {name_values['original_name']!r} gives no "
-                    f"{source} and the field has no default."
-                )
-            if "fallback" not in rule:
-                continue
-            value, origin = rule["fallback"], "filename update fallback"
-        value = _transform(value, rule.get("transform"))
-        fields[fid] = _with_kind(fid, value, origin, mappings, fields.get(fid) or master.get(fid))
-        wants_check = rule.get("validate_domain", fid in field_domains)
-        if wants_check:
-            if fid not in field_domains:
-                raise RepresentationError(
-                    f"config/field_mappings.yaml: field {fid} has validate_domain: true but no lookup domain "
-                    f"in field_domains."
-                )
-            checked.add(fid)
+    for rule in mappings.filename_field_updates:
+        update = _name_update(rule, name_values)
+        if update is None:
+            continue
+        value, origin = update
+        fields[rule.field_id] = _with_kind(rule.field_id, _transform(value, rule.transform), origin, mappings,
+                                           fields.get(rule.field_id) or master.get(rule.field_id))
+        if mappings.checks_domain(rule):
+            checked.add(rule.field_id)
 
     media_values = _media_values(media)
-    for rule in mappings.get("media_field_mappings") or ():
-        value = media_values.get(rule["source"])
+    for media_rule in mappings.media_field_mappings:
+        value = media_values.get(media_rule.source)
         if _is_empty(value):
             continue
-        vtype = rule.get("type", "string")
-        if vtype == "string":
+        if media_rule.type == "string":
             value = str(value)
-        fields[rule["field_id"]] = _with_kind(rule["field_id"], value, f"media ({rule['source']})", mappings,
-                                              None, vtype)
-        if rule["field_id"] in field_domains:
-            checked.add(rule["field_id"])
+        fields[media_rule.field_id] = _with_kind(media_rule.field_id, value, f"media ({media_rule.source})",
+                                                 mappings, None, media_rule.type)
+        if media_rule.field_id in field_domains:
+            checked.add(media_rule.field_id)
 
-    for fid, value in (mappings.get("default_field_values") or {}).items():
+    for fid, default in mappings.default_field_values.items():
         if fid not in fields or _is_empty(fields[fid].value):
-            fields[fid] = _with_kind(fid, value, "default", mappings, master.get(fid))
+            fields[fid] = _with_kind(fid, default, "default", mappings, master.get(fid))
             if fid in field_domains:
                 checked.add(fid)
 
-    for fid, value in (mappings.get("forced_field_values") or {}).items():
-        fields[fid] = _with_kind(fid, value, "forced", mappings, master.get(fid))
+    for fid, forced in mappings.forced_field_values.items():
+        fields[fid] = _with_kind(fid, forced, "forced", mappings, master.get(fid))
         if fid in field_domains:
             checked.add(fid)
 
     _check_domains(fields, checked, mappings, domains, strict, warnings)
 
-    model_id = mappings.get("metadata_model_id") or metadata_model_of(master_metadata)
+    model_id = mappings.metadata_model_id or metadata_model_of(master_metadata)
     if not model_id:
         raise RepresentationError(
             "No metadata model for the new asset: config/field_mappings.yaml has no metadata_model_id and the "
             "master's metadata does not name one."
         )
-    policies = [{"id": pid} for pid in mappings.get("security_policy_ids") or ()]
+    policies = [{"id": pid} for pid in mappings.security_policy_ids]
     representation = {
         "asset_resource": {
             "asset": {
@@ -307,5 +284,21 @@ def build_asset_representation(
         fields={fid: f.value for fid, f in fields.items()},
         sources={fid: f.source for fid, f in fields.items()},
         warnings=warnings,
-        file_name=name_values["clean_name"],
+        file_name=parsed.clean_name,
     )
+
+
+def _name_update(rule: FilenameFieldUpdate, name_values: Mapping[str, object]) -> tuple[object, str] | None:
+    """The value a file-name update writes and where it came from; None when it writes nothing (the field keeps
+    the master's value). Raises RepresentationError when a required value is missing."""
+    value, origin = name_values.get(rule.source), f"file name ({rule.source})"
+    if _is_empty(value) and rule.default is not None:
+        value, origin = rule.default, "filename update default"
+    if not _is_empty(value):
+        return value, origin
+    if rule.required:
+        raise RepresentationError(
+            f"Field {rule.field_id} is required but the file name {name_values['original_name']!r} gives no "
+            f"{rule.source} and the field has no default."
+        )
+    return None if rule.fallback is None else (rule.fallback, "filename update fallback")

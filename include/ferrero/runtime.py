@@ -168,7 +168,7 @@ def dam_settings(config: Config) -> DamSettings:
     """The DAM hook's settings from the project config (``dam``, ``field_mappings.validate_domain_values``)."""
     from ferrero_provider.otmm.client.settings import DamSettings
 
-    dam, domains = config.dam, config.domain_validation
+    dam, domains = config.dam, config.field_mappings.validate_domain_values
     return DamSettings(
         timeout_seconds=dam.timeout_seconds, job_timeout_seconds=dam.job_timeout_seconds, page_size=dam.page_size,
         status_field=dam.campaign.status_field, number_field=dam.campaign.number_field,

@@ -31,7 +31,6 @@ def _edit(path: Path, change) -> None:
 
 def test_project_config_loads_with_every_section() -> None:
     config = load_settings()
-    assert config.environment == "staging"
     assert config.polling.interval_seconds == 300
     assert config.webhook.port == 8095  # ${RECEIVER_PORT:-8095} expands to an integer
     assert "campaign_status_update" in config.webhooks and "upload_failed" in config.email_templates.templates
@@ -182,6 +181,12 @@ def test_box_web_url_defaults_to_box_and_is_checked(config_dir: Path, monkeypatc
      "config/field_mappings.yaml: mvp_fields must be a list of field ids, got ['A', 'A']"),
     ("webhooks.yaml", lambda d: d.pop("campaign_status_update"),
      "config/webhooks.yaml: campaign_status_update is missing"),
+    ("email_templates.yaml", lambda d: d["templates"]["upload_failed"].update(subject="{{ filename } failed"),
+     "config/email_templates.yaml: templates.upload_failed.subject is not a valid Jinja2 template (unexpected '}', "
+     "line 1)"),
+    ("email_templates.yaml", lambda d: d["templates"]["upload_failed"].update(html="<p>{{ file_name }}: {{ oops }}"),
+     "config/email_templates.yaml: templates.upload_failed.html uses file_name, oops, which variables does not "
+     "list"),
 ])
 def test_values_are_strict_and_said_in_one_sentence(config_dir: Path, file: str, change, sentence: str) -> None:
     """No coercion ("300" is not an integer, yes is not true), null only where a key says so."""

@@ -75,6 +75,7 @@ def test_html_to_text_keeps_words_lines_and_links() -> None:
 
 def test_the_hooks_get_the_sections_as_typed_settings() -> None:
     """``retry``, ``dam``, ``box`` and ``validate_domain_values`` reach the hooks' settings, value for value."""
+    from include.ferrero.config import PROJECT_ROOT
     from include.ferrero.runtime import box_settings, dam_settings, retry_policy
 
     config = load_settings(env="production")
@@ -89,7 +90,9 @@ def test_the_hooks_get_the_sections_as_typed_settings() -> None:
     assert (dam.status_field, dam.number_field, dam.final_assets_folder_name) == (
         config.dam.campaign.status_field, config.dam.campaign.number_field,
         config.dam.campaign.final_assets_folder_name)
-    assert dam.domain_cache_ttl_seconds == config.domain_validation.cache_ttl_hours * 3600
+    domains = config.field_mappings.validate_domain_values
+    assert dam.domain_cache_ttl_seconds == domains.cache_ttl_hours * 3600
+    assert domains.cache_file and dam.domain_cache_file == PROJECT_ROOT / domains.cache_file
     assert (box.root_folder_id, box.masters_folder_name, box.derivatives_folder_name,
             box.chunked_upload_threshold_mb) == (config.box.root_folder_id, config.box.masters_folder_name,
                                                  config.box.derivatives_folder_name,

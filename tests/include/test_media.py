@@ -7,6 +7,7 @@ import subprocess
 import imageio_ffmpeg
 import pytest
 
+from include.ferrero.config_rules import FieldMappings
 from include.ferrero.media import MEDIA_KEYS, read_media_metadata
 from include.ferrero.naming import parse_filename
 from include.ferrero.representation import build_asset_representation
@@ -71,14 +72,14 @@ def test_missing_file(tmp_path):
 
 
 def test_media_metadata_lands_in_the_configured_fields(media_dir):
-    mappings = {
+    mappings = FieldMappings.model_validate({
         "mvp_fields": [], "filename_field_updates": [], "metadata_model_id": "M",
         "media_field_mappings": [
             {"field_id": "FERRERO.FIELD.DURATION", "source": "duration_seconds", "type": "decimal"},
             {"field_id": "FERRERO.FIELD.RESOLUTION", "source": "resolution"},
             {"field_id": "FERRERO.FIELD.AUDIO CODEC", "source": "audio_codec"},
         ],
-    }
+    })
     name = parse_filename("K7M2QX_Nutella_Breakfast_video_IT_v02.mp4")
     fields = build_asset_representation({}, name, read_media_metadata(media_dir / "spot.mp4"), mappings).fields
     assert fields["FERRERO.FIELD.DURATION"] == pytest.approx(2.0, abs=0.1)

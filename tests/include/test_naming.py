@@ -9,17 +9,23 @@ import pytest
 import yaml
 
 from include.ferrero.config import ConfigError, clear_cache, load_settings
+from include.ferrero.config_rules import NamingRules
 from include.ferrero.naming import (
     DEFAULT_CONVENTION,
-    ConventionError,
     ParsedName,
-    default_convention,
     parse_filename,
     safe_local_name,
     tracking_id_in,
 )
 
 PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def rules(edit) -> NamingRules:
+    """The spec's convention as ``naming.yaml`` writes it, changed by ``edit``, checked as the config loader does."""
+    data = DEFAULT_CONVENTION.model_dump(exclude_none=True)
+    edit(data)
+    return NamingRules.model_validate(data)
 
 # The spec's example table, valid rows: name -> expected parse.
 VALID_EXAMPLES = {
@@ -170,8 +176,7 @@ def test_tracking_id_in_finds_a_leading_tracking_id(name, expected):
 
 
 def test_tracking_id_in_follows_the_convention():
-    convention = default_convention()
-    convention["separator"] = "-"
+    convention = rules(lambda c: c.update(separator="-"))
     assert tracking_id_in("K7M2QX-Nutella.mp4", convention) == "K7M2QX"
     assert tracking_id_in("K7M2QX_Nutella.mp4", convention) is None
     assert tracking_id_in(None) is None  # type: ignore[arg-type]
@@ -284,43 +289,24 @@ def test_config_file_is_the_spec_default():
 
 
 def test_custom_convention_from_config():
-    convention = default_convention()
-    convention["allowed_extensions"] = ["mxf"]
-    convention["upload_components"] = []
-    convention["segments"] = [s for s in convention["segments"] if s["field"] != "market_code"]
+    convention = rules(lambda c: c.update(allowed_extensions=["mxf"], upload_components=[],
+                                          segments=[s for s in c["segments"] if s["field"] != "market_code"]))
     ok = parse_filename("K7M2QX_Nutella_Breakfast_video_IT_v02.MXF", convention)
     assert ok.is_valid and ok.clean_name == "K7M2QX_Nutella_Breakfast_video_IT_v02.mxf"
     assert not parse_filename("K7M2QX_Nutella_Breakfast_video_IT_v02.mp4", convention).is_valid
     no_market = parse_filename("K7M2QX_Nutella_Breakfast_video_IT_CH_v02.mxf", convention)
     assert any("7 segments" in e and "expected 6," in e for e in no_market.errors), no_market.errors
 
-    dashed = default_convention()
-    dashed["separator"] = "-"
-    for seg in dashed["segments"]:
-        if seg.get("charset") == "A-Za-z0-9-":
-            seg["charset"] = "A-Za-z0-9_"
+    def dash(convention):
+        convention["separator"] = "-"
+        for seg in convention["segments"]:
+            if seg.get("charset") == "A-Za-z0-9-":
+                seg["charset"] = "A-Za-z0-9_"
+
+    dashed = rules(dash)
     parsed = parse_filename("K7M2QX-Nutella-Breakfast_Moments-video-IT-v02.mp4", dashed)
     assert parsed.is_valid, parsed.errors
     assert parsed.clean_name == "Nutella-Breakfast_Moments-video-IT-v02.mp4"
-
-
-@pytest.mark.parametrize(
-    "change, words",
-    [
-        (lambda c: c["segments"][1].update(optional=True), "at most one segment may be optional"),
-        (lambda c: c["segments"][1].update(field="colour"), "segments.1.field"),
-        (lambda c: c["segments"][1].update(field="tracking_id"), "appears twice"),
-        (lambda c: c["segments"][6].update(pattern="[v"), "invalid regular expression"),
-        (lambda c: c.update(separator="/"), "separator"),
-        (lambda c: c.update(allowed_extensions=[]), "allowed_extensions"),
-        (lambda c: c.update(segments=c["segments"][1:]), "tracking_id"),
-    ],
-)
-def test_broken_convention_is_a_convention_error(change, words):
-    convention = default_convention()
-    change(convention)
-    with pytest.raises(ConventionError, match=words):
-        parse_filename("K7M2QX_Nutella_Breakfast_video_IT_v02.mp4", convention)
 
 
 @pytest.fixture
@@ -349,6 +335,34 @@ def test_naming_yaml_is_validated_by_its_schema(config_copy, edit, message):
     with pytest.raises(ConfigError) as info:
         load_settings(config_copy)
     assert "naming.yaml: " + message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["segments"][1].update(optional=True),
+         "segments.5.optional is true on a second segment; at most one segment may be optional, or a name could "
+         "be read two ways"),
+        (lambda c: c["segments"][1].update(field="colour"), "segments.1.field must be one of tracking_id, brand,"),
+        (lambda c: c["segments"][1].update(field="tracking_id"),
+         "segments.1.field 'tracking_id' appears twice (a field fills one segment)"),
+        (lambda c: c["segments"][6].update(pattern="[v"), "segments.6.pattern must be a regular expression, got '[v'"),
+        (lambda c: c["segments"][1].update(charset="z-a"),
+         "segments.1.charset must be the inside of a regex character class, such as A-Za-z0-9-, got 'z-a'"),
+        (lambda c: c.update(allowed_extensions=[]), "allowed_extensions must be a non-empty list of file extensions"),
+        (lambda c: c.update(segments=c["segments"][1:]), "segments must include the tracking_id field"),
+    ],
+)
+def test_a_convention_that_cannot_work_is_refused_at_load(config_copy, edit, message):
+    """What the parser cannot work with never reaches it: the configuration refuses it, in one sentence."""
+    path = config_copy / "naming.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_settings(config_copy)
+    assert str(info.value).startswith("config/naming.yaml: " + message), str(info.value)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(

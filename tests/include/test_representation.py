@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 import yaml
 
 from include.ferrero.config import ConfigError, clear_cache, load_settings
+from include.ferrero.config_rules import FieldMappings
 from include.ferrero.naming import parse_filename
 from include.ferrero.representation import (
     RepresentationError,
@@ -83,6 +83,13 @@ MEDIA = {"duration_ms": 15040, "width": 1920, "height": 1080, "frame_rate": 25.0
 def mappings():
     clear_cache()
     return load_settings().field_mappings
+
+
+def edited(mappings, edit):
+    """``mappings`` as ``field_mappings.yaml`` writes them, changed by ``edit``, checked as the config loader does."""
+    data = mappings.model_dump(exclude_none=True)
+    edit(data)
+    return FieldMappings.model_validate(data)
 
 
 def elements(result):
@@ -191,8 +198,7 @@ def test_lenient_mode_keeps_the_value_with_a_warning(mappings):
 
 
 def test_strict_mode_comes_from_config(mappings):
-    strict = copy.deepcopy(mappings)
-    strict["validate_domain_values"]["strict_mode"] = True
+    strict = edited(mappings, lambda m: m["validate_domain_values"].update(strict_mode=True))
     parsed = parse_filename("K7M2QX_Nutella_Breakfast_poster_IT_v02.jpg")
     with pytest.raises(RepresentationError):
         build_asset_representation(master_asset(), parsed, {}, strict, DOMAINS)
@@ -208,29 +214,41 @@ def test_domain_check_edges(mappings):
         build_asset_representation(master_asset(), parsed, {}, mappings, only_languages, strict=True)
     lenient = build_asset_representation(master_asset(), parsed, {}, mappings, only_languages, strict=False)
     assert any("not available" in w for w in lenient.warnings)
-    disabled = copy.deepcopy(mappings)
-    disabled["validate_domain_values"]["enabled"] = False
+    disabled = edited(mappings, lambda m: m["validate_domain_values"].update(enabled=False))
     assert build_asset_representation(master_asset(), parsed, {}, disabled, {}, strict=True).warnings == []
-    opt_out = copy.deepcopy(mappings)
-    for rule in opt_out["filename_field_updates"]:
-        rule["validate_domain"] = False
+    opt_out = edited(mappings, lambda m: [rule.update(validate_domain=False) for rule in m["filename_field_updates"]])
     assert build_asset_representation(master_asset(), parsed, {}, opt_out, {}, strict=True).warnings == []
 
 
 def test_master_values_are_not_rechecked():
-    mappings = {"mvp_fields": ["FERRERO.FIELD.MKTG.ASSET TYPE"], "filename_field_updates": [],
-                "field_domains": {"FERRERO.FIELD.MKTG.ASSET TYPE": "D"},
-                "validate_domain_values": {"enabled": True, "strict_mode": True}, "metadata_model_id": "M"}
+    mappings = FieldMappings.model_validate({
+        "mvp_fields": ["FERRERO.FIELD.MKTG.ASSET TYPE"], "filename_field_updates": [],
+        "field_domains": {"FERRERO.FIELD.MKTG.ASSET TYPE": "D"},
+        "validate_domain_values": {"enabled": True, "strict_mode": True}, "metadata_model_id": "M"})
     result = build_asset_representation(master_asset(), parse_filename(NAME), {}, mappings, {"D": ["x"]})
     assert result.fields == {"FERRERO.FIELD.MKTG.ASSET TYPE": "master"}
     assert elements(result)["FERRERO.FIELD.MKTG.ASSET TYPE"]["value"]["domain_value"] == "true"
-    forced = dict(mappings, forced_field_values={"FERRERO.FIELD.MKTG.ASSET TYPE": "typo"})
+    forced = edited(mappings, lambda m: m.update(forced_field_values={"FERRERO.FIELD.MKTG.ASSET TYPE": "typo"}))
     with pytest.raises(RepresentationError, match="'typo'"):
         build_asset_representation(master_asset(), parse_filename(NAME), {}, forced, {"D": ["x"]})
 
 
+def test_validate_domain_defaults_to_what_field_domains_says():
+    """A file-name update without validate_domain checks its value exactly when its field has a lookup domain."""
+    parsed = parse_filename("K7M2QX_Nutella_Breakfast_poster_IT_v02.jpg")
+    mappings = base_mappings(field_domains={"TYPE": "D"}, filename_field_updates=[
+        {"field_id": "TYPE", "source": "asset_type"}, {"field_id": "BRAND", "source": "brand"}])
+    with pytest.raises(RepresentationError, match="Field TYPE value 'poster' is not in the lookup domain D"):
+        build_asset_representation({}, parsed, {}, mappings, {"D": ["video"]}, strict=True)
+    assert build_asset_representation({}, parsed, {}, mappings, {"D": ["poster"]}, strict=True).fields == {
+        "TYPE": "poster", "BRAND": "Nutella"}, "BRAND has no domain: not checked"
+    unchecked = edited(mappings, lambda m: m["filename_field_updates"][0].update(validate_domain=False))
+    assert build_asset_representation({}, parsed, {}, unchecked, {"D": ["video"]}, strict=True).warnings == []
+
+
 def base_mappings(**extra):
-    return {"mvp_fields": [], "metadata_model_id": "M", "security_policy_ids": [7], **extra}
+    return FieldMappings.model_validate({"mvp_fields": [], "filename_field_updates": [], "metadata_model_id": "M",
+                                         "security_policy_ids": [7], **extra})
 
 
 def test_required_default_and_fallback():
@@ -295,14 +313,7 @@ def test_parsed_name_may_come_as_a_dict(mappings):
 
 def test_missing_metadata_model_is_an_error():
     with pytest.raises(RepresentationError, match="metadata model"):
-        build_asset_representation({}, parse_filename(NAME), {}, {"mvp_fields": [], "filename_field_updates": []})
-
-
-def test_validate_domain_without_a_domain_is_a_config_error():
-    mappings = base_mappings(filename_field_updates=[
-        {"field_id": "X", "source": "brand", "validate_domain": True}])
-    with pytest.raises(RepresentationError, match="config/field_mappings.yaml: field X has validate_domain"):
-        build_asset_representation({}, parse_filename(NAME), {}, mappings, {})
+        build_asset_representation({}, parse_filename(NAME), {}, base_mappings(metadata_model_id=None))
 
 
 def test_domains_from_otmm_answers():
@@ -328,6 +339,11 @@ def test_domains_from_otmm_answers():
         (lambda m: m["validate_domain_values"].update(strict_mode="yes"), "validate_domain_values.strict_mode must be true or false"),
         (lambda m: m["validate_domain_values"].update(cache_ttl_hours=-1), "validate_domain_values.cache_ttl_hours must be a number of hours >= 0, got -1"),
         (lambda m: m["media_field_mappings"][0].update(type="float"), "media_field_mappings.0.type must be string or decimal"),
+        (lambda m: m["filename_field_updates"][0].update(validate_domain=True),
+         "filename_field_updates.0.validate_domain is true but field_domains gives ARTESIA.FIELD.ASSET NAME no "
+         "lookup domain"),
+        (lambda m: m["filename_field_updates"][1].update(fallback=None),
+         "filename_field_updates.1.fallback must be a text or a number, got None"),
     ],
 )
 def test_field_mappings_yaml_is_validated_by_its_schema(tmp_path, edit, message):
@@ -347,13 +363,13 @@ def test_field_mappings_yaml_is_validated_by_its_schema(tmp_path, edit, message)
 
 
 def test_project_field_mappings_match_the_original_plan(mappings):
-    assert len(mappings["mvp_fields"]) == 28
+    assert len(mappings.mvp_fields) == 28
     for fid in ["FERRERO.FIELD.MKTG.ASSET TYPE", "FERRERO.FIELD.FISCAL YEAR", "MAIN_LANGUAGES",
                 "ARTESIA.FIELD.ASSET DESCRIPTION", "FERRERO.FIELD.STATE", "ARTESIA.FIELD.ASSET NAME",
                 "FERRERO.FIELD.SUB BRAND", "FERRERO.MARKETING.FIELD.AGENCY NAME",
                 "FERRERO.MARKETING.FIELD.SPOT_VERSION", "FERRERO.MARKETING.FIELD.DIRECTOR_NAME",
                 "FERRERO.MARKET.FIELD.IPRIGHT", "FERRERO.MARKET.FIELD.BUYOUT"]:
-        assert fid in mappings["mvp_fields"]
-    assert mappings["forced_field_values"] == {"FERRERO.FIELD.STATE": "Local"}
-    assert mappings["validate_domain_values"]["cache_ttl_hours"] == 24
-    assert mappings["validate_domain_values"]["strict_mode"] is False
+        assert fid in mappings.mvp_fields
+    assert mappings.forced_field_values == {"FERRERO.FIELD.STATE": "Local"}
+    assert mappings.validate_domain_values.cache_ttl_hours == 24
+    assert mappings.validate_domain_values.strict_mode is False

@@ -41,7 +41,8 @@ from include.ferrero.temp_files import prepare_temp_root, size_problem
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from include.ferrero.config_model import Config, RuleFile
+    from include.ferrero.config_model import Config
+    from include.ferrero.config_rules import FieldMappings
     from include.ferrero.db.rows import CampaignProgress, MasterRow, StatusChangeRow
     from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
@@ -98,13 +99,11 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
     }
 
 
-def lookup_domains(otmm: Dam, mappings: RuleFile) -> dict[str, dict[str, str]] | None:
+def lookup_domains(otmm: Dam, mappings: FieldMappings) -> dict[str, dict[str, str]] | None:
     """The DAM's allowed codes of every configured field domain (None when validation is off)."""
-    validate, field_domains = mappings.get("validate_domain_values"), mappings.get("field_domains")
-    if isinstance(validate, dict) and not validate.get("enabled", True):
+    if not mappings.validate_domain_values.enabled:
         return None
-    domains = {str(d) for d in field_domains.values()} if isinstance(field_domains, dict) else set()
-    return {domain: otmm.lookup_domains.get_lookup_domain(domain) for domain in domains}
+    return {domain: otmm.lookup_domains.get_lookup_domain(domain) for domain in set(mappings.field_domains.values())}
 
 
 def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config,
@@ -205,10 +204,9 @@ def asset_webhook_messages(config: Config, derivative: Derivative, version_id: s
                             payload, derivative["campaign_id"])]
 
 
-def media_elements(representation: AssetRepresentation, mappings: RuleFile) -> list[dict[str, Any]]:
+def media_elements(representation: AssetRepresentation, mappings: FieldMappings) -> list[dict[str, Any]]:
     """The representation's metadata elements of the fields read from the file (``media_field_mappings``)."""
-    rules = mappings.get("media_field_mappings")
-    media_fields = {rule["field_id"] for rule in rules if isinstance(rule, dict)} if isinstance(rules, list) else set()
+    media_fields = {rule.field_id for rule in mappings.media_field_mappings}
     elements = representation.representation["asset_resource"]["asset"]["metadata"]["metadata_element_list"]
     return [element for element in elements if element["id"] in media_fields]
 
