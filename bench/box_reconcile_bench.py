@@ -98,10 +98,14 @@ def main() -> int:
     from ferrero_provider.box.client import BoxApi, BoxSettings
     from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID as BOX_CONN_ID
     from ferrero_provider.common.connection_fields import ConnectionFields, environment_variable
+    from ferrero_provider.otmm.client import OtmmClient
+    from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID as DAM_CONN_ID
+    from ferrero_provider.otmm.dam_connection import DamConnection
     from include.ferrero.config import clear_cache, load_settings
     from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives
     from include.ferrero.steps.box_watch import reconcile_derivatives
+    from include.ferrero.steps.ports import Ports
     from sandbox.box.client import ccg_client
     from sandbox.box.store import BoxStore
     from sandbox.connections import product_connections
@@ -129,18 +133,24 @@ def main() -> int:
         os.environ["BOX_ROOT_FOLDER_ID"] = root
         clear_cache()
         config = load_settings()
-        fields = ConnectionFields.from_value(
-            BOX_CONN_ID, product_connections(sandbox.data_dir)[environment_variable(BOX_CONN_ID)])
+        connections = product_connections(sandbox.data_dir)
+        fields = ConnectionFields.from_value(BOX_CONN_ID, connections[environment_variable(BOX_CONN_ID)])
+        dam = OtmmClient(DamConnection.from_connection(  # the steps' DAM: never called by a reconciliation
+            ConnectionFields.from_value(DAM_CONN_ID, connections[environment_variable(DAM_CONN_ID)])))
 
         def client() -> BoxApi:
             return BoxApi.from_fields(fields, settings=BoxSettings(root_folder_id=root))
+
+        def ports(box: Any) -> Ports:
+            """What the steps take, with this (counted) Box client."""
+            return Ports(dam=dam, box=box, db=db, config=config)
 
         def done(_run_id: str) -> str:
             return "success"
 
         store = BoxStore(settings.box_dir)
         stream = Counted(client())
-        reconcile_derivatives(stream, db, config, done)  # first one: folder listings, keeps the position
+        reconcile_derivatives(ports(stream), done)  # first one: folder listings, keeps the position
         rows = []
         print(f"{args.campaigns} campaigns; {args.new} new uploads between two reconciliations (the stream's events)")
         for size in sizes:
@@ -154,18 +164,18 @@ def main() -> int:
 
             stream.calls.clear()
             started = time.monotonic()
-            found = reconcile_derivatives(stream, db, config, done)
+            found = reconcile_derivatives(ports(stream), done)
             rows.append((files, "event stream (after)", sum(stream.calls.values()), time.monotonic() - started,
                          f"{found.events} events", dict(stream.calls)))
             stream.calls.clear()
             started = time.monotonic()
-            idle = reconcile_derivatives(stream, db, config, done)
+            idle = reconcile_derivatives(ports(stream), done)
             rows.append((files, "event stream, nothing new (floor)", sum(stream.calls.values()),
                          time.monotonic() - started, f"{idle.events} events", dict(stream.calls)))
 
             listing = Counted(client())
             started = time.monotonic()
-            sweep_derivatives(listing, db, config, done)
+            sweep_derivatives(ports(listing), done)
             rows.append((files, "folder listings (fallback)", sum(listing.calls.values()),
                          time.monotonic() - started, "", dict(listing.calls)))
 
@@ -174,7 +184,7 @@ def main() -> int:
             started = time.monotonic()
             for folder_id in derivatives[:part]:  # as main's sweep read one campaign: its listing, then each file
                 parent = service.folders.get_folder_by_id(folder_id).parent.id
-                _sweep_one(main_sweep, db, config, done, parent)
+                _sweep_one(ports(main_sweep), done, parent)
             scale = args.campaigns / part
             calls = sum(main_sweep.calls.values()) * scale + 1  # + the root folder's listing
             note = f"measured on {part} campaigns, x{scale:g}" if part < args.campaigns else ""
@@ -191,14 +201,14 @@ def main() -> int:
     return 0
 
 
-def _sweep_one(box: Any, db: Any, config: Any, run_state: Any, campaign_folder_id: str) -> None:
+def _sweep_one(ports: Any, run_state: Any, campaign_folder_id: str) -> None:
     """main's sweep of one campaign folder (its ``_campaign_folders`` is given this one folder)."""
     from unittest import mock
 
     from include.ferrero.steps import a2_to_a3
 
     with mock.patch.object(a2_to_a3, "_campaign_folders", lambda *_: [campaign_folder_id]):
-        a2_to_a3.sweep_derivatives(box, db, config, run_state)
+        a2_to_a3.sweep_derivatives(ports, run_state)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,17 @@ that comes back to A1 after reaching A2 starts a new cycle, hence a new run.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
 
 from include.ferrero.campaigns import discovery_schedule
 from include.ferrero.config import load_settings
-from include.ferrero.runtime import Services, dag_settings, dag_url, expected_failure
+from include.ferrero.runtime import dag_settings, dag_url, task_services
 
 if TYPE_CHECKING:
-
-    from include.ferrero.steps.payloads import CampaignRun
+    from include.ferrero.steps.payloads import CampaignRun, DiscoveryConf
 
 
 @dag(
@@ -44,33 +43,28 @@ if TYPE_CHECKING:
 )
 def a1_discovery():
     @task(pool="dam_api")
-    def find_a1_campaigns(params: dict[str, Any] | None = None) -> list[CampaignRun]:
+    def find_a1_campaigns(params: DiscoveryConf | None = None) -> list[CampaignRun]:
         """Check the DAM and Box can be reached (critical email once per outage), then search the DAM for
         campaigns in A1; return the run id and conf of each campaign's run."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowException
 
-        from include.ferrero.campaigns import CampaignError
         from include.ferrero.steps.a1_to_a2 import discover_campaigns, run_by_hand
         from include.ferrero.steps.discovery import watch_services
 
-        with Services() as services:
-            down, keys = watch_services({"DAM": services.otmm, "Box": services.box}, services.db, services.config,
+        with task_services() as services:
+            down, keys = watch_services(services.ports, {"DAM": services.otmm, "Box": services.box},
                                         dag_url("a1_discovery"))
             for state in services.deliver(keys).values():
                 print(f"{state.message.label}: {state.status}")
             if down:
                 raise AirflowException("; ".join(f"the {name} cannot be reached: {why}" for name, why in down.items()))
-            if params and params.get("campaign"):
+            if params and (campaign := params.get("campaign")):  # a wrong number fails with its sentence
                 now = get_current_context()["dag_run"].run_after
-                try:
-                    run, said = run_by_hand(services.otmm.client, services.db, params["campaign"], params["force"],
-                                            now)
-                except CampaignError as exc:  # a wrong number or a campaign not in A1: no retry helps
-                    raise expected_failure(str(exc)) from None
+                run, said = run_by_hand(services.ports, campaign, params["force"], now)
                 print(said)
                 return [run]
-            runs = discover_campaigns(services.otmm.client, services.db, services.config)
+            runs = discover_campaigns(services.ports)
         print(f"{len(runs)} campaign(s) in A1: {', '.join(r['trigger_run_id'] for r in runs) or 'none'}")
         return runs
 

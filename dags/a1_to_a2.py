@@ -20,17 +20,17 @@ they succeed, the flip and its notifications follow.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
-from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, fail_clearly, run_url
+from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, run_url, task_services
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from include.ferrero.campaigns import MasterRef
-    from include.ferrero.steps.payloads import CampaignSummary, MasterTransfer, StatusChange
+    from include.ferrero.steps.payloads import CampaignRunConf, CampaignSummary, MasterTransfer, StatusChange
 
 DAG_ID = "a1_to_a2"
 
@@ -40,7 +40,7 @@ def _notify_plan_failure(context: Context) -> None:
     from include.ferrero.steps.a1_to_a2 import plan_failure_message
 
     with Services() as services:
-        message = plan_failure_message(services.config, context["params"].get("campaign"),
+        message = plan_failure_message(services.ports, context["params"].get("campaign"),
                                        str(context.get("exception") or "unknown error"), context["run_id"],
                                        run_url(DAG_ID, context["run_id"]))
         if message is not None:
@@ -78,18 +78,14 @@ def _notify_plan_failure(context: Context) -> None:
 )
 def a1_to_a2() -> None:
     @task(pool="dam_api", on_failure_callback=_notify_plan_failure)
-    def plan_campaign(params: dict[str, Any] | None = None) -> list[MasterRef]:
+    def plan_campaign(params: CampaignRunConf | None = None) -> list[MasterRef]:
         """Check the campaign, make its Box folders and list its masters (one transfer each). Returns the
         masters (what `transfer_master` maps over) and pushes the campaign's summary as XCom `campaign`."""
         from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
 
         assert params is not None, "Airflow passes the run's params"
-        with Services() as services:
-            try:
-                planned = plan(services.otmm.client, services.box.client, services.db, services.config, params["campaign"],
-                               force=params["force"], cycle=params.get("cycle"))
-            except Exception as exc:
-                fail_clearly(exc)
+        with task_services() as services:
+            planned = plan(services.ports, params["campaign"], force=params["force"], cycle=params.get("cycle"))
         get_current_context()["ti"].xcom_push(key="campaign", value=planned["campaign"])
         return planned["masters"]
 
@@ -100,12 +96,8 @@ def a1_to_a2() -> None:
 
         context = get_current_context()
         context["master_name"] = master["name"]  # type: ignore[typeddict-unknown-key]  # for map_index_template
-        with Services() as services:
-            try:
-                result = transfer(services.otmm.client, services.box.client, services.db, services.config, campaign, master,
-                                  context["run_id"])
-            except Exception as exc:
-                fail_clearly(exc)
+        with task_services() as services:
+            result = transfer(services.ports, campaign, master, context["run_id"])
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
         return result
 
@@ -118,9 +110,8 @@ def a1_to_a2() -> None:
         from include.ferrero.steps.a1_to_a2 import partial_result_message
 
         run_id = get_current_context()["run_id"]
-        with Services() as services:
-            message = partial_result_message(services.db, services.config, campaign, masters, run_id,
-                                             run_url(DAG_ID, run_id))
+        with task_services() as services:
+            message = partial_result_message(services.ports, campaign, masters, run_id, run_url(DAG_ID, run_id))
             if message is None:
                 print("every master reached Box (or emails are off): nothing to report")
                 return
@@ -133,25 +124,22 @@ def a1_to_a2() -> None:
         and success email are recorded with the change (the outbox)."""
         from include.ferrero.steps.a1_to_a2 import flip_to_a2 as flip
 
-        with Services() as services:
+        with task_services() as services:
             folder_url = services.box.client.folders.get_folder_shared_link(campaign["box_folder_id"])
-            change = flip(services.otmm.client, services.db, services.config, campaign, get_current_context()["run_id"],
-                          folder_url)
+            change = flip(services.ports, campaign, get_current_context()["run_id"], folder_url)
         print(("moved" if change["created"] else "already moved") + f" to A2 (status change {change['change_id']})")
         return change
 
     @task(pool="dam_api")
     def send_status_webhook(change: StatusChange) -> None:
         """The status webhook of the flip: delivered once from the outbox."""
-
-        with Services() as services:
+        with task_services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["status-webhook"]]))
 
     @task(pool="dam_api")
     def send_success_email(change: StatusChange) -> None:
         """The success email of the flip, with the link to the campaign's Box folder: delivered once."""
-
-        with Services() as services:
+        with task_services() as services:
             print(deliver_or_raise(services, [change["message_keys"]["email"]]))
 
     # The wiring passes XComArgs where the tasks take their values (Airflow resolves them at run time), which the

@@ -28,18 +28,24 @@ done (DAM versions, the flip, sent messages) is found done, not done twice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from include.ferrero.runtime import Services, dag_settings, deliver_now, fail_clearly, run_url, sized
+from include.ferrero.runtime import (
+    Services,
+    dag_settings,
+    deliver_now,
+    run_url,
+    sized,
+    task_services,
+    xcom_on_failure,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from include.ferrero.steps.payloads import (
-        FailedDerivative,
-    )
+    from include.ferrero.steps.payloads import DerivativeRunConf, FailedDerivative
 
 DAG_ID = "a2_to_a3"
 TASK_ID = "derivative_to_dam"
@@ -55,9 +61,8 @@ def _email_failure(context: Context) -> None:
         "box_file_id": params["box_file_id"], "box_file_version_id": params.get("box_file_version_id"),
         "file_name": params.get("file_name"), **pulled[0], **pulled[1]}
     with Services() as services:
-        key = record_upload_failure(services.db, services.config, derivative,
-                                    str(context.get("exception") or "unknown error"), context["run_id"],
-                                    run_url(DAG_ID, context["run_id"]))
+        key = record_upload_failure(services.ports, derivative, str(context.get("exception") or "unknown error"),
+                                    context["run_id"], run_url(DAG_ID, context["run_id"]))
         if key:
             print(deliver_now(services, [key]))
 
@@ -79,27 +84,19 @@ def _email_failure(context: Context) -> None:
 )
 def a2_to_a3() -> None:
     @task(task_id=TASK_ID, pool="dam_api", on_failure_callback=_email_failure)
-    def derivative_to_dam(params: dict[str, Any] | None = None) -> None:
+    def derivative_to_dam(params: DerivativeRunConf | None = None) -> None:
         """Check (folder, V2 name, tracking ID) → Box → media metadata → asset representation → DAM Final
         Assets, recorded → A2 → A3 when this was the last missing derivative → its messages sent."""
         from include.ferrero.steps.a2_to_a3 import bring_to_dam, check_derivative
 
         assert params is not None, "Airflow passes the run's params"
         context = get_current_context()
-        with Services() as services:
-            try:
-                derivative = check_derivative(services.box.client, services.db, services.config,
-                                              params["box_file_id"], params.get("box_file_version_id"))
-            except Exception as exc:
-                fail_clearly(exc)
+        with task_services() as services:
+            derivative = check_derivative(services.ports, params["box_file_id"], params.get("box_file_version_id"))
             print(f"{derivative['file_name']}: tracking ID {derivative['tracking_id']} "
                   f"(master {derivative['master_name']})")
-            try:
-                brought = bring_to_dam(services.otmm.client, services.box.client, services.db, services.config,
-                                       derivative, context["run_id"])
-            except Exception as exc:
-                context["ti"].xcom_push(key="derivative", value=derivative)  # for the failure email
-                fail_clearly(exc)
+            with xcom_on_failure("derivative", derivative):  # for the failure email
+                brought = bring_to_dam(services.ports, derivative, context["run_id"])
             for line in brought.log:
                 print(line)
             print(deliver_now(services, brought.message_keys))

@@ -22,18 +22,17 @@ enabled), two checks that need no webhook:
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, get_current_context, task
 
 from include.ferrero.campaigns import discovery_schedule
 from include.ferrero.config import load_settings
-from include.ferrero.runtime import Services, dag_settings, dag_url
+from include.ferrero.runtime import dag_settings, dag_url, task_services
 
 if TYPE_CHECKING:
-
-    from include.ferrero.steps.payloads import DerivativeRun
+    from include.ferrero.steps.payloads import DerivativeRun, SweepConf
 
 A2_TO_A3 = "a2_to_a3"
 
@@ -48,13 +47,12 @@ A2_TO_A3 = "a2_to_a3"
              "why": Param(None, type=["null", "string"], title="Why (set by the receiver)")})
 def derivatives_sweep():
     @task(pool="box_api")
-    def check_box_webhook(params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def check_box_webhook(params: SweepConf | None = None) -> dict[str, object] | None:
         """The Box webhook exists with our address and triggers; re-created when not (critical email once)."""
         from include.ferrero.steps.box_watch import check_webhook
 
-        with Services() as services:
-            check, keys = check_webhook(services.box.client, services.db, services.config,
-                                        dag_url("derivatives_sweep"), (params or {}).get("why"))
+        with task_services() as services:
+            check, keys = check_webhook(services.ports, dag_url("derivatives_sweep"), params.get("why") if params else None)
             for state in services.deliver(keys).values():
                 print(f"{state.message.label}: {state.status}")
         if check is not None:
@@ -63,7 +61,7 @@ def derivatives_sweep():
         return check.as_dict() if check is not None else None
 
     @task(pool="box_api")
-    def find_unprocessed_uploads(params: dict[str, Any] | None = None) -> list[DerivativeRun]:
+    def find_unprocessed_uploads(params: SweepConf | None = None) -> list[DerivativeRun]:
         """Derivative uploads in Box with no derivative record and no a2_to_a3 run."""
         from include.ferrero.steps.box_watch import reconcile_derivatives
 
@@ -72,9 +70,8 @@ def derivatives_sweep():
         def run_state(run_id: str) -> str | None:
             return ti.get_dagrun_state(A2_TO_A3, run_id) if ti.get_dr_count(A2_TO_A3, run_ids=[run_id]) else None
 
-        with Services() as services:
-            found = reconcile_derivatives(services.box.client, services.db, services.config, run_state,
-                                          full=bool((params or {}).get("full")))
+        with task_services() as services:
+            found = reconcile_derivatives(services.ports, run_state, full=bool(params and params.get("full")))
         how = f"event stream ({found.events} events, {found.duplicates} duplicates)" if found.source == "events" \
             else f"folder listings ({found.why})"
         print(f"{len(found.runs)} upload(s) without a derivative record or a run, from the {how}")

@@ -19,10 +19,14 @@ failed message of it) or message keys. A re-sent message is the same message: sa
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Param, dag, task
 
-from include.ferrero.runtime import Services, dag_settings, deliver_or_raise
+from include.ferrero.runtime import dag_settings, deliver_or_raise, task_services
+
+if TYPE_CHECKING:
+    from include.ferrero.steps.payloads import ResendConf
 
 
 @dag(**dag_settings(__doc__, "Safety net: sends the outgoing messages still waiting in the outbox (retries, died "
@@ -36,16 +40,15 @@ from include.ferrero.runtime import Services, dag_settings, deliver_or_raise
      })
 def outbox_dispatch():
     @task
-    def resend_failed_messages(params: dict | None = None) -> None:
+    def resend_failed_messages(params: ResendConf | None = None) -> None:
         """Put the failed messages asked for back in line and send them now (same keys, so no receiver gets a
         second copy of what it already has); fails with the receiver's answer when one is refused again."""
-        params = params or {}
-        keys: list[str] | None = params.get("message_keys") or None
-        campaign: str | None = params.get("campaign") or None
+        keys = (params.get("message_keys") if params else None) or None
+        campaign = (params.get("campaign") if params else None) or None
         if keys is None and campaign is None:
             print("no re-send asked for")
             return
-        with Services() as services:
+        with task_services() as services:
             requeued = services.outbox.resend_failed(keys=keys, campaign=campaign)
             if not requeued:
                 print(f"no failed message {'of campaign ' + campaign if campaign else 'among ' + ', '.join(keys or [])}"
@@ -57,8 +60,7 @@ def outbox_dispatch():
     @task
     def send_due_messages() -> None:
         """Claim, send and mark every message that is due, one at a time."""
-
-        with Services() as services:
+        with task_services() as services:
             results = services.outbox.deliver_due(services.send)
         for result in results:
             print(f"{result.message.label}: {result.status}" + (f" ({result.last_error})" if result.last_error else ""))

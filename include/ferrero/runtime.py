@@ -1,9 +1,10 @@
 """The one Airflow-aware module of ``include/``: what the DAG files share.
 
-Inside a task it builds what the steps use (config, tracking DB, DAM and Box hooks, notifiers: ``Services``),
-delivers outbox messages, and turns an expected failure (a bad name, an unknown tracking ID, a refused domain
-value, a permanent HTTP error) into a failed task whose log ends with its one sentence, without a traceback.
-The domain modules beside it stay free of Airflow.
+Inside a task it builds what the steps use (config, tracking DB, DAM and Box hooks, notifiers: ``Services``, and
+its ``ports``, the one object every step takes), delivers outbox messages, and applies the failure policy in one
+place (:func:`task_services`): an expected failure (a bad name, an unknown tracking ID, a refused domain value, a
+permanent HTTP error) fails the task at once, its log ending with its one sentence, without a traceback; anything
+else goes to Airflow's retries. The domain modules beside it stay free of Airflow.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -23,8 +25,11 @@ from include.ferrero.db.outbox import Outbox
 from include.ferrero.db.tracking import TrackingDb
 from include.ferrero.messages import Email
 from include.ferrero.outbox import EMAIL, DeliveryError, DeliveryPolicy, delivery_report
+from include.ferrero.steps.ports import Ports
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ferrero_provider.box.client import BoxSettings
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.common.retry import RetryPolicy
@@ -96,6 +101,11 @@ class Services:
         from ferrero_provider.box.hooks import BoxHook
 
         return BoxHook(retry=self.retry_policy, settings=box_settings(self.config))
+
+    @functools.cached_property
+    def ports(self) -> Ports:
+        """What the steps work with: the DAM's and Box's clients, the tracking database and the config."""
+        return Ports(dam=self.otmm.client, box=self.box.client, db=self.db, config=self.config)
 
     @functools.cached_property
     def outbox(self) -> Outbox:
@@ -238,6 +248,31 @@ def deliver_or_raise(services: Services, keys: list[str]) -> str:
 
 
 # -- failing for an expected reason ------------------------------------------------------------------------
+
+
+@contextmanager
+def task_services() -> Iterator[Services]:
+    """The ``Services`` of one task, under the failure policy: whatever fails in the block goes through
+    :func:`fail_clearly` (an expected failure ends the task with its sentence, anything else goes to Airflow's
+    retries as it is); the tracking database is closed either way."""
+    with Services() as services:
+        try:
+            yield services
+        except Exception as exc:
+            fail_clearly(exc)
+
+
+@contextmanager
+def xcom_on_failure(key: str, value: object) -> Iterator[None]:
+    """Push XCom ``key`` only when the block fails: what a failure callback needs and cannot see otherwise (the
+    task's locals), at no cost to a task that succeeds."""
+    try:
+        yield
+    except Exception:
+        from airflow.sdk import get_current_context
+
+        get_current_context()["ti"].xcom_push(key=key, value=value)
+        raise
 
 
 def fail_clearly(exc: Exception) -> NoReturn:

@@ -14,15 +14,17 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     from include.ferrero.config import load_settings
     from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.steps.a2_to_a3 import check_derivative, complete_campaign, upload_derivative
+    from include.ferrero.steps.ports import Ports
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)
     _agency(seeded_sandbox, campaign["number"])
     box, config = BoxHook(), load_settings()
+    ports = Ports(dam=OtmmHook().client, box=box.client, db=tracking_db, config=config)
     files = [f for f in box.client.folders.list_folder_items(_derivatives_folder(box, seed, campaign)) if "_v01." in f.name]
-    derivatives = [check_derivative(box.client, tracking_db, config, f.item_id) for f in files]
+    derivatives = [check_derivative(ports, f.item_id) for f in files]
     for derivative in derivatives:
-        upload_derivative(OtmmHook().client, box.client, tracking_db, config, derivative)
+        upload_derivative(ports, derivative)
 
     outcomes: list[dict] = []
     start = threading.Barrier(2)
@@ -30,7 +32,8 @@ def test_last_two_derivatives_at_once_flip_once(dags, seeded_sandbox, seed, prod
     def finish(derivative: dict, run_id: str) -> None:
         db = TrackingDb.from_dsn(product_env["TRACKING_DSN"])
         start.wait()
-        outcomes.append(complete_campaign(OtmmHook().client, db, config, derivative, run_id))
+        outcomes.append(complete_campaign(Ports(dam=OtmmHook().client, box=box.client, db=db, config=config),
+                                          derivative, run_id))
         db.close()
 
     threads = [threading.Thread(target=finish, args=(d, f"race-{i}")) for i, d in enumerate(derivatives[-2:])]

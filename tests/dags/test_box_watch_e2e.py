@@ -81,11 +81,14 @@ def test_the_webhook_comes_back_with_one_critical_email_per_loss(dags, seeded_sa
 
 def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, product_env, tracking_db) -> None:
     from ferrero_provider.box.hooks import BoxHook
+    from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config import load_settings
     from include.ferrero.steps.box_watch import reconcile_derivatives
+    from include.ferrero.steps.ports import Ports
     from sandbox.box.client import ccg_client
 
     config, box = load_settings(), BoxHook()
+    ports = Ports(dam=OtmmHook().client, box=box.client, db=tracking_db, config=config)
     folders = box.client.folders.ensure_campaign_folders("CMP-2026-900", f"Stream {uuid.uuid4().hex[:6]}",
                                           parent_folder_id=str(seed["box_root_folder_id"]))
     agency = ccg_client(seeded_sandbox.settings, seeded_sandbox.endpoints,
@@ -97,7 +100,7 @@ def test_the_event_stream_finds_every_kind_of_change_once(seeded_sandbox, seed, 
         return "success" if run_id in started else None
 
     def reconcile() -> Any:
-        found = reconcile_derivatives(box.client, tracking_db, config, run_state)
+        found = reconcile_derivatives(ports, run_state)
         started.update(r["trigger_run_id"] for r in found.runs)
         return found
 
@@ -175,11 +178,13 @@ def test_a_derivative_trashed_and_restored_reaches_the_dam_without_a_webhook(dag
     from ferrero_provider.otmm.hooks import OtmmHook
     from include.ferrero.config import load_settings
     from include.ferrero.steps.box_watch import reconcile_derivatives
+    from include.ferrero.steps.ports import Ports
     from sandbox.box.client import ccg_client
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)
     config, box, otmm = load_settings(), BoxHook(), OtmmHook()
+    ports = Ports(dam=otmm.client, box=box.client, db=tracking_db, config=config)
     for hook in box.client.watch.list_webhooks():  # every webhook lost
         box.get_conn().webhooks.delete_webhook_by_id(hook.webhook_id)
     a2_to_a3 = fast(dags.get_dag("a2_to_a3"))
@@ -187,7 +192,7 @@ def test_a_derivative_trashed_and_restored_reaches_the_dam_without_a_webhook(dag
 
     def reconcile() -> list[str]:
         """One reconciliation, then the runs it starts (as the scheduler would run them)."""
-        found = reconcile_derivatives(box.client, tracking_db, config, states.get)
+        found = reconcile_derivatives(ports, states.get)
         for run in found.runs:
             states[run["trigger_run_id"]] = a2_to_a3.test(run_conf=run["conf"]).state
         return [r["trigger_run_id"] for r in found.runs]

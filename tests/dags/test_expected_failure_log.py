@@ -62,3 +62,26 @@ def test_permanent_service_errors_and_refused_input_fail_clearly() -> None:
         raise AssertionError("a transient error is left to Airflow's retries") from None
     except ServiceError as raised:
         assert raised is transient
+
+
+def test_every_task_fails_by_one_policy() -> None:
+    """``task_services``, the one place the tasks' failure policy lives: a refused campaign ends the task with its
+    sentence; anything else leaves the block as it is, for Airflow's retries."""
+    from include.ferrero.campaigns import CampaignError
+    from include.ferrero.runtime import task_services
+
+    try:
+        with task_services():
+            raise CampaignError("campaign CMP-1 is not in status A1")
+    except ExpectedFailure as failure:
+        assert str(failure) == "campaign CMP-1 is not in status A1"
+    else:
+        raise AssertionError("an expected failure ends the task")
+    transient = ConnectionError("the DAM cannot be reached")
+    try:
+        with task_services():
+            raise transient
+    except ExpectedFailure:
+        raise AssertionError("a transient error is left to Airflow's retries") from None
+    except ConnectionError as raised:
+        assert raised is transient

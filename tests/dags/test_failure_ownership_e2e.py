@@ -60,11 +60,13 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     from include.ferrero.config import load_settings
     from include.ferrero.db.webhook_events import dag_run_id_for
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives
+    from include.ferrero.steps.ports import Ports
     from sandbox.box.agency import v2_name
 
     campaign = _campaign(seed, "CMP-2026-001")
     _to_a2(dags, campaign)
     box, otmm, config = BoxHook(), OtmmHook(), load_settings()
+    ports = Ports(dam=otmm.client, box=box.client, db=tracking_db, config=config)
     agency = _agency_client(seeded_sandbox)
     folder = _derivatives_folder(box, seed, campaign)
     first, second = tracking_db.masters_of_campaign(campaign["id"])[:2]
@@ -110,7 +112,7 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     # The agency renames the bad file in Box. Its webhook never came: the sweep starts the renamed file's run.
     good_name = v2_name(box_names[first["tracking_id"]], 0)
     agency.files.update_file_by_id(bad, name=good_name)
-    due = sweep_derivatives(box.client, tracking_db, config, runs.get)
+    due = sweep_derivatives(ports, runs.get)
     assert [(r["conf"]["box_file_id"], r["conf"]["file_name"]) for r in due] == [(bad, good_name)]
     renamed = a2_to_a3.test(run_conf=due[0]["conf"])
     assert renamed.state == "success", ti_states(renamed)
@@ -133,7 +135,7 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     assert cockpit.overview()["summary"]["failed_uploads"] == 2  # the file without tracking ID, and lost.pdf
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="include.ferrero.steps.a2_to_a3"):
-        assert sweep_derivatives(box.client, tracking_db, config, runs.get) == []
+        assert sweep_derivatives(ports, runs.get) == []
     warned = sorted(r.getMessage().split(" (Box file")[0] for r in caplog.records if r.levelno == logging.WARNING)
     assert warned == ["Brand guidelines.pdf", "lost.pdf"], "failed, nothing superseded them: still warned about"
     assert any("superseded" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)

@@ -53,12 +53,12 @@ def test_eight_runs_completing_at_once_send_one_webhook_and_one_email_per_flip(
     derivatives = []
     for f in files:
         try:
-            derivatives.append(check_derivative(box.client, services.db, services.config, f.item_id))
+            derivatives.append(check_derivative(services.ports, f.item_id))
         except ValueError:
             continue  # the agency's badly named file
     assert len(derivatives) >= RUNS
     for derivative in derivatives:
-        upload_derivative(services.otmm.client, box.client, services.db, services.config, derivative)
+        upload_derivative(services.ports, derivative)
 
     for round_ in range(ROUNDS):
         _clear_sinks(seeded_sandbox)
@@ -73,7 +73,7 @@ def test_eight_runs_completing_at_once_send_one_webhook_and_one_email_per_flip(
             own = Services()
             try:
                 start.wait()
-                outcome = complete_campaign(own.otmm.client, own.db, own.config, derivative, run_id)
+                outcome = complete_campaign(own.ports, derivative, run_id)
                 if outcome["flipped"]:  # as derivative_to_dam: right after the commit, one attempt each
                     deliver_now(own, list(outcome["message_keys"].values()))
             except Exception as exc:  # noqa: BLE001 - reported below

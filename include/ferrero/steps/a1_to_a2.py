@@ -1,6 +1,7 @@
-"""The steps of A1 -> A2, one function per DAG task, given the hooks and the tracking database.
+"""The steps of A1 -> A2, one function per DAG task, each given the :class:`~include.ferrero.steps.ports.Ports`
+(the DAM, Box, the tracking database, the config) and its own arguments.
 
-No Airflow import here: the DAG files build the hooks and call these, so the same code runs in tests against
+No Airflow import here: the DAG files build the ports and call these, so the same code runs in tests against
 the sandbox. Each step is safe to retry, clear and re-run.
 """
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from include.ferrero.campaigns import MasterRef
     from include.ferrero.config_model import Config
     from include.ferrero.db.rows import CampaignProgress, MasterRow, StatusChangeRow
-    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.steps.payloads import (
         CampaignPlan,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
         MasterTransfer,
         StatusChange,
     )
-    from include.ferrero.steps.ports import BoxStorage, Dam, HasAsDict
+    from include.ferrero.steps.ports import Dam, HasAsDict, Ports
 
 _DAM_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 
@@ -53,11 +53,11 @@ def record(value: HasAsDict | Mapping[str, Any]) -> dict[str, Any]:
 _BOX_FORBIDDEN = re.compile(r"[/\\\x00-\x1f]")
 
 
-def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[CampaignRun]:
+def discover_campaigns(ports: Ports) -> list[CampaignRun]:
     """Campaigns in A1, each with the run id and conf of the run that processes it."""
-    limit = config.polling.max_campaigns_per_run
+    db, limit = ports.db, ports.config.polling.max_campaigns_per_run
     runs: list[CampaignRun] = []
-    for campaign in map(record, otmm.folders.search_campaigns("A1")[:limit]):
+    for campaign in map(record, ports.dam.folders.search_campaigns("A1")[:limit]):
         db.upsert_campaign(campaign["campaign_id"], campaign["name"], campaign.get("number"), campaign["status"])
         cycle = db.completed_cycles(campaign["campaign_id"], "A1", "A2") + 1
         runs.append({
@@ -67,11 +67,11 @@ def discover_campaigns(otmm: Dam, db: TrackingDb, config: Config) -> list[Campai
     return runs
 
 
-def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: datetime) -> tuple[CampaignRun, str]:
+def run_by_hand(ports: Ports, reference: str, force: bool, now: datetime) -> tuple[CampaignRun, str]:
     """The run an operator asks for, named after its campaign as discovery's runs are: an A1 campaign gets
     its cycle's run (never started twice); a forced re-send of a campaign past A1 gets a run of its own. With
     the sentence for the log, naming the campaign's real status."""
-    campaign = resolve_campaign(otmm, reference)
+    campaign, db = resolve_campaign(ports.dam, reference), ports.db
     check_startable(campaign, force)
     campaign_id = campaign["campaign_id"]
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
@@ -87,20 +87,20 @@ def run_by_hand(otmm: Dam, db: TrackingDb, reference: str, force: bool, now: dat
             f"{said}; run {run_id}")
 
 
-def resolve_campaign(otmm: Dam, reference: str) -> dict[str, Any]:
+def resolve_campaign(dam: Dam, reference: str) -> dict[str, Any]:
     """The campaign named by its DAM id or its campaign number."""
     reference = (reference or "").strip()
     if not reference:
         raise CampaignError("no campaign given: enter its DAM id or its campaign number")
     if _DAM_ID.match(reference):
-        return record(otmm.folders.get_campaign(reference))
-    candidates = [record(c) for status in ("A1", "A2", "A3") for c in otmm.folders.search_campaigns(status)]
+        return record(dam.folders.get_campaign(reference))
+    candidates = [record(c) for status in ("A1", "A2", "A3") for c in dam.folders.search_campaigns(status)]
     return find_campaign(candidates, reference)
 
 
-def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, reference: str,
-                  force: bool = False, cycle: int | None = None) -> CampaignPlan:
+def plan_campaign(ports: Ports, reference: str, force: bool = False, cycle: int | None = None) -> CampaignPlan:
     """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
+    otmm, db = ports.dam, ports.db
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
     campaign_id = campaign["campaign_id"]
@@ -109,8 +109,8 @@ def plan_campaign(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, re
         raise CampaignError(f"campaign {campaign.get('number') or campaign_id} {campaign['name']!r} has no master "
                             "assets (non-folder children of its DAM folder)")
     final_folder_id = otmm.folders.find_final_assets_folder(campaign_id).folder_id
-    folders = box.folders.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
-                                                  parent_folder_id=str(config.box.root_folder_id))
+    folders = ports.box.folders.ensure_campaign_folders(campaign.get("number") or "", campaign["name"],
+                                                        parent_folder_id=str(ports.config.box.root_folder_id))
     db.upsert_campaign(campaign_id, campaign["name"], campaign.get("number"), campaign["status"])
     db.record_campaign_folders(campaign_id, folders.campaign_folder_id, final_folder_id)
     if cycle is None:
@@ -139,14 +139,14 @@ def box_master_name(tracking_id: str, master_name: str) -> str:
     return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
 
 
-def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, campaign: CampaignSummary,
-                    master: MasterRef, run_id: str) -> MasterTransfer:
+def transfer_master(ports: Ports, campaign: CampaignSummary, master: MasterRef, run_id: str) -> MasterTransfer:
     """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
 
     Re-running finds the same tracking ID (kept forever per master) and the same Box file (same name, same
     SHA-1); the temp file is removed whatever happens. The outcome is recorded for the partial-result email.
     """
     campaign_id, asset_id, name = campaign["campaign_id"], master["asset_id"], master["name"]
+    otmm, db, config = ports.dam, ports.db, ports.config
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
         asset = record(otmm.assets.get_asset(asset_id))
@@ -156,8 +156,8 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
         with tempfile.TemporaryDirectory(prefix="master-", dir=prepare_temp_root(config.temp)) as tmp:
             local = Path(tmp) / safe_local_name(name)
             otmm.assets.download_original(asset_id, local, expected_size=asset.get("content_size"))
-            uploaded = box.uploads.upload_file(campaign["masters_folder_id"], local,
-                                               file_name=box_master_name(tracking_id, name))
+            uploaded = ports.box.uploads.upload_file(campaign["masters_folder_id"], local,
+                                                     file_name=box_master_name(tracking_id, name))
         db.record_master_in_box(asset_id, name=name, dam_metadata=asset, box_file_id=uploaded.file_id,
                                 box_file_url=box_file_url(config.box.web_url, uploaded.file_id),
                                 upload_folder_id=campaign["final_assets_folder_id"])
@@ -169,11 +169,12 @@ def transfer_master(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, 
     return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id, "box_file_id": uploaded.file_id}
 
 
-def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSummary,
-                           masters: list[MasterRef], run_id: str, airflow_url: str | None) -> OutboxMessage | None:
+def partial_result_message(ports: Ports, campaign: CampaignSummary, masters: list[MasterRef], run_id: str,
+                           airflow_url: str | None) -> OutboxMessage | None:
     """The partial-result email when some masters failed in this run, else None; the same failures of the same run
     are one fact (a clear that fails the same masters again sends nothing new)."""
-    report = transfer_report(masters, db.transfers_of_run(run_id))
+    config = ports.config
+    report = transfer_report(masters, ports.db.transfers_of_run(run_id))
     if report["failed"] == 0 or not config.notifications.enabled:
         return None
     email = render_email("a1_to_a2_partial", config, {
@@ -185,23 +186,23 @@ def partial_result_message(db: TrackingDb, config: Config, campaign: CampaignSum
                          campaign["campaign_id"])
 
 
-def plan_failure_message(config: Config, reference: str | None, error: str, run_id: str,
+def plan_failure_message(ports: Ports, reference: str | None, error: str, run_id: str,
                          airflow_url: str) -> OutboxMessage | None:
     """The error email of a campaign that could not even be planned (bad id, not in A1, no masters...), once per
     run; None when emails are off."""
-    if not config.notifications.enabled:
+    if not ports.config.notifications.enabled:
         return None
-    email = render_email("campaign_processing_failed", config, {
+    email = render_email("campaign_processing_failed", ports.config, {
         "campaign_name": "", "campaign_id": reference, "campaign_number": reference, "error": error,
         "airflow_url": airflow_url,
     })
     return email_message(run_key("a1_to_a2", run_id, "plan-failed"), "campaign_processing_failed", email)
 
 
-def flip_to_a2(otmm: Dam, db: TrackingDb, config: Config, campaign: CampaignSummary, run_id: str,
-               box_folder_url: str | None) -> StatusChange:
+def flip_to_a2(ports: Ports, campaign: CampaignSummary, run_id: str, box_folder_url: str | None) -> StatusChange:
     """A1 -> A2 once per campaign cycle, only when every master of the campaign is in Box, recorded together with
     its status webhook and success email."""
+    otmm, db, config = ports.dam, ports.db, ports.config
     campaign_id = campaign["campaign_id"]
     label = campaign.get("number") or campaign_id
 

@@ -1,4 +1,5 @@
-"""The steps of A2 -> A3, one function per DAG task, given the hooks and the tracking database.
+"""The steps of A2 -> A3, one function per DAG task, each given the :class:`~include.ferrero.steps.ports.Ports`
+(the DAM, Box, the tracking database, the config) and its own arguments.
 
 A derivative is checked (its Box folder, its V2 name, its tracking ID) before anything is downloaded, and its
 asset representation is built before anything is uploaded: a bad file fails with one sentence and leaves
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from include.ferrero.config_model import Config
     from include.ferrero.config_rules import FieldMappings
     from include.ferrero.db.rows import CampaignProgress, MasterRow, StatusChangeRow
-    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.representation import AssetRepresentation
     from include.ferrero.steps.payloads import (
@@ -55,16 +55,16 @@ if TYPE_CHECKING:
         FailedDerivative,
         VersionUpload,
     )
-    from include.ferrero.steps.ports import BoxStorage, Dam
+    from include.ferrero.steps.ports import BoxStorage, Dam, Ports
 
 
-def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_id: str,
-                     box_file_version_id: str | None = None) -> Derivative:
+def check_derivative(ports: Ports, box_file_id: str, box_file_version_id: str | None = None) -> Derivative:
     """The Box file, its parsed V2 name, its master and campaign; a DerivativeError names what is wrong and, when
     anything ties the file to a campaign (the tracking ID its name leads with, an earlier version of the file,
     the campaign folder it sits in), that campaign. The derivative is the version the run was started for (the
     current one when none was given)."""
-    info = record(box.files.get_file_info(box_file_id))
+    db, config = ports.db, ports.config
+    info = record(ports.box.files.get_file_info(box_file_id))
     name = info["name"]
     leading_id = tracking_id_in(name, config.naming)
     owner = DerivativeStore(db).owner_of(tracking_id=leading_id, box_file_id=str(info["file_id"]),
@@ -99,23 +99,22 @@ def check_derivative(box: BoxStorage, db: TrackingDb, config: Config, box_file_i
     }
 
 
-def lookup_domains(otmm: Dam, mappings: FieldMappings) -> dict[str, dict[str, str]] | None:
+def lookup_domains(dam: Dam, mappings: FieldMappings) -> dict[str, dict[str, str]] | None:
     """The DAM's allowed codes of every configured field domain (None when validation is off)."""
     if not mappings.validate_domain_values.enabled:
         return None
-    return {domain: otmm.lookup_domains.get_lookup_domain(domain) for domain in set(mappings.field_domains.values())}
+    return {domain: dam.lookup_domains.get_lookup_domain(domain) for domain in set(mappings.field_domains.values())}
 
 
-def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config,
-                      derivative: Derivative) -> DerivativeUpload:
+def upload_derivative(ports: Ports, derivative: Derivative) -> DerivativeUpload:
     """The run's Box version (and any older one not yet in the DAM, first) → DAM Final Assets, recorded.
 
     Under the DAM target's lock, so racing runs never both create the asset or check in one version twice. The
     first version creates the asset; each later one becomes a new version of it, in upload order."""
-    store = DerivativeStore(db)
+    db, store = ports.db, DerivativeStore(ports.db)
     file_id, wanted = derivative["box_file_id"], derivative["box_file_version_id"]
     with store.target_lock(derivative["final_assets_folder_id"], derivative["clean_name"]):
-        history = {v["version_id"]: v for v in map(record, box.files.file_versions(file_id))}
+        history = {v["version_id"]: v for v in map(record, ports.box.files.file_versions(file_id))}
         due = versions_to_process(list(history), wanted, set(store.processed_versions(file_id)))
         if due is None:
             raise DerivativeError(f"{derivative['file_name']!r}: Box no longer has version {wanted} of file {file_id}",
@@ -127,7 +126,7 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
         if master is None:
             raise DerivativeError(f"{derivative['file_name']!r}: master {derivative['tracking_id']} is no longer "
                                   "recorded", file_name=derivative["file_name"], tracking_id=derivative["tracking_id"])
-        context = _UploadContext(otmm, box, config, derivative, master)
+        context = _UploadContext(ports, derivative, master)
         result: VersionUpload | None = None
         keys: list[str] = []
         for version_id in due:
@@ -137,9 +136,9 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
             except DerivativeError as exc:
                 if version_id == wanted:
                     raise
-                record_upload_failure(db, config, derivative, str(exc), None, None, version_id=version_id)
+                record_upload_failure(ports, derivative, str(exc), None, None, version_id=version_id)
                 continue
-            messages = asset_webhook_messages(config, derivative, version_id, result["dam_asset_id"])
+            messages = asset_webhook_messages(ports.config, derivative, version_id, result["dam_asset_id"])
             store.record_version(derivative, version_id=version_id, position=history[version_id]["position"],
                                  dam_asset_id=result["dam_asset_id"], dam_version=result["dam_version"],
                                  messages=messages, dam_version_asset_id=result["dam_version_asset_id"])
@@ -151,12 +150,11 @@ def upload_derivative(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config
 class _UploadContext:
     """What every version's upload of one derivative shares: the hooks, its master, the mappings and domains."""
 
-    def __init__(self, otmm: Dam, box: BoxStorage, config: Config, derivative: Derivative,
-                 master: MasterRow) -> None:
-        self.otmm, self.box, self.derivative, self.master = otmm, box, derivative, master
-        self.mappings = config.field_mappings
-        self.domains = lookup_domains(otmm, self.mappings)
-        self.temp = config.temp
+    def __init__(self, ports: Ports, derivative: Derivative, master: MasterRow) -> None:
+        self.otmm, self.box, self.derivative, self.master = ports.dam, ports.box, derivative, master
+        self.mappings = ports.config.field_mappings
+        self.domains = lookup_domains(ports.dam, self.mappings)
+        self.temp = ports.config.temp
 
     def upload(self, version: dict[str, Any], dam_ids: tuple[str, str] | None) -> VersionUpload:
         """Box version → temp file → media metadata → representation → a new DAM asset, or a new version of it
@@ -211,11 +209,11 @@ def media_elements(representation: AssetRepresentation, mappings: FieldMappings)
     return [element for element in elements if element["id"] in media_fields]
 
 
-def complete_campaign(otmm: Dam, db: TrackingDb, config: Config, derivative: Derivative,
-                      run_id: str) -> CampaignCompletion:
+def complete_campaign(ports: Ports, derivative: Derivative, run_id: str) -> CampaignCompletion:
     """A2 -> A3 once, when every master of the campaign has at least one derivative (also when the last two
     derivatives land at the same moment: the decision is taken under the campaign's lock), recorded together
     with its status webhook and completion email."""
+    otmm, db, config = ports.dam, ports.db, ports.config
     campaign_id = derivative["campaign_id"]
     cycle = max(1, db.completed_cycles(campaign_id, "A1", "A2"))
     outcome: CampaignCompletion = {"flipped": False}
@@ -273,12 +271,11 @@ class BroughtToDam:
         return lines
 
 
-def bring_to_dam(otmm: Dam, box: BoxStorage, db: TrackingDb, config: Config, derivative: Derivative,
-                 run_id: str) -> BroughtToDam:
+def bring_to_dam(ports: Ports, derivative: Derivative, run_id: str) -> BroughtToDam:
     """A checked derivative into the DAM, then A2 -> A3 when it was the campaign's last missing one; both steps
     are found done when the run is retried or cleared."""
-    upload = upload_derivative(otmm, box, db, config, derivative)
-    return BroughtToDam(derivative, upload, complete_campaign(otmm, db, config, derivative, run_id))
+    upload = upload_derivative(ports, derivative)
+    return BroughtToDam(derivative, upload, complete_campaign(ports, derivative, run_id))
 
 
 def a3_messages(config: Config, derivative: Derivative, change: StatusChangeRow,
@@ -314,36 +311,35 @@ def upload_failed_email(config: Config, file_name: str | None, box_file_id: str 
     })
 
 
-def record_upload_failure(db: TrackingDb, config: Config, derivative: FailedDerivative | Derivative, error: str,
-                          run_id: str | None, airflow_url: str | None, *, version_id: str | None = None) -> str | None:
+def record_upload_failure(ports: Ports, derivative: FailedDerivative | Derivative, error: str, run_id: str | None,
+                          airflow_url: str | None, *, version_id: str | None = None) -> str | None:
     """Record that a Box version did not reach the DAM, with its error email (once per version and name, whatever
     the retries and clears); return the email's outbox key (None when emails are off). The failure and its email
     belong to the file's campaign whenever anything names it (see :func:`failure_owner`)."""
-    file_id = derivative["box_file_id"]
+    config, file_id = ports.config, derivative["box_file_id"]
     version = version_id or derivative.get("box_file_version_id") or "current"
     file_name = derivative.get("file_name")
-    tracking_id, campaign_id = failure_owner(db, config, derivative)
+    tracking_id, campaign_id = failure_owner(ports, derivative)
     key = derivative_key(file_id, version, failed_email_what(file_name))
     messages = []
     if config.notifications.enabled:
         messages.append(email_message(key, "upload_failed", upload_failed_email(
             config, file_name, file_id, error, tracking_id, airflow_url), campaign_id))
-    DerivativeStore(db).record_failure(box_file_id=file_id, version_id=version, file_name=file_name,
+    DerivativeStore(ports.db).record_failure(box_file_id=file_id, version_id=version, file_name=file_name,
                                        tracking_id=tracking_id, campaign_id=campaign_id, error=error, run_id=run_id,
                                        box_created_at=derivative.get("box_created_at"), messages=messages)
     return key if messages else None
 
 
-def failure_owner(db: TrackingDb, config: Config,
-                  derivative: FailedDerivative | Derivative) -> tuple[str | None, str | None]:
+def failure_owner(ports: Ports, derivative: FailedDerivative | Derivative) -> tuple[str | None, str | None]:
     """(tracking ID, campaign id) of a failed derivative: what its check found, else the tracking ID its name
     leads with and the master or campaign the tracking database ties it to (also when its check never ran, e.g.
     Box was down)."""
-    file_name = derivative.get("file_name")
+    config, file_name = ports.config, derivative.get("file_name")
     tracking_id = derivative.get("tracking_id") or (tracking_id_in(file_name, config.naming) if file_name else None)
     campaign_id = derivative.get("campaign_id")
     if campaign_id is None:
-        owner = DerivativeStore(db).owner_of(tracking_id=tracking_id, box_file_id=derivative["box_file_id"])
+        owner = DerivativeStore(ports.db).owner_of(tracking_id=tracking_id, box_file_id=derivative["box_file_id"])
         if owner is not None:
             tracking_id, campaign_id = tracking_id or owner.tracking_id, owner.campaign_id
     return tracking_id, campaign_id
@@ -359,8 +355,7 @@ log = logging.getLogger(__name__)
 CAMPAIGN_STATUSES = ("A1", "A2", "A3")
 
 
-def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
-                      run_state: Callable[[str], str | None]) -> list[DerivativeRun]:
+def sweep_derivatives(ports: Ports, run_state: Callable[[str], str | None]) -> list[DerivativeRun]:
     """Files in any campaign's Derivatives folder that never became a derivative and have no a2_to_a3 run: the
     runs to start for them. ``run_state(run_id)`` is the state of the a2_to_a3 run of that id, None when there is
     none; the run id is the one a webhook would have started, so a run is never doubled. A run that succeeded is
@@ -368,9 +363,10 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
     once the cause is fixed), unless a later upload for the same file or master superseded its failure (then
     nothing is left to fix). A renamed file has a new run id, so a rename whose webhook never came is started
     here."""
-    folder_name = config.box.derivatives_folder_name.lower()
+    box, db = ports.box, ports.db
+    folder_name = ports.config.box.derivatives_folder_name.lower()
     runs: list[DerivativeRun] = []
-    for campaign_folder_id in _campaign_folders(box, db, config):
+    for campaign_folder_id in _campaign_folders(ports):
         derivative_folders = [i for i in map(record, box.folders.list_folder_items(campaign_folder_id))
                               if i["item_type"] == "folder" and i["name"].lower() == folder_name]
         files = [f for folder in derivative_folders for f in _files_below(box, folder["item_id"])]
@@ -398,13 +394,14 @@ def sweep_derivatives(box: BoxStorage, db: TrackingDb, config: Config,
     return runs
 
 
-def _campaign_folders(box: BoxStorage, db: TrackingDb, config: Config) -> list[str]:
+def _campaign_folders(ports: Ports) -> list[str]:
     """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
     database knows."""
-    folders = {str(c["box_folder_id"]) for c in db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
-    root = str(config.box.root_folder_id or "0")
+    folders = {str(c["box_folder_id"]) for c in ports.db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
+    root = str(ports.config.box.root_folder_id or "0")
     if root != "0":
-        folders.update(i["item_id"] for i in map(record, box.folders.list_folder_items(root)) if i["item_type"] == "folder")
+        folders.update(i["item_id"] for i in map(record, ports.box.folders.list_folder_items(root))
+                       if i["item_type"] == "folder")
     return sorted(folders)
 
 

@@ -15,7 +15,7 @@ Box deleted it), and every derivative upload the webhook did not bring is found 
   error): then every campaign's ``Derivatives`` folder is listed (:func:`sweep_derivatives`) and the stream
   is read from the position taken just before, next time.
 
-No Airflow import: ``dags/derivatives_sweep.py`` builds the hooks and starts the runs.
+No Airflow import: ``dags/derivatives_sweep.py`` builds the ports and starts the runs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from include.ferrero.db.box_stream import StreamStore
 from include.ferrero.db.outages import OutageStore
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 
     from ferrero_provider.box.models import BoxEvent, WebhookCheck
     from include.ferrero.config_model import Config
-    from include.ferrero.db.tracking import TrackingDb
+    from include.ferrero.db.box_stream import StreamPosition
     from include.ferrero.steps.payloads import DerivativeRun
-    from include.ferrero.steps.ports import BoxWatch
+    from include.ferrero.steps.ports import BoxWatch, Ports
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +64,21 @@ WEBHOOK_LOST = OutageWording(
 )
 
 
-def check_webhook(box: BoxWatch, db: TrackingDb, config: Config, airflow_url: str | None,
+def check_webhook(ports: Ports, airflow_url: str | None,
                   why: str | None = None) -> tuple[WebhookCheck | None, list[str]]:
     """Make sure the webhook is there; return what was found and done (None: no webhook possible on folder 0)
     and the outbox keys of the critical emails due. ``why``: what prompted the check (a ``WEBHOOK.DELETED``)."""
+    config = ports.config
     root = str(config.box.root_folder_id or "0")
     if root == "0":
         log.warning("box.root_folder_id is 0: Box allows no webhook on the root folder; uploads are found by the "
                     "reconciliation alone")
         return None, []
-    check = box.watch.ensure_webhook(root, config.webhook.address, WEBHOOK_TRIGGERS)
+    check = ports.box.watch.ensure_webhook(root, config.webhook.address, WEBHOOK_TRIGGERS)
     lost = None if check.outcome == "exists" else _loss(check, config.webhook.address, why)
     if lost:
         log.warning("%s", lost)
-    keys = OutageStore(db).observe(WEBHOOK_SERVICE, lost, lambda state, outage: outage_messages(
+    keys = OutageStore(ports.db).observe(WEBHOOK_SERVICE, lost, lambda state, outage: outage_messages(
         config, WEBHOOK_SERVICE, state, outage, airflow_url, WEBHOOK_LOST))
     return check, keys
 
@@ -96,6 +97,16 @@ def _loss(check: WebhookCheck, address: str, why: str | None) -> str:
 
 
 @dataclass
+class _Change:
+    """A file version the stream changed (its run's conf), and whether a rename was among its events."""
+
+    file_id: str
+    version: str | None
+    name: str | None
+    rename: bool = False
+
+
+@dataclass
 class Reconciliation:
     """What one reconciliation found: the runs to start, from ``events`` or ``folders`` (then ``why``)."""
 
@@ -107,12 +118,11 @@ class Reconciliation:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
-                          run_state: Callable[[str], str | None], *, now: datetime | None = None,
+def reconcile_derivatives(ports: Ports, run_state: Callable[[str], str | None], *, now: datetime | None = None,
                           full: bool = False) -> Reconciliation:
     """The ``a2_to_a3`` runs to start for derivative uploads that have none: from the event stream, or from the
     folder listings when it cannot be used (or ``full``)."""
-    store = StreamStore(db)
+    box, store = ports.box, StreamStore(ports.db)
     kept = store.position(STREAM)
     now = now or datetime.now(timezone.utc)
     why = "asked for a full listing" if full else _unusable(kept, now)
@@ -125,7 +135,7 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
             why = f"Box refused the event stream: {exc}"
     if why is not None:
         start = _position_now(box)  # taken before the listing, so nothing between the two is missed
-        runs = sweep_derivatives(box, db, config, run_state)
+        runs = sweep_derivatives(ports, run_state)
         if start is None:
             store.forget_position(STREAM)
         else:
@@ -133,7 +143,7 @@ def reconcile_derivatives(box: BoxWatch, db: TrackingDb, config: Config,
         log.info("folder listings (%s): %d run(s) to start; %s", why, len(runs),
                  f"the stream is read from position {start} next time" if start else "the stream cannot be read")
         return Reconciliation(runs, "folders", why)
-    result = _runs_of(box, db, config, run_state, events)
+    result = _runs_of(ports, run_state, events)
     store.advance(STREAM, end, [(e.event_id, e.event_type, str(e.source.get("id") or "") or None) for e in events],
                   STREAM_TRUSTED_DAYS + 2)
     return result
@@ -150,7 +160,7 @@ def _position_now(box: BoxWatch) -> str | None:
         return None
 
 
-def _unusable(kept: Any, now: datetime) -> str | None:
+def _unusable(kept: StreamPosition | None, now: datetime) -> str | None:
     if kept is None:
         return "no stream position kept yet"
     if now - kept.read_at > timedelta(days=STREAM_TRUSTED_DAYS):
@@ -171,12 +181,12 @@ def _read_stream(box: BoxWatch, position: str) -> tuple[list[BoxEvent], str]:
     return events, position
 
 
-def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[[str], str | None],
-             events: list[BoxEvent]) -> Reconciliation:
+def _runs_of(ports: Ports, run_state: Callable[[str], str | None], events: list[BoxEvent]) -> Reconciliation:
+    box, db, config = ports.box, ports.db, ports.config
     unique = list({e.event_id: e for e in events if e.event_id}.values())
     fresh = StreamStore(db).unseen(e.event_id for e in unique)
     result = Reconciliation([], "events", events=len(events), duplicates=len(events) - len(unique))
-    wanted: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, _Change] = {}
     # Files trashed in these events: read once more before their run (the others cost no call).
     trashed = {str(e.source.get("id")) for e in unique if e.event_type == TRASH}
     for event in unique:
@@ -189,24 +199,22 @@ def _runs_of(box: BoxWatch, db: TrackingDb, config: Config, run_state: Callable[
         version = str((source.get("file_version") or {}).get("id") or "") or \
             box.files.get_file_info(file_id).version_id
         run_id = dag_run_id_for(file_id, version, source.get("name"))
-        wanted.setdefault(run_id, {"file_id": file_id, "version": version, "name": source.get("name"),
-                                   "rename": False})["rename"] |= event.event_type == RENAME
-    recorded = db.recorded_box_files(sorted({w["file_id"] for w in wanted.values()}))
+        wanted.setdefault(run_id, _Change(file_id, version, source.get("name"))).rename |= event.event_type == RENAME
+    recorded = db.recorded_box_files(sorted({w.file_id for w in wanted.values()}))
     for run_id, w in sorted(wanted.items()):
-        if (w["file_id"], w["version"]) in recorded and not w["rename"]:
+        if (w.file_id, w.version) in recorded and not w.rename:
             continue  # already in the DAM (its webhook came); a rename goes to its run, which decides
         state = run_state(run_id)
         if state == "failed":
             log.warning("%s (Box file %s): run %s failed; not started again, clear it once the cause is fixed",
-                        w["name"], w["file_id"], run_id)
+                        w.name, w.file_id, run_id)
         if state is not None:
             continue
-        if w["file_id"] in trashed and _gone(box, w["file_id"]):  # its restore is an event (and a run) of its own
+        if w.file_id in trashed and _gone(box, w.file_id):  # its restore is an event (and a run) of its own
             result.skipped["no longer in Box"] = result.skipped.get("no longer in Box", 0) + 1
             continue
         result.runs.append({"trigger_run_id": run_id, "conf": {
-            "box_file_id": w["file_id"], "box_file_version_id": w["version"], "file_name": w["name"],
-            "event_id": None}})
+            "box_file_id": w.file_id, "box_file_version_id": w.version, "file_name": w.name, "event_id": None}})
     return result
 
 

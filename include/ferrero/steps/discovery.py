@@ -1,7 +1,7 @@
 """Discovery's watch over the services it depends on: the DAM and Box are probed every run, and an outage
 sends one critical email when it starts and one when it ends (not one every five minutes).
 
-No Airflow import: the DAG builds the hooks and calls :func:`watch_services`.
+No Airflow import: the DAG builds the ports and the probes (the hooks) and calls :func:`watch_services`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from include.ferrero.outbox import email_message
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import Config
-    from include.ferrero.db.tracking import TrackingDb
     from include.ferrero.outbox import OutboxMessage
+    from include.ferrero.steps.ports import Ports
 
 
 class Probe(Protocol):
@@ -51,10 +51,10 @@ def outage_messages(config: Config, service: str, state: str, outage: dict[str, 
     return [email_message(f"outage/{service}/{outage['id']}/{state}", template, email)]
 
 
-def watch_services(probes: dict[str, Probe], db: TrackingDb, config: Config,
+def watch_services(ports: Ports, probes: dict[str, Probe],
                    airflow_url: str | None) -> tuple[dict[str, str], list[str]]:
     """Probe each service; return (service -> why it cannot be reached, outbox keys of critical emails due)."""
-    store, down, keys = OutageStore(db), {}, []
+    config, store, down, keys = ports.config, OutageStore(ports.db), {}, []
     for service, probe in probes.items():
         ok, detail = probe.test_connection()
         if not ok:

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 if TYPE_CHECKING:
     from include.ferrero.campaigns import MasterRef  # one master of a run, a domain type
 
-# -- runs to start ------------------------------------------------------------------------------------------------
+# -- runs to start, and the params each DAG's tasks are given (a run's conf, with its defaults) ---------------------
 
 
 class CampaignRunConf(TypedDict):
+    """The params of an ``a1_to_a2`` run."""
+
     campaign: str
     force: bool
-    cycle: int
+    cycle: int | None  # None: started by hand in the UI (the plan finds the cycle)
 
 
 class CampaignRun(TypedDict):
@@ -27,9 +29,11 @@ class CampaignRun(TypedDict):
 
 
 class DerivativeRunConf(TypedDict):
+    """The params of an ``a2_to_a3`` run."""
+
     box_file_id: str
     box_file_version_id: str | None
-    file_name: str
+    file_name: str | None  # for the UI (the name is read from Box)
     event_id: str | None
 
 
@@ -38,6 +42,27 @@ class DerivativeRun(TypedDict):
 
     trigger_run_id: str
     conf: DerivativeRunConf
+
+
+class DiscoveryConf(TypedDict):
+    """The params of an ``a1_discovery`` run: a campaign to start by hand (None: the search for A1 campaigns)."""
+
+    campaign: str | None
+    force: bool
+
+
+class SweepConf(TypedDict):
+    """The params of a ``derivatives_sweep`` run."""
+
+    full: bool
+    why: str | None  # set by the receiver (e.g. Box deleted the webhook)
+
+
+class ResendConf(TypedDict):
+    """The params of an ``outbox_dispatch`` run: failed messages to re-send (none asked for: both empty)."""
+
+    campaign: str | None
+    message_keys: list[str]
 
 
 # -- A1 -> A2 ----------------------------------------------------------------------------------------------------

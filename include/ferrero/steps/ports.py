@@ -1,13 +1,15 @@
-"""What the steps need from the DAM and from Box: exactly the managers and methods they call, typed as the
-provider's clients (``OtmmClient``, ``BoxApi``: what ``OtmmHook`` and ``BoxHook`` hand out as ``client``) define
-them. The clients satisfy these structurally (mypy checks it where the DAG files pass them); tests may pass any
-fake that does.
+"""What the steps work with, as one object (:class:`Ports`): the DAM and Box, the tracking database and the
+config. The DAM and Box are typed by exactly the managers and methods the steps call, as the provider's clients
+(``OtmmClient``, ``BoxApi``: what ``OtmmHook`` and ``BoxHook`` hand out as ``client``) define them. The clients
+satisfy these structurally (mypy checks it where ``runtime.Services`` builds the ports); tests may pass any fake
+that does.
 
 The provider's model dataclasses are imported for type checking only: the domain does not import the hooks.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from ferrero_provider.otmm.client.transport import JsonObject
     from ferrero_provider.otmm.client.versions import CheckIn
     from ferrero_provider.otmm.models import Campaign, DamFolder, MasterAsset
+    from include.ferrero.config_model import Config
+    from include.ferrero.db.tracking import TrackingDb
 
 
 class HasAsDict(Protocol):
@@ -152,3 +156,14 @@ class BoxWatch(BoxStorage, Protocol):
 
     @property
     def watch(self) -> BoxWatchApi: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything a step works with, passed as one: the DAM, Box, the tracking database and the project's config.
+    In a task, ``runtime.Services.ports`` (the hooks' clients); in a test, the sandbox's clients or fakes."""
+
+    dam: Dam
+    box: BoxWatch
+    db: TrackingDb
+    config: Config
