@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
-from include.ferrero.db.webhook_events import WEBHOOK_DELETED, WebhookEvents, dag_run_id_for
+from include.ferrero.box_webhooks import WEBHOOK_DELETED, dag_run_id_for
 from receiver.airflow_api import AirflowUnavailable, TriggerRejected
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from include.ferrero.db.webhook_events import WebhookEvents
     from receiver.airflow_api import AirflowClient, TriggerResult
 
 log = logging.getLogger("receiver.forwarder")

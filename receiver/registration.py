@@ -24,7 +24,7 @@ from ferrero_provider.common.connection_fields import (
     environment_variable,
 )
 from ferrero_provider.common.retry import RetryPolicy
-from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
+from include.ferrero.box_webhooks import WEBHOOK_TRIGGERS
 from receiver.settings import SettingsError
 
 if TYPE_CHECKING:

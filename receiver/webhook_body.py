@@ -23,7 +23,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from include.ferrero.db.webhook_events import FILE_TRIGGERS, WEBHOOK_DELETED, WebhookEvent, storable
+from include.ferrero.box_webhooks import FILE_TRIGGERS, WEBHOOK_DELETED
+from include.ferrero.db.webhook_events import WebhookEvent, storable
 from include.ferrero.derivatives import derivatives_folder_of
 
 FILE_UPLOADED = "FILE.UPLOADED"

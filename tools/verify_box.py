@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ferrero_provider.box.hooks import BoxHook
+from include.ferrero.box_webhooks import WEBHOOK_TRIGGERS
 from include.ferrero.config import load_settings
-from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
 from include.ferrero.runtime import box_settings, retry_policy
 from tools.verify_report import Finding
 

@@ -20,7 +20,7 @@ from box_sdk_gen import (
 )
 from box_sdk_gen.managers.files import UpdateFileByIdParent
 
-from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS, dag_run_id_for
+from include.ferrero.box_webhooks import WEBHOOK_TRIGGERS, dag_run_id_for
 from sandbox.box.agency import v2_name
 from sandbox.box.variants import EVENTS_DUPLICATED_OUT_OF_ORDER
 from tests.dags.conftest import fast, received, ti_states

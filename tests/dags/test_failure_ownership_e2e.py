@@ -57,8 +57,8 @@ def test_failures_belong_to_their_campaign_and_a_rename_recovers(
     from cockpit.queries import CockpitDb
     from ferrero_provider.box.hooks import BoxHook
     from ferrero_provider.otmm.hooks import OtmmHook
+    from include.ferrero.box_webhooks import dag_run_id_for
     from include.ferrero.config import load_settings
-    from include.ferrero.db.webhook_events import dag_run_id_for
     from include.ferrero.steps.a2_to_a3 import sweep_derivatives
     from include.ferrero.steps.ports import Ports
     from sandbox.box.agency import v2_name

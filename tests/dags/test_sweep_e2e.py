@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from include.ferrero.db.webhook_events import dag_run_id_for
+from include.ferrero.box_webhooks import dag_run_id_for
 from tests.dags.conftest import fast, ti_states
 from tests.dags.test_a2_to_a3_e2e import _agency, _campaign, _derivatives_folder, _to_a2, _upload_as_agency
 

@@ -25,7 +25,7 @@ from box_sdk_gen import (
     UploadFileAttributesParentField,
 )
 
-from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS, dag_run_id_for
+from include.ferrero.box_webhooks import WEBHOOK_TRIGGERS, dag_run_id_for
 from sandbox.box.client import ccg_client
 from sandbox.connections import product_connections
 from tests.receiver.conftest import ROOT, box_timestamp, upload_event, wait_until

@@ -17,16 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from include.ferrero.box_webhooks import FILE_TRIGGERS
 from include.ferrero.config_model import WebhookReceiverConfig
 from include.ferrero.db import webhook_events
-from include.ferrero.db.webhook_events import (
-    FILE_TRIGGERS,
-    IGNORED,
-    PENDING,
-    WebhookEvent,
-    WebhookEvents,
-    storable,
-)
+from include.ferrero.db.webhook_events import IGNORED, PENDING, WebhookEvent, WebhookEvents, storable
 from receiver import webhook_body
 from receiver.app import create_app
 from receiver.settings import ReceiverSettings

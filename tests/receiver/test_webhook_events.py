@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from include.ferrero.db.webhook_events import WebhookEvent, WebhookEvents, dag_run_id_for, storable
+from include.ferrero.box_webhooks import dag_run_id_for
+from include.ferrero.db.webhook_events import WebhookEvent, WebhookEvents, storable
 from receiver.settings import SettingsError, tracking_db_kwargs
 from receiver.webhook_body import PayloadError, classify
 from tests.receiver.conftest import SERVICE_ACCOUNT, upload_event

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from include.ferrero.db.webhook_events import dag_run_id_for
+from include.ferrero.box_webhooks import dag_run_id_for
 from tests.chromium import LAUNCH_ARGS, ensure_chromium, screenshot, sign_in
 from tests.stack.conftest import ROOT, Stack
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS
+from include.ferrero.box_webhooks import WEBHOOK_TRIGGERS
 from sandbox.connections import product_connections
 from sandbox.otmm.variants import BEARER_WRITES_NEED_REQUESTED_BY, VARIANTS
 from sandbox.testing import start_sandbox

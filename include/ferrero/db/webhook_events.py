@@ -4,7 +4,7 @@ answering Box, and what its forwarder does with each event.
 An event is keyed by Box's event id, which stays the same across Box's redeliveries, so a redelivery is stored
 once. Life cycle: ``pending`` (to be sent to Airflow) -> ``triggered`` (a DAG run exists, ``dag_run_id``), or
 ``failed`` (Airflow refused the run for good; ``last_error`` says why); ``ignored`` events (``ignore_reason``)
-are kept for the record and never sent. The DAG run id comes from :func:`dag_run_id_for`, one per Box file
+are kept for the record and never sent. The DAG run id comes from :func:`include.ferrero.box_webhooks.dag_run_id_for`, one per Box file
 version, so every path that starts the A2->A3 DAG for a file (webhook, replay, sweep) lands on the same run.
 
 PostgreSQL refuses two things JSON and Python strings can hold: NUL (``\\u0000``, in TEXT and JSONB alike) and
@@ -25,22 +25,8 @@ if TYPE_CHECKING:
 
 PENDING, TRIGGERED, IGNORED, FAILED = "pending", "triggered", "ignored", "failed"
 
-#: The triggers of the product's Box webhook, in one place: what ``register-webhook`` and every reconciliation's
-#: check (steps/box_watch.py) ask Box for, and the file triggers the receiver sends to A2->A3.
-#: A rename is a run of its own: its run id names the file, so a bad name fixed in Box comes into the DAM.
-FILE_TRIGGERS = ("FILE.UPLOADED", "FILE.COPIED", "FILE.MOVED", "FILE.RESTORED", "FILE.RENAMED")
-WEBHOOK_DELETED = "WEBHOOK.DELETED"
-WEBHOOK_TRIGGERS = (*FILE_TRIGGERS, WEBHOOK_DELETED)
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
-
-
-def dag_run_id_for(box_file_id: str, box_file_version_id: str | None, file_name: str | None = None) -> str:
-    """The A2->A3 run of one Box file version: ``box_<file id>_v<version id>__<file name>``. The name (characters
-    Airflow refuses in a run id replaced) shows in the grid and the run list, and the run list's search finds it."""
-    run_id = f"box_{_UNSAFE.sub('-', str(box_file_id))}_v{_UNSAFE.sub('-', str(box_file_version_id))}"
-    return f"{run_id}__{_UNSAFE.sub('-', file_name)[:150]}" if file_name else run_id
 
 
 def storable(value: Any) -> Any:

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from include.ferrero.box_webhooks import dag_run_id_for
 from include.ferrero.db.derivatives import DerivativeStore
-from include.ferrero.db.webhook_events import dag_run_id_for
 from include.ferrero.derivatives import (
     DerivativeError,
     campaign_complete,

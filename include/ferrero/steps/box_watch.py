@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from include.ferrero.box_webhooks import WEBHOOK_TRIGGERS, dag_run_id_for
 from include.ferrero.db.box_stream import StreamStore
 from include.ferrero.db.outages import OutageStore
-from include.ferrero.db.webhook_events import WEBHOOK_TRIGGERS, dag_run_id_for
 from include.ferrero.derivatives import derivatives_folder_of
 from include.ferrero.steps.a2_to_a3 import sweep_derivatives
 from include.ferrero.steps.discovery import OutageWording, outage_messages
