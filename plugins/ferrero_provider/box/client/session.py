@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import requests
 from box_sdk_gen import (
     BaseUrls,
     BoxClient,
@@ -22,10 +21,11 @@ from box_sdk_gen.internal.utils import PrivateKeyDecryptor
 from box_sdk_gen.networking.retries import RetryStrategy
 
 from ferrero_provider.box.client.tokens import SharedCCGAuth, SharedJWTAuth, SharedTokenStorage, token_storage
+from ferrero_provider.common.http_session import client_session
 from ferrero_provider.common.retry import parse_retry_after
-from ferrero_provider.common.streams import TransferAdapter
 
 if TYPE_CHECKING:
+    import requests
     from box_sdk_gen.networking.fetch_options import FetchOptions
     from box_sdk_gen.networking.fetch_response import FetchResponse
 
@@ -82,11 +82,7 @@ class ProtocolStrategy(RetryStrategy):
 
 def http_session(connection: BoxConnection) -> requests.Session:
     """The one ``requests.Session`` of a client: the connection's CA bundle, client certificate and proxies."""
-    session = connection.http.apply(requests.Session())
-    adapter = TransferAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    return client_session(connection.http)
 
 
 def auth_of(connection: BoxConnection, tokens: TokenCache | None = None) -> SharedCCGAuth | SharedJWTAuth:

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import requests
 
+from ferrero_provider.common.http_session import client_session
 from ferrero_provider.common.messages import scrub
 from ferrero_provider.common.retry import final_error
-from ferrero_provider.common.streams import IncompleteTransferError, TransferAdapter
+from ferrero_provider.common.streams import IncompleteTransferError
 from ferrero_provider.common.token_cache import TokenCache
 from ferrero_provider.otmm.client.credentials import (
     SESSION_REUSE_SECONDS,
@@ -94,10 +95,7 @@ class DamTransport:
         """The authenticated ``requests.Session`` (created and logged in on first use)."""
         with self._lock:
             if self._session is None:
-                session = self.connection.http.apply(requests.Session())  # CA bundle, client cert, proxies
-                adapter = TransferAdapter()
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
+                session = client_session(self.connection.http)  # CA bundle, client cert, proxies
                 session.headers.update({"Accept": "application/json", "X-OTMM-Locale": "en_US"})
                 self._session = session
                 self._log_in(session)
