@@ -27,6 +27,7 @@ from ferrero_provider.box.client import BoxApi, BoxConnection, BoxSettings
 from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID
 from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.error_text import failed_test
+from ferrero_provider.common.token_cache import TokenCache
 
 if TYPE_CHECKING:
     from box_sdk_gen import BoxClient
@@ -76,6 +77,7 @@ class BoxHook(BaseHook):
         """Get a token and read the service account: (True, who) or (False, why not). Never raises."""
         try:
             c = self.conn_settings
+            self.client.calls.tokens = TokenCache(None)  # a token of its own: the test checks the credentials
             self.client.calls.reset()
             me = self.client.whoami()
             return True, (f"Connected to Box at {c.base_url} as {me.name or me.id} "

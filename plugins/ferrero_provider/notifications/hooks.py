@@ -55,7 +55,21 @@ def _check(response: requests.Response, what: str, policy: RetryPolicy) -> None:
     raise error(f"{what} was refused with HTTP {response.status_code}: {detail or response.reason}")
 
 
-class MailgunHook(HttpHook):
+class _OneReadHttpHook(HttpHook):
+    """An ``HttpHook`` that reads its connection once: the send and the session it opens both ask for it, and in a
+    task each read is a round trip through the task's supervisor to the Execution API."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections: dict[str, Any] = {}
+
+    def get_connection(self, conn_id: str) -> Any:  # type: ignore[override]  # per instance, not per class
+        if conn_id not in self._connections:
+            self._connections[conn_id] = super().get_connection(conn_id)
+        return self._connections[conn_id]
+
+
+class MailgunHook(_OneReadHttpHook):
     """Send an email through Mailgun (``POST <host>/<domain>/messages``, host e.g. ``https://api.mailgun.net/v3``;
     basic auth ``api:<key>``)."""
 
@@ -115,7 +129,7 @@ class MailgunHook(HttpHook):
         return False, f"{where} answered HTTP {response.status_code} for the domain {domain}: {_answer(response)}"
 
 
-class StatusWebhookHook(HttpHook):
+class StatusWebhookHook(_OneReadHttpHook):
     """POST (or PUT: ``method``, ``webhooks.yaml``'s) a campaign status change as JSON to the downstream system's
     webhook."""
 

@@ -30,6 +30,7 @@ from airflow.sdk import BaseHook
 
 from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.error_text import failed_test
+from ferrero_provider.common.token_cache import TokenCache
 from ferrero_provider.otmm.client import OtmmClient
 from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID, DamConnection
 
@@ -88,6 +89,7 @@ class OtmmHook(BaseHook):
             return failed_test(exc, lambda: self.conn_settings.secrets)
         transport = self.client.transport
         transport.policy = transport.policy.with_overrides(max_attempts=1, request_timeout_seconds=TEST_TIMEOUT_SECONDS)
+        transport.tokens = TokenCache(None)  # a login of its own: the test checks the credentials
         try:
             transport.reset()
             transport.request("GET", "/folders/rootfolders", "reading the root folders", params={"limit": 1})

@@ -16,6 +16,7 @@ from ferrero_provider.box.client.session import http_session, sdk_client
 from ferrero_provider.box.exceptions import BoxError, BoxTransportError, api_error
 from ferrero_provider.common.error_text import one_line, scrub
 from ferrero_provider.common.retry import RetryPolicy, final_error
+from ferrero_provider.common.token_cache import TokenCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,6 +53,8 @@ class BoxCalls:
         self._client: BoxClient | None = None
         self._http: requests.Session | None = None
         self._lock = threading.Lock()
+        #: Where the access token is shared with the host's other processes (``TokenCache(None)``: this client's own).
+        self.tokens = TokenCache.default()
 
     @property
     def connection(self) -> BoxConnection:
@@ -68,7 +71,7 @@ class BoxCalls:
         with self._lock:
             if self._client is None:
                 self._http = http_session(self.connection)
-                self._client = sdk_client(self.connection, self.policy, self._http)
+                self._client = sdk_client(self.connection, self.policy, self._http, self.tokens)
             return self._client
 
     def http(self) -> requests.Session:

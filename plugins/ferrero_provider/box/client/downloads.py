@@ -35,10 +35,15 @@ class DownloadsManager:
         The download URL comes from the SDK (the API answers with a redirect to a self-authorizing URL); the bytes
         are then streamed with the client's own session. A body cut short is downloaded again, whole.
         """
-        info = self.files.get_file_info(file_id)
-        if version_id is not None and version_id != info.version_id:
-            info = replace(info, version_id=version_id, sha1=sha1, size=size)
-        operation = f"downloading file {file_id} ({info.name!r}" + (f", version {version_id})" if version_id else ")")
+        if version_id is not None and sha1 is not None and size is not None:
+            expected: tuple[str | None, int | None] = (sha1, size)  # the caller read the version's facts (its listing): no second read of the file
+            operation = f"downloading file {file_id} (version {version_id})"
+        else:
+            info = self.files.get_file_info(file_id)
+            if version_id is not None and version_id != info.version_id:
+                info = replace(info, version_id=version_id, sha1=sha1, size=size)
+            expected = (info.sha1, info.size)
+            operation = f"downloading file {file_id} ({info.name!r}" + (f", version {version_id})" if version_id else ")")
         policy = self.calls.policy
         http = self.calls.http()
 
@@ -50,7 +55,7 @@ class DownloadsManager:
                               headers={"Accept-Encoding": "identity"}) as response:
                     if response.status_code >= 400:
                         raise download_error(operation, response, policy)
-                    result = response_to_file(response, target, expected_size=info.size)
+                    result = response_to_file(response, target, expected_size=expected[1])
             except IncompleteTransferError as exc:
                 raise BoxIntegrityError(f"Box request failed while {operation}: the body was cut short ({exc})") from None
             except requests.Timeout:
@@ -58,10 +63,10 @@ class DownloadsManager:
             except requests.RequestException as exc:
                 raise BoxTransportError(f"Box request failed while {operation}: the download broke off "
                                         f"({type(exc).__name__})") from None
-            if info.sha1 and result.sha1 != info.sha1.lower():
+            if expected[0] and result.sha1 != expected[0].lower():
                 Path(result.path).unlink(missing_ok=True)
                 raise BoxIntegrityError(f"Box request failed while {operation}: the SHA-1 of the bytes received "
-                                        f"({result.sha1}) differs from Box's ({info.sha1})")
+                                        f"({result.sha1}) differs from Box's ({expected[0]})")
             return result
 
         result = self.calls.retried(attempt)

@@ -8,12 +8,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import requests
 from box_sdk_gen import (
     BaseUrls,
-    BoxCCGAuth,
     BoxClient,
-    BoxJWTAuth,
     BoxNetworkClient,
     CCGConfig,
     JWTConfig,
@@ -23,15 +20,18 @@ from box_sdk_gen import (
 from box_sdk_gen.internal.utils import PrivateKeyDecryptor
 from box_sdk_gen.networking.retries import RetryStrategy
 
+from ferrero_provider.box.client.tokens import SharedCCGAuth, SharedJWTAuth, SharedTokenStorage, token_storage
+from ferrero_provider.common.http_session import client_session
 from ferrero_provider.common.retry import parse_retry_after
-from ferrero_provider.common.streams import TransferAdapter
 
 if TYPE_CHECKING:
+    import requests
     from box_sdk_gen.networking.fetch_options import FetchOptions
     from box_sdk_gen.networking.fetch_response import FetchResponse
 
     from ferrero_provider.box.client.box_connection import BoxConnection
     from ferrero_provider.common.retry import RetryPolicy
+    from ferrero_provider.common.token_cache import TokenCache
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,11 @@ class ProtocolStrategy(RetryStrategy):
             # a mark on this request's options (the SDK's class has no such field): its token was renewed once
             fetch_options._token_renewed = True  # type: ignore[attr-defined]
             log.info("Box answered 401 for %s %s; fetching a new token", fetch_options.method, fetch_options.url)
-            fetch_options.auth.refresh_token(network_session=fetch_options.network_session)
+            auth, storage = fetch_options.auth, getattr(fetch_options.auth, "token_storage", None)
+            if isinstance(storage, SharedTokenStorage) and isinstance(auth, (SharedCCGAuth, SharedJWTAuth)):
+                storage.renew(auth, fetch_options.network_session)  # a token another process renewed, or a new one
+            else:
+                auth.refresh_token(network_session=fetch_options.network_session)
             return True
         return (status == 202 and attempt_number < self.policy.max_attempts
                 and fetch_response.headers.get("Retry-After") is not None)
@@ -78,30 +82,30 @@ class ProtocolStrategy(RetryStrategy):
 
 def http_session(connection: BoxConnection) -> requests.Session:
     """The one ``requests.Session`` of a client: the connection's CA bundle, client certificate and proxies."""
-    session = connection.http.apply(requests.Session())
-    adapter = TransferAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    return client_session(connection.http)
 
 
-def auth_of(connection: BoxConnection) -> BoxCCGAuth | BoxJWTAuth:
+def auth_of(connection: BoxConnection, tokens: TokenCache | None = None) -> SharedCCGAuth | SharedJWTAuth:
+    """The connection's authentication; its token shared by the host's processes (``tokens``: the host's cache
+    by default, see ``common.token_cache``)."""
     c = connection
     enterprise = None if c.user_id else c.enterprise_id
+    storage = token_storage(c, tokens)
     if c.auth_mode == "ccg":
-        return BoxCCGAuth(config=CCGConfig(client_id=c.client_id, client_secret=c.client_secret,
-                                           enterprise_id=enterprise, user_id=c.user_id))
+        return SharedCCGAuth(config=CCGConfig(client_id=c.client_id, client_secret=c.client_secret,
+                                              enterprise_id=enterprise, user_id=c.user_id, token_storage=storage))
     config = JWTConfig(
         client_id=c.client_id, client_secret=c.client_secret, jwt_key_id=str(c.jwt_key_id),
         private_key=str(c.jwt_private_key).replace("\\n", "\n"),
         private_key_passphrase=c.jwt_private_key_passphrase or "",
-        enterprise_id=enterprise, user_id=c.user_id, private_key_decryptor=_KeyDecryptor(),
+        enterprise_id=enterprise, user_id=c.user_id, private_key_decryptor=_KeyDecryptor(), token_storage=storage,
     )
-    return BoxJWTAuth(config=config)
+    return SharedJWTAuth(config=config)
 
 
-def sdk_client(connection: BoxConnection, policy: RetryPolicy, http: requests.Session) -> BoxClient:
-    """The SDK client over ``http``, pointed at the connection's base URLs."""
+def sdk_client(connection: BoxConnection, policy: RetryPolicy, http: requests.Session,
+               tokens: TokenCache | None = None) -> BoxClient:
+    """The SDK client over ``http``, pointed at the connection's base URLs; its token shared through ``tokens``."""
     c = connection
     session = NetworkSession(
         base_urls=BaseUrls(base_url=c.base_url, upload_url=c.upload_url, oauth_2_url=c.oauth_url),
@@ -110,4 +114,4 @@ def sdk_client(connection: BoxConnection, policy: RetryPolicy, http: requests.Se
                                      read_timeout_ms=int(policy.timeout[1] * 1000)),
         network_client=BoxNetworkClient(requests_session=http),
     )
-    return BoxClient(auth=auth_of(c), network_session=session)
+    return BoxClient(auth=auth_of(c, tokens), network_session=session)

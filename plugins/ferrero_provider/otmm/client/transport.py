@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import requests
 
 from ferrero_provider.common.error_text import scrub
+from ferrero_provider.common.http_session import client_session
 from ferrero_provider.common.retry import final_error
-from ferrero_provider.common.streams import IncompleteTransferError, TransferAdapter
+from ferrero_provider.common.streams import IncompleteTransferError
+from ferrero_provider.common.token_cache import TokenCache
+from ferrero_provider.otmm.client.credentials import (
+    SESSION_REUSE_SECONDS,
+    apply_credentials,
+    clear_credentials,
+    credential_key,
+    credentials_of,
+)
 from ferrero_provider.otmm.exceptions import (
     OtmmAuthError,
     OtmmError,
@@ -57,10 +66,12 @@ class DamTransport:
 
     :param connection: reads the checked connection when first needed (a hook reads Airflow's only then).
     :param settings: the ``dam`` settings; ``retry``: the policy (its read timeout is the settings' one).
+    :param tokens: where the credentials are shared with the host's other processes (default: the host's cache,
+        ``common.token_cache``; ``TokenCache(None)``: this transport's own).
     """
 
     def __init__(self, connection: Callable[[], DamConnection], *, settings: DamSettings, retry: RetryPolicy,
-                 log: Log) -> None:
+                 log: Log, tokens: TokenCache | None = None) -> None:
         self._read_connection = connection
         self._connection: DamConnection | None = None
         self.settings = settings
@@ -69,6 +80,7 @@ class DamTransport:
         self._session: requests.Session | None = None
         self._auth_expires_at: float | None = None
         self._lock = threading.RLock()
+        self.tokens = tokens if tokens is not None else TokenCache.default()
 
     @property
     def connection(self) -> DamConnection:
@@ -83,16 +95,35 @@ class DamTransport:
         """The authenticated ``requests.Session`` (created and logged in on first use)."""
         with self._lock:
             if self._session is None:
-                session = self.connection.http.apply(requests.Session())  # CA bundle, client cert, proxies
-                adapter = TransferAdapter()
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
+                session = client_session(self.connection.http)  # CA bundle, client cert, proxies
                 session.headers.update({"Accept": "application/json", "X-OTMM-Locale": "en_US"})
                 self._session = session
-                self._authenticate(session)
+                self._log_in(session)
             elif self._auth_expires_at is not None and time.monotonic() >= self._auth_expires_at:
-                self._authenticate(self._session)
+                self._log_in(self._session)
             return self._session
+
+    def _log_in(self, session: requests.Session, refused: dict[str, Any] | None = None) -> None:
+        """Put credentials on ``session``: those another process of the host stored while they last, else a fresh
+        login (one process logs in while the others wait for its credentials). ``refused``: the credentials the
+        DAM just answered 401 to, dropped first (unless another process already replaced them)."""
+        key = credential_key(self.connection)
+        if refused is not None:
+            self.tokens.drop(key, refused)
+        stored = self.tokens.entry(key)
+        if stored is None:
+            with self.tokens.fetching(key):
+                stored = self.tokens.entry(key)
+                if stored is None:
+                    self._authenticate(session)
+                    expires_at = time.time() + (SESSION_REUSE_SECONDS if self._auth_expires_at is None
+                                                else max(0.0, self._auth_expires_at - time.monotonic()))
+                    self.tokens.put(key, credentials_of(session), expires_at)
+                    return
+        credentials, expires_at = stored
+        apply_credentials(session, credentials)
+        self._auth_expires_at = (None if self.connection.auth_mode == "session"
+                                 else time.monotonic() + max(0.0, expires_at - time.time()))
 
     def reset(self) -> None:
         """Forget the session without logging out (the next call logs in again)."""
@@ -102,9 +133,7 @@ class DamTransport:
     def _authenticate(self, session: requests.Session) -> None:
         """Log in (session) or fetch a token (oauth, otds) and put the credentials on the session."""
         conn = self.connection
-        for header in ("Authorization", "X-Requested-By", "otmmauthtoken"):
-            session.headers.pop(header, None)
-        session.cookies.clear()
+        clear_credentials(session)
         self._auth_expires_at = None
         operation = f"logging in to the DAM as {conn.who} ({conn.auth_mode} authentication)"
         if conn.auth_mode == "session":
@@ -151,13 +180,14 @@ class DamTransport:
             session.headers["X-Requested-By"] = str(info["id"])
 
     def close(self) -> None:
-        """Log out (session auth) and drop the HTTP session; best effort, never raises."""
+        """Log out (session auth, unless the session is shared with the host's other processes through
+        ``tokens``) and drop the HTTP session; best effort, never raises."""
         with self._lock:
             session, self._session = self._session, None
         if session is None:
             return
         try:
-            if self.connection.auth_mode == "session":
+            if self.connection.auth_mode == "session" and not self.tokens.enabled:
                 session.delete(f"{self.connection.base_url}/sessions", timeout=self.policy.timeout)
         except requests.RequestException:
             pass
@@ -240,7 +270,7 @@ class DamTransport:
                         renewed = True
                         self.log.info("DAM answered 401 while %s; logging in again", operation)
                         with self._lock:
-                            self._authenticate(session)
+                            self._log_in(session, refused=credentials_of(session))
                         continue
                     if response.status_code >= 400:
                         raise http_error(operation, response, policy)
