@@ -41,10 +41,12 @@ logs: install
 env: install
 	@$(PY) -m tools.stack env
 
-# The whole suite; the 15 slowest tests are listed at the end.
+# The whole suite in TEST_WORKERS processes (pytest-xdist; a module's tests stay together in one worker, the
+# heaviest modules first: tests/conftest.py); the 15 slowest tests are listed at the end.
+TEST_WORKERS ?= 2
 test: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
-	@$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The tests that need no running product and no DAG run (markers in pyproject.toml): under two minutes.
 test-fast: install

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.run_dir import run_dir
+
 ROOT = Path(__file__).resolve().parents[1]
+RUN_DIR = run_dir()  # made here, before xdist starts its workers: they inherit it (tests/run_dir.py)
+#: This process's own: its PostgreSQL, Airflow home and temporary folders (each xdist worker has its own).
 _SCRATCH = Path(tempfile.mkdtemp(prefix="content-scaling-tests-"))
 
 
@@ -85,10 +89,16 @@ MARKERS_BY_FIXTURE = {"stack": "stack", "celery": "stack", "airflow_api": "stack
                       "seeded_sandbox": "e2e", "product_env": "e2e"}
 
 
+#: The order in which `make test`'s workers take the modules (``--no-loadscope-reorder``): those that start the
+#: product first, then those that run the DAGs, then the slow ones, then the rest (seconds each), so that no
+#: worker is left with a long module at the end while the other one idles.
+HEAVIEST_FIRST = ("stack", "e2e", "slow")
+
 #: Seconds a test on a stack may take, starting the stack included.
 STACK_START_TIMEOUT = 900
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its own hook runs before the conftests')
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for marker in {MARKERS_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ())
@@ -99,6 +109,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             marker = item.get_closest_marker("timeout")
             if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
                 item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
+        # `make test`'s workers (--dist loadgroup) take a module whole (its module-scoped stack or sandbox is
+        # started once), unless its tests name groups of their own (e.g. one per DAM variant).
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    weight: dict[Path, int] = {}
+    for item in items:
+        heaviest = next((n for n, name in enumerate(HEAVIEST_FIRST) if item.get_closest_marker(name)),
+                        len(HEAVIEST_FIRST))
+        weight[item.path] = min(weight.get(item.path, heaviest), heaviest)
+    items.sort(key=lambda item: weight[item.path])  # stable: a module's tests keep their order
 
 
 @pytest.fixture(scope="session")
