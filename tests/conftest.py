@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,11 +95,15 @@ MARKERS_BY_FIXTURE = {"stack": "stack", "celery": "stack", "airflow_api": "stack
 #: worker is left with a long module at the end while the other one idles.
 HEAVIEST_FIRST = ("stack", "e2e", "slow")
 
+#: Modules whose tests `make test`'s workers may take one by one (no module-scoped fixture shared between them, or
+#: one per parameter: a DAM variant's sandbox); every other module goes to one worker whole, so its stack or
+#: sandbox starts once.
+ONE_BY_ONE = {"tests/dags/test_variants_e2e.py", "tests/tools/test_verify.py"}
+
 #: Seconds a test on a stack may take, starting the stack included.
 STACK_START_TIMEOUT = 900
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its own hook runs before the conftests')
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for marker in {MARKERS_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ())
@@ -109,16 +114,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             marker = item.get_closest_marker("timeout")
             if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
                 item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
-        # `make test`'s workers (--dist loadgroup) take a module whole (its module-scoped stack or sandbox is
-        # started once), unless its tests name groups of their own (e.g. one per DAM variant).
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     weight: dict[Path, int] = {}
     for item in items:
         heaviest = next((n for n, name in enumerate(HEAVIEST_FIRST) if item.get_closest_marker(name)),
                         len(HEAVIEST_FIRST))
         weight[item.path] = min(weight.get(item.path, heaviest), heaviest)
     items.sort(key=lambda item: weight[item.path])  # stable: a module's tests keep their order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test`'s scheduler (``--dist loadscope``): a module is one unit of work, except those ``ONE_BY_ONE``.
+    (xdist's ``loadgroup`` cannot be used: it renames the tests, which pytest 9 no longer lets it do.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in ONE_BY_ONE else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

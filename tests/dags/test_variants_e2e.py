@@ -18,9 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-#: One xdist group per variant: `make test`'s workers share the eight sandboxes out (tests/conftest.py).
-@pytest.mark.parametrize("seeded_sandbox", [pytest.param(variant, marks=pytest.mark.xdist_group(f"dam-variant-{variant}"))
-                                            for variant in VARIANTS], indirect=True, scope="module")
+@pytest.mark.parametrize("seeded_sandbox", VARIANTS, indirect=True, scope="module")
 def test_a1_to_a3_and_a_new_version_in_each_variant(dags, seeded_sandbox, seed, product_env, tracking_db,
                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from ferrero_provider.box.hooks import BoxHook
