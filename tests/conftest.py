@@ -32,15 +32,18 @@ def _start_postgres() -> str:
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs from atexit, after pytest closed streams
 
-    pgdata = _SCRATCH / "pgdata"
-    socket = localpg.start(pgdata)
-
-    def _stop() -> None:
-        localpg.stop(pgdata)
-        shutil.rmtree(_SCRATCH, ignore_errors=True)
-
-    atexit.register(_stop)
+    socket = localpg.start(_SCRATCH / "pgdata")
+    atexit.register(_stop_postgres)
     return socket
+
+
+def _stop_postgres() -> None:
+    """Stop this process's PostgreSQL and remove its scratch folder (at exit, and when pytest unconfigures: an
+    xdist worker ends without running ``atexit``)."""
+    from tools import localpg
+
+    localpg.stop(_SCRATCH / "pgdata")
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 PG_SOCKET = _start_postgres()
@@ -71,6 +74,11 @@ def _airflow_db_uri() -> str:
 
 
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _airflow_db_uri()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_postgres()
 
 
 @pytest.hookimpl(tryfirst=True)
