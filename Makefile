@@ -41,15 +41,18 @@ logs: install
 env: install
 	@$(PY) -m tools.stack env
 
-# The whole suite; the 15 slowest tests are listed at the end.
+# The whole suite in TEST_WORKERS processes (pytest-xdist; a module's tests stay together in one worker, the
+# heaviest modules first: tests/conftest.py); the 15 slowest tests are listed at the end.
+TEST_WORKERS ?= 2
+IN_WORKERS := -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 test: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
-	@$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+	@$(PY) -m pytest $(IN_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 # The tests that need no running product and no DAG run (markers in pyproject.toml): under two minutes.
 test-fast: install
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
-	@$(PY) -m pytest --durations=15 -m "not stack and not e2e and not slow" $(PYTEST_ARGS)
+	@$(PY) -m pytest $(IN_WORKERS) --durations=15 -m "not stack and not e2e and not slow" $(PYTEST_ARGS)
 
 # ruff, then the type checker (pyproject.toml [tool.mypy]: strict for the domain, the steps and the provider).
 lint: install

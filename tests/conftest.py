@@ -13,10 +13,15 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.run_dir import run_dir
+
 ROOT = Path(__file__).resolve().parents[1]
+RUN_DIR = run_dir()  # made here, before xdist starts its workers: they inherit it (tests/run_dir.py)
+#: This process's own: its PostgreSQL, Airflow home and temporary folders (each xdist worker has its own).
 _SCRATCH = Path(tempfile.mkdtemp(prefix="content-scaling-tests-"))
 
 
@@ -27,15 +32,18 @@ def _start_postgres() -> str:
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs from atexit, after pytest closed streams
 
-    pgdata = _SCRATCH / "pgdata"
-    socket = localpg.start(pgdata)
-
-    def _stop() -> None:
-        localpg.stop(pgdata)
-        shutil.rmtree(_SCRATCH, ignore_errors=True)
-
-    atexit.register(_stop)
+    socket = localpg.start(_SCRATCH / "pgdata")
+    atexit.register(_stop_postgres)
     return socket
+
+
+def _stop_postgres() -> None:
+    """Stop this process's PostgreSQL and remove its scratch folder (at exit, and when pytest unconfigures: an
+    xdist worker ends without running ``atexit``)."""
+    from tools import localpg
+
+    localpg.stop(_SCRATCH / "pgdata")
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 PG_SOCKET = _start_postgres()
@@ -68,6 +76,11 @@ def _airflow_db_uri() -> str:
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _airflow_db_uri()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_postgres()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Temporary folders inside this session's scratch folder, unless ``--basetemp`` says otherwise. Under
@@ -85,6 +98,16 @@ MARKERS_BY_FIXTURE = {"stack": "stack", "celery": "stack", "airflow_api": "stack
                       "seeded_sandbox": "e2e", "product_env": "e2e"}
 
 
+#: The order in which `make test`'s workers take the modules (``--no-loadscope-reorder``): those that start the
+#: product first, then those that run the DAGs, then the slow ones, then the rest (seconds each), so that no
+#: worker is left with a long module at the end while the other one idles.
+HEAVIEST_FIRST = ("stack", "e2e", "slow")
+
+#: Modules whose tests `make test`'s workers may take one by one (no module-scoped fixture shared between them, or
+#: one per parameter: a DAM variant's sandbox); every other module goes to one worker whole, so its stack or
+#: sandbox starts once.
+ONE_BY_ONE = {"tests/dags/test_variants_e2e.py", "tests/tools/test_verify.py"}
+
 #: Seconds a test on a stack may take, starting the stack included.
 STACK_START_TIMEOUT = 900
 
@@ -99,6 +122,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             marker = item.get_closest_marker("timeout")
             if marker is None or (marker.args and marker.args[0] < STACK_START_TIMEOUT):
                 item.add_marker(pytest.mark.timeout(STACK_START_TIMEOUT))
+    weight: dict[Path, int] = {}
+    for item in items:
+        heaviest = next((n for n, name in enumerate(HEAVIEST_FIRST) if item.get_closest_marker(name)),
+                        len(HEAVIEST_FIRST))
+        weight[item.path] = min(weight.get(item.path, heaviest), heaviest)
+    items.sort(key=lambda item: weight[item.path])  # stable: a module's tests keep their order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test`'s scheduler (``--dist loadscope``): a module is one unit of work, except those ``ONE_BY_ONE``.
+    (xdist's ``loadgroup`` cannot be used: it renames the tests, which pytest 9 no longer lets it do.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in ONE_BY_ONE else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

