@@ -328,13 +328,18 @@ def config_copy(tmp_path):
     ],
 )
 def test_naming_yaml_is_validated_by_its_schema(config_copy, edit, message):
+    assert "naming.yaml: " + message in _refusal(config_copy, edit)
+
+
+def _refusal(config_copy, edit) -> str:
+    """What loading the configuration says once ``edit`` changed naming.yaml (it must refuse it)."""
     path = config_copy / "naming.yaml"
     data = yaml.safe_load(path.read_text())
     edit(data)
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError) as info:
         load_settings(config_copy)
-    assert "naming.yaml: " + message in str(info.value)
+    return str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -355,14 +360,9 @@ def test_naming_yaml_is_validated_by_its_schema(config_copy, edit, message):
 )
 def test_a_convention_that_cannot_work_is_refused_at_load(config_copy, edit, message):
     """What the parser cannot work with never reaches it: the configuration refuses it, in one sentence."""
-    path = config_copy / "naming.yaml"
-    data = yaml.safe_load(path.read_text())
-    edit(data)
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError) as info:
-        load_settings(config_copy)
-    assert str(info.value).startswith("config/naming.yaml: " + message), str(info.value)
-    assert "\n" not in str(info.value)
+    refusal = _refusal(config_copy, edit)
+    assert refusal.startswith("config/naming.yaml: " + message), refusal
+    assert "\n" not in refusal
 
 
 @pytest.mark.parametrize(
