@@ -110,8 +110,8 @@ def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_
     shutil.copy(ROOT / "bench" / "dags" / "bench_trivial_map.py", dags)
     settings = {"AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "CONTENT_SCALING_TASK_RETRIES": "2"}
-    with running_stack(workdir, pg_socket, celery_workers=EXECUTORS[name], settings=settings) as stack:
-        scheduler = next(p for p in stack.processes if "scheduler" in p.args[-1:])
+    with running_stack(workdir, pg_socket, celery_workers=EXECUTORS[name], **settings) as stack:
+        scheduler = next(p for p in stack.processes if p.name == "scheduler")
         _wait_for_dag(stack, "bench_trivial_map")
         number = _campaign(stack.sandbox, masters, size_mib)
         timeout = 60 + masters * 10
