@@ -206,19 +206,6 @@ def _upload_burst(agency: Agency, watch: DamWatch, first: int, count: int) -> fl
     return max(watch.seen[name] for name, _ in started) - start
 
 
-def _unpause(stack: Any, dag_id: str, timeout: float = 300) -> None:
-    """Unpause ``dag_id`` once the dag-processor has parsed it (on a loaded machine it may not have yet)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            stack.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
-            return
-        except requests.HTTPError as exc:
-            if exc.response is None or exc.response.status_code != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(2)
-
-
 def _to_a2_with_webhook(stack: Any) -> None:
     run_id = stack.trigger("a1_to_a2", {"campaign": CAMPAIGN})
     assert stack.wait_for_run("a1_to_a2", run_id, timeout=600) == "success", "campaign not in A2"
@@ -305,7 +292,7 @@ def bench_executor(name: str, workdir: Path, pg_socket: str, args: argparse.Name
     with running_stack(workdir, pg_socket, celery_workers=EXECUTORS[name], pool_slots=args.pool_slots,
                        **settings) as stack:
         seed = json.loads((stack.sandbox.data_dir / "seed.json").read_text())
-        _unpause(stack, "bench_one_task")
+        stack.set_paused("bench_one_task")
         _enable_asset_webhook(workdir)
         _to_a2_with_webhook(stack)
         agency = Agency(stack.sandbox, seed)

@@ -18,7 +18,6 @@ import json
 import shutil
 import sys
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -87,20 +86,6 @@ def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int
     return {"state": state, "wall": wall, "cpu": probe.cpu_seconds, "rss_mb": probe.peak_rss / MIB}
 
 
-def _wait_for_dag(stack: Any, dag_id: str, timeout: float = 180) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            stack.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
-            return
-        except requests.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
-
-
 def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_mib: int) -> dict[str, Any]:
     from bench.executor_runs import EXECUTORS
     from tests.stack.conftest import running_stack
@@ -112,7 +97,7 @@ def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_
                 "CONTENT_SCALING_TASK_RETRIES": "2"}
     with running_stack(workdir, pg_socket, celery_workers=EXECUTORS[name], **settings) as stack:
         scheduler = next(p for p in stack.processes if p.name == "scheduler")
-        _wait_for_dag(stack, "bench_trivial_map")
+        stack.set_paused("bench_trivial_map")
         number = _campaign(stack.sandbox, masters, size_mib)
         timeout = 60 + masters * 10
         trivial = _timed_run(stack, "bench_trivial_map", {"n": masters}, scheduler.pid, timeout)

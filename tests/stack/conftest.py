@@ -34,6 +34,7 @@ from tests.seeded import seeded_copy
 from tests.stack.pgtemplate import migrated_copy
 from tools import localpg
 from tools.airflow_env import COMPONENT_PORTS
+from tools.airflow_rest import AirflowRest
 from tools.processes import group_alive, stop_groups
 
 if TYPE_CHECKING:
@@ -114,43 +115,18 @@ class StackSandbox:
         self.settings = SandboxSettings.from_env(self.env, persist=False)
 
 
-class Stack:
-    """The running product; ``api`` is the Airflow REST API, ``sandbox`` the DAM/Box/mail sandbox, ``workers``
-    the Celery workers by name (``celery-worker-1``, …)."""
+class Stack(AirflowRest):
+    """The running product: its REST API as admin (``call``, ``trigger``, ``wait_for_run``, …), ``api`` the
+    api-server itself, ``sandbox`` the DAM/Box/mail sandbox, ``workers`` the Celery workers by name
+    (``celery-worker-1``, …)."""
 
-    def __init__(self, api: AirflowApi, sandbox: Any, receiver: RunningReceiver, tracking_dsn: str,
-                 processes: list[Any]) -> None:
+    def __init__(self, api: StackApi, sandbox: StackSandbox, receiver: RunningReceiver, tracking_dsn: str,
+                 processes: list[StackProcess]) -> None:
+        super().__init__(api.url, "admin", api.passwords["admin"])
         self.api, self.sandbox, self.receiver, self.tracking_dsn = api, sandbox, receiver, tracking_dsn
         self.processes = processes
-        self.workers: dict[str, Any] = {}
+        self.workers: dict[str, StackProcess] = {}
         self.workdir = Path()
-
-    def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        response = requests.request(method, f"{self.api.url}/api/v2/{path.lstrip('/')}", timeout=30,
-                                    headers={"Authorization": f"Bearer {self.api.token('admin')}", **(headers or {})},
-                                    **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        return self.call("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})["dag_run_id"]
-
-    def wait_for_run(self, dag_id: str, run_id: str, states: tuple[str, ...] = ("success", "failed"),
-                     timeout: float = 240) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                state = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
-            except requests.RequestException:  # a slow answer on a loaded machine: ask again
-                state = None
-            if state in states:
-                return state
-            time.sleep(1)
-        raise AssertionError(f"run {run_id} of {dag_id} not in {states} after {timeout} s")
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 500})[
-            "task_instances"]
 
     def received(self, kind: str) -> list[dict[str, Any]]:
         answer = requests.get(f"{self.sandbox.endpoints['sinks_url']}/__sandbox__/{kind}", timeout=5).json()
@@ -239,21 +215,9 @@ def _attach(stack_dir: Path, up_env: dict[str, str]) -> Stack:
     running = Stack(api, sandbox, receiver, tracking_dsn, processes)
     running.workers = {p.name: p for p in processes if p.name.startswith("celery-worker")}
     running.workdir = stack_dir
-    _unpause_pipelines(running)
-    return running
-
-
-def _unpause_pipelines(running: Stack) -> None:
-    deadline = time.monotonic() + 120
     for dag_id in PIPELINE_DAGS:
-        while True:
-            try:
-                running.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
-                break
-            except requests.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        running.set_paused(dag_id, False, timeout=120)
+    return running
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ errors, task states, task logs, run times), the mail sink, and the Campaigns vie
 - Planning that fails (a campaign not in A1; the DAM down) fails ``plan_campaign`` alone, with one email; a
   refused campaign in seconds, on its first try.
 - A forced discovery of a campaign past A1 logs its real status.
+- ``eval "$(make -s env)"`` beside the running install gives an ``airflow`` CLI that reads the product's
+  connections (the Fernet key comes through ``AIRFLOW__CORE__FERNET_KEY_CMD``, never printed).
 
 Screenshots go to ``.local/screenshots/repairs/``.
 """
@@ -16,9 +18,12 @@ Screenshots go to ``.local/screenshots/repairs/``.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -77,10 +82,6 @@ def _seconds(run: dict[str, Any]) -> float:
     return (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
 
 
-def _unpause(stack: Stack, dag_id: str, paused: bool = False) -> None:
-    stack.call("PATCH", f"dags/{dag_id}", json={"is_paused": paused})
-
-
 def _wait_dags_parsed(stack: Stack, dag_ids: set[str], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -128,7 +129,7 @@ def test_fresh_install_has_no_import_error(stack: Stack) -> None:
 
 def test_failed_email_is_shown_and_resent_from_the_campaigns_view(stack: Stack, page: Page) -> None:
     campaign = _campaign(stack, "CMP-2026-002")
-    _unpause(stack, "outbox_dispatch")  # as `make up` leaves it: it carries out the re-send
+    stack.set_paused("outbox_dispatch")  # as `make up` leaves it: it carries out the re-send
     _faults(stack, "sinks_url", {"method": "POST", "path": "/v3/*/messages", "kind": "status", "status": 400,
                                  "count": 1000})
     run_id = stack.trigger("a1_to_a2", {"campaign": campaign["id"]})
@@ -256,13 +257,13 @@ def test_the_dam_down_at_planning_fails_planning_alone_with_one_email(stack: Sta
 
 def test_a_forced_discovery_logs_the_campaigns_real_status(stack: Stack) -> None:
     campaign = _campaign(stack, "CMP-2026-002")  # in A2
-    _unpause(stack, "a1_discovery")
+    stack.set_paused("a1_discovery")
     try:
         run_id = stack.trigger("a1_discovery", {"campaign": campaign["number"], "force": True})
         assert stack.wait_for_run("a1_discovery", run_id, timeout=300) == "success"
     finally:
-        _unpause(stack, "a1_discovery", paused=True)
-        _unpause(stack, "a1_to_a2", paused=True)  # the forced run it started need not run here
+        stack.set_paused("a1_discovery", paused=True)
+        stack.set_paused("a1_to_a2", paused=True)  # the forced run it started need not run here
     log = _log(stack, "a1_discovery", run_id, "find_a1_campaigns", 1)
     assert f"campaign {campaign['number']} is in status A2 in the DAM" in log, log
     assert "campaign(s) in A1" not in log
@@ -295,3 +296,17 @@ def test_the_test_button_answers_for_every_product_connection(stack: Stack) -> N
     ok, said, took = test("otmm_default", host=down)
     print(f"Test otmm_default (down)     {ok!s:<5} {took:4.1f} s  {said}")
     assert not ok and down in said and took < 10, (took, said)
+
+
+def test_make_env_gives_a_cli_that_reads_the_connections(stack: Stack, tmp_path: Path) -> None:
+    env = {k: v for k, v in stack.api.up_env.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__CORE__FERNET"))}
+    printed = subprocess.run([sys.executable, "-m", "tools.stack", "env"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert "AIRFLOW__CORE__FERNET_KEY=" not in printed.stdout and "AIRFLOW_CONN_" not in printed.stdout
+    airflow = Path(sys.executable).parent / "airflow"
+    cli = subprocess.run(["bash", "-c", f'eval "$1"; exec {airflow} connections list -o json', "-", printed.stdout],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    listed = {c["conn_id"]: c["conn_type"] for c in json.loads(cli.stdout[cli.stdout.index("["):])}
+    assert listed.get("otmm_default") == "otmm" and listed.get("box_default") == "box", listed

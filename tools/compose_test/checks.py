@@ -5,54 +5,26 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from tools.airflow_rest import AirflowRest
 
-@dataclass
-class AirflowApi:
-    url: str
-    user: str
-    password: str
-    _token: str = field(default="", repr=False)
 
-    def token(self) -> str:
-        if not self._token:
-            answer = requests.post(f"{self.url}/auth/token", json={"username": self.user, "password": self.password},
-                                   timeout=180)
-            answer.raise_for_status()
-            self._token = answer.json()["access_token"]
-        return self._token
+class AirflowApi(AirflowRest):
+    """The published api-server, with answers slow enough for containers starting on 2 cores."""
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = requests.request(method, f"{self.url}/api/v2/{path}", timeout=180,
-                                  headers={"Authorization": f"Bearer {self.token()}"}, **kwargs)
-        answer.raise_for_status()
-        return answer.json()
+    def __init__(self, url: str, user: str, password: str) -> None:
+        super().__init__(url, user, password, timeout=180)
 
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        return self.call("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})["dag_run_id"]
-
-    def run_state(self, dag_id: str, run_id: str) -> str | None:
+    def wait_for_run(self, dag_id: str, run_id: str, states: tuple[str, ...] = ("success", "failed"),
+                     timeout: float = 600, interval: float = 3) -> str:
         try:
-            return self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
-        except requests.RequestException:  # a slow answer on a loaded machine: ask again
-            return None
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.run_state(dag_id, run_id)
-            if state in ("success", "failed"):
-                return state
-            time.sleep(3)
-        raise SystemExit(f"compose-test: {dag_id} run {run_id} not finished after {timeout:.0f} s")
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 500})[
-            "task_instances"]
+            return super().wait_for_run(dag_id, run_id, states, timeout, interval)
+        except TimeoutError as exc:
+            raise SystemExit(f"compose-test: {exc}") from None
 
     def wait_for_dags(self, dag_ids: list[str], timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
