@@ -98,7 +98,7 @@ class Scenario:
     def to_a2(self, number: str, timeout: float = 900) -> tuple[str, list[dict[str, Any]]]:
         campaign = self.campaign(number)
         run_id = self.api.trigger("a1_to_a2", {"campaign": number})
-        state = self.api.wait_for_run("a1_to_a2", run_id, timeout)
+        state = self.api.wait_for_run("a1_to_a2", run_id, timeout=timeout)
         tis = self.api.task_instances("a1_to_a2", run_id)
         expect(state == "success", f"{number}: a1_to_a2 {state}: {[(t['task_id'], t['state']) for t in tis]}")
         transfers = [ti for ti in tis if ti["task_id"] == "transfer_master"]
@@ -154,7 +154,7 @@ class Scenario:
         container = self.worker_hosts()[victim]
         docker("kill", "--signal", "KILL", container)
         try:
-            state = self.api.wait_for_run("a1_to_a2", run_id, 900)
+            state = self.api.wait_for_run("a1_to_a2", run_id, timeout=900)
         finally:
             self.sandbox.clear_faults()
         transfers = [ti for ti in self.api.task_instances("a1_to_a2", run_id) if ti["task_id"] == "transfer_master"]
