@@ -398,7 +398,7 @@ def _campaign_folders(ports: Ports) -> list[str]:
     """Every campaign's Box folder, whatever its status: the root folder's subfolders and those the tracking
     database knows."""
     folders = {str(c["box_folder_id"]) for c in ports.db.campaigns_with_box_folder(CAMPAIGN_STATUSES)}
-    root = str(ports.config.box.root_folder_id or "0")
+    root = ports.config.box.root_folder_id  # digits, validated
     if root != "0":
         folders.update(i["item_id"] for i in map(record, ports.box.folders.list_folder_items(root))
                        if i["item_type"] == "folder")

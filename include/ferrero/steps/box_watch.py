@@ -69,7 +69,7 @@ def check_webhook(ports: Ports, airflow_url: str | None,
     """Make sure the webhook is there; return what was found and done (None: no webhook possible on folder 0)
     and the outbox keys of the critical emails due. ``why``: what prompted the check (a ``WEBHOOK.DELETED``)."""
     config = ports.config
-    root = str(config.box.root_folder_id or "0")
+    root = config.box.root_folder_id  # digits, validated
     if root == "0":
         log.warning("box.root_folder_id is 0: Box allows no webhook on the root folder; uploads are found by the "
                     "reconciliation alone")
