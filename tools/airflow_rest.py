@@ -19,7 +19,7 @@ class AirflowRest:
     _token: str = field(default="", repr=False)
 
     def token(self) -> str:
-        """The user's JWT, asked for once and again only when the api-server refuses it."""
+        """The user's JWT, asked for once, and again when the api-server refuses it."""
         if not self._token:
             answer = requests.post(f"{self.url}/auth/token", json={"username": self.user, "password": self.password},
                                    timeout=self.timeout)
@@ -28,9 +28,10 @@ class AirflowRest:
         return self._token
 
     def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        """``method /api/v2/<path>``; the decoded JSON. A refused token is renewed once (nothing was done)."""
+        """``method /api/v2/<path>``; the decoded JSON. A refused token is renewed once (nothing was done; Airflow
+        answers 403 to an expired or foreign token)."""
         answer = self._request(method, path, headers, **kwargs)
-        if answer.status_code == 401:
+        if answer.status_code in (401, 403):
             self._token = ""
             answer = self._request(method, path, headers, **kwargs)
         answer.raise_for_status()
