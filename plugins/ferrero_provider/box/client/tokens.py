@@ -10,10 +10,11 @@ stored here for everyone. A token is handed out until ``EXPIRY_MARGIN_SECONDS`` 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from box_sdk_gen import AccessToken, BoxCCGAuth, BoxJWTAuth
 from box_sdk_gen.box.token_storage import TokenStorage
+from box_sdk_gen.schemas.access_token import AccessTokenTokenTypeField
 
 from ferrero_provider.common.token_cache import TokenCache, cache_key
 
@@ -45,8 +46,8 @@ class SharedTokenStorage(TokenStorage):
         value = self.cache.get(self.key)
         if value is None or not value.get("access_token"):
             return None
-        self._token = AccessToken(access_token=str(value["access_token"]),
-                                  token_type=value.get("token_type") or "bearer")  # type: ignore[arg-type]
+        # Box's tokens are all bearer tokens (the SDK's enum has that one value): the type is not kept
+        self._token = AccessToken(access_token=str(value["access_token"]), token_type=AccessTokenTokenTypeField.BEARER)
         self._expires_at = float(value["expires_at"])
         return self._token
 
@@ -54,9 +55,7 @@ class SharedTokenStorage(TokenStorage):
         lifetime = float(token.expires_in) if token.expires_in else DEFAULT_LIFETIME_SECONDS
         expires_at = time.time() + max(0.0, lifetime - EXPIRY_MARGIN_SECONDS)
         self._token, self._expires_at = token, expires_at
-        token_type: Any = token.token_type
-        self.cache.put(self.key, {"access_token": token.access_token, "expires_at": expires_at,
-                                  "token_type": getattr(token_type, "value", token_type) or "bearer"}, expires_at)
+        self.cache.put(self.key, {"access_token": token.access_token, "expires_at": expires_at}, expires_at)
 
     def clear(self) -> None:
         self._token = None
