@@ -78,12 +78,18 @@ def _campaign(sandbox: Any, masters: int, size_mib: int) -> str:
 
 
 def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int, timeout: float) -> dict[str, Any]:
+    from bench.stack_cpu import StackCpu, stack_pids
+
+    components = StackCpu(stack_pids(stack.workdir / "run", stack.workdir / "pgdata"))
     with SchedulerProbe(scheduler_pid) as probe:
+        components.start()
         run_id = stack.trigger(dag_id, conf)
         state = stack.wait_for_run(dag_id, run_id, timeout=timeout)
+        components.stop()
     run = stack.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")
     wall = (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
-    return {"state": state, "wall": wall, "cpu": probe.cpu_seconds, "rss_mb": probe.peak_rss / MIB}
+    return {"state": state, "wall": wall, "cpu": probe.cpu_seconds, "rss_mb": probe.peak_rss / MIB,
+            "components": components.seconds}
 
 
 def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_mib: int) -> dict[str, Any]:
@@ -116,6 +122,18 @@ def _report(rows: list[dict[str, Any]], masters: int, size_mib: int) -> None:
             per = r["wall"] / masters
             print(f"| {row['executor']} | {kind} | {r['state']} | {r['wall']:.1f} | {per:.3f} | "
                   f"{per / floor:.2f} | {r['cpu']:.1f} | {r['rss_mb']:.0f} |")
+    print("\nCPU seconds per component during each run (its process tree; \"(children)\": the processes it started,"
+          " e.g. the LocalExecutor's tasks under the scheduler), per master:\n")
+    print("| executor | component | trivial CPU s | campaign CPU s | campaign - trivial, ms per master |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        trivial, campaign = row["trivial"]["components"], row["campaign"]["components"]
+        for name in sorted(set(trivial) | set(campaign), key=lambda n: -campaign.get(n, 0.0)):
+            a, b = trivial.get(name, 0.0), campaign.get(name, 0.0)
+            if a >= 0.5 or b >= 0.5:
+                print(f"| {row['executor']} | {name} | {a:.1f} | {b:.1f} | {(b - a) / masters * 1000:+.0f} |")
+        a, b = sum(trivial.values()), sum(campaign.values())
+        print(f"| {row['executor']} | **all** | {a:.1f} | {b:.1f} | {(b - a) / masters * 1000:+.0f} |")
 
 
 def main(argv: list[str] | None = None) -> int:

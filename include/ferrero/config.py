@@ -1,4 +1,4 @@
-"""Load and validate the YAML configuration in ``config/``, once per process.
+"""Load and validate the YAML configuration in ``config/``, once per process and edit.
 
 ``config.yaml`` is deep-merged with ``environments/<ENV>.yaml`` (ENV defaults to ``staging``); every other
 YAML file of the folder (``field_mappings``, ``naming``, ``webhooks``, ``email_templates``) becomes a key of
@@ -7,12 +7,14 @@ configuration model (:class:`~include.ferrero.config_model.Config`, pydantic); t
 sentence naming the file, the key path and what is wrong, e.g. ``config/config.yaml: polling.interval_seconds
 must be an integer >= 60, got 'five'``.
 
-Readers use :func:`load_settings`: the typed, frozen configuration.
+Readers use :func:`load_settings`: the typed, frozen configuration. It is read again only when one of its files
+or one of the environment variables it used has changed since: a task forked from a process that loaded it (the
+scheduler and the Celery workers do, ``include.ferrero.preload``) finds it loaded, and an edit still takes effect
+at the next task.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import types
@@ -39,6 +41,8 @@ Yaml = dict[str, object]
 #: Where a value sits: keys and list positions, as pydantic reports them.
 Loc = tuple[int | str, ...]
 
+#: PyYAML's safe loader, in C when libyaml is there (about ten times faster; same results and error marks).
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -47,29 +51,65 @@ class ConfigError(ValueError):
 
 
 def load_settings(config_dir: str | os.PathLike[str] | None = None, env: str | None = None) -> Config:
-    """The validated configuration as typed, frozen sections (cached per folder and environment).
+    """The validated configuration as typed, frozen sections (cached per folder and environment until one of its
+    files or the environment variables it used change).
 
     :param config_dir: the folder (default ``$CONTENT_SCALING_CONFIG_DIR``, else the project's ``config/``).
     :param env: the environment overlay (default ``$ENV``, else ``staging``).
     :raises ConfigError: one sentence naming the file, the key and what is wrong.
     """
     folder = Path(config_dir or os.environ.get("CONTENT_SCALING_CONFIG_DIR") or DEFAULT_CONFIG_DIR).resolve()
-    return _load(folder, env or os.environ.get("ENV") or "staging")
+    env = env or os.environ.get("ENV") or "staging"
+    paths = _paths(folder, env)
+    stamp = _stamp(paths)
+    cached = _CACHE.get((folder, env))
+    if cached is not None and cached.stamp == stamp and all(os.environ.get(k) == v for k, v in cached.used_env):
+        return cached.config
+    used: dict[str, str | None] = {}
+    config = _load(paths, env, used)
+    _CACHE[(folder, env)] = _Loaded(config, stamp, tuple(used.items()))
+    return config
 
 
 def clear_cache() -> None:
-    """Forget loaded configurations (tests, or a long-lived process after an edit)."""
-    _load.cache_clear()
+    """Forget loaded configurations (tests)."""
+    _CACHE.clear()
 
 
-@functools.lru_cache(maxsize=8)
-def _load(folder: Path, env: str) -> Config:
-    base_path = folder / "config.yaml"
-    overlay_path = folder / "environments" / f"{env}.yaml"
+class _Loaded(typing.NamedTuple):
+    config: Config
+    #: each file's (modification time in ns, size), None when absent
+    stamp: tuple[tuple[int, int] | None, ...]
+    #: the environment variables the files used, with their values then
+    used_env: tuple[tuple[str, str | None], ...]
+
+
+_CACHE: dict[tuple[Path, str], _Loaded] = {}
+
+
+def _paths(folder: Path, env: str) -> list[Path]:
+    """config.yaml, the environment's overlay, then the section files."""
+    return [folder / "config.yaml", folder / "environments" / f"{env}.yaml",
+            *(folder / f"{stem}.yaml" for stem in SECTION_FILES)]
+
+
+def _stamp(paths: list[Path]) -> tuple[tuple[int, int] | None, ...]:
+    def one(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    return tuple(one(path) for path in paths)
+
+
+def _load(paths: list[Path], env: str, used_env: dict[str, str | None]) -> Config:
+    base_path, overlay_path, *_ = paths
     if not overlay_path.is_file():
         raise ConfigError(f"{_show(overlay_path)}: no such file, so ENV={env!r} is not a known environment")
-    base = _read(base_path)
-    overlay = _read(overlay_path)
+    base = _read(base_path, used_env)
+    overlay = _read(overlay_path, used_env)
     merged = _deep_merge(base, overlay)
 
     def origin(path: Loc) -> Path:
@@ -78,21 +118,21 @@ def _load(folder: Path, env: str) -> Config:
     for stem in SECTION_FILES:  # a section file's key belongs in its file, not in config.yaml
         if stem in merged:
             raise ConfigError(f"{_show(origin((stem,)))}: {stem} is not a known setting (check its spelling)")
-    files = {stem: folder / f"{stem}.yaml" for stem in SECTION_FILES}
-    data = {**merged, **{stem: _read(path) for stem, path in files.items() if path.is_file()}}
+    files = dict(zip(SECTION_FILES, paths[2:], strict=True))
+    data = {**merged, **{stem: _read(path, used_env) for stem, path in files.items() if path.is_file()}}
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise _sentence(exc, files, origin) from None
 
 
-def _read(path: Path) -> Yaml:
+def _read(path: Path, used_env: dict[str, str | None]) -> Yaml:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{_show(path)}: no such file") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader (libyaml's when installed)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -102,20 +142,20 @@ def _read(path: Path) -> Yaml:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{_show(path)}: must be a mapping of settings, got {type(data).__name__}")
-    return {str(key): _expand(value, path, (str(key),)) for key, value in data.items()}
+    return {str(key): _expand(value, path, (str(key),), used_env) for key, value in data.items()}
 
 
-def _expand(value: object, path: Path, keys: tuple[str, ...]) -> object:
+def _expand(value: object, path: Path, keys: tuple[str, ...], used_env: dict[str, str | None]) -> object:
     if isinstance(value, dict):
-        return {k: _expand(v, path, (*keys, str(k))) for k, v in value.items()}
+        return {k: _expand(v, path, (*keys, str(k)), used_env) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, path, (*keys, str(i))) for i, v in enumerate(value)]
+        return [_expand(v, path, (*keys, str(i)), used_env) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        found = os.environ.get(name)
+        found = used_env[name] = os.environ.get(name)
         if found is not None and (found != "" or default is None):
             return found
         if default is not None:
@@ -128,7 +168,7 @@ def _expand(value: object, path: Path, keys: tuple[str, ...]) -> object:
     if _VAR.fullmatch(value.strip()):
         # A value that is only a variable takes the YAML type of what it expands to (port: ${PORT:-8095} -> int).
         try:
-            return yaml.safe_load(expanded) if expanded.strip() else expanded
+            return yaml.load(expanded, Loader=_YamlLoader) if expanded.strip() else expanded  # noqa: S506
         except yaml.YAMLError:
             return expanded
     return expanded

@@ -7,6 +7,10 @@ every task for free; one imported by the task itself costs its import (the Box S
 (at its start, through Airflow's ``on_starting`` listener) and each Celery worker (Celery's ``imports``, see
 ``CELERY_CONFIG``) import them first. A module that fails to import is left to the task, which then fails with
 its own error as before.
+
+The project configuration is loaded there too (about 0.1 s of YAML and validation per task otherwise): a task
+finds it loaded, and reads it again only if a file or a variable it uses changed since
+(``include.ferrero.config.load_settings``).
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ TASK_MODULES = (
     "ferrero_provider.notifications.hooks",
     "airflow.providers.postgres.hooks.postgres",
     "airflow.sdk",
+    # what parsing any DAG file with @dag/@task imports (airflow.sdk's names are loaded lazily): ~50 ms a task
+    "airflow.sdk.definitions.decorators",
+    "airflow.providers.standard.decorators.python",
 )
 
 
 def preload() -> list[str]:
-    """Import ``TASK_MODULES``; the names of those that could not be imported."""
+    """Import ``TASK_MODULES`` and load the configuration; the names of the modules that could not be imported."""
     missing = []
     for name in TASK_MODULES:
         try:
@@ -41,6 +48,12 @@ def preload() -> list[str]:
         except Exception as exc:  # noqa: BLE001 - the task imports it again and fails with its own error
             log.warning("preload: %s not imported: %s", name, exc)
             missing.append(name)
+    try:
+        from include.ferrero.config import load_settings
+
+        load_settings()
+    except Exception as exc:  # noqa: BLE001 - an invalid config fails each task with its own sentence, as before
+        log.warning("preload: the configuration was not loaded: %s", exc)
     return missing
 
 

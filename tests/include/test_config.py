@@ -194,3 +194,26 @@ def test_values_are_strict_and_said_in_one_sentence(config_dir: Path, file: str,
     with pytest.raises(ConfigError) as err:
         load_settings(config_dir)
     assert str(err.value) == sentence
+
+
+def test_loaded_once_until_a_file_or_a_used_variable_changes(config_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task forked from a process that loaded the config reuses it; an edit, a new section file or a changed
+    variable the files use is read at the next call (no restart, no clear_cache)."""
+    monkeypatch.setenv("RECEIVER_PORT", "8111")
+    first = load_settings(config_dir)
+    assert load_settings(config_dir) is first and first.webhook.port == 8111
+    monkeypatch.setenv("SOME_UNUSED_VARIABLE", "x")  # not used by the files: still the same object
+    assert load_settings(config_dir) is first
+
+    monkeypatch.setenv("RECEIVER_PORT", "8112")
+    assert load_settings(config_dir).webhook.port == 8112
+
+    text = (config_dir / "config.yaml").read_text()
+    (config_dir / "config.yaml").write_text(text.replace("interval_seconds: 300", "interval_seconds: 600"))
+    assert load_settings(config_dir).polling.interval_seconds == 600
+
+    (config_dir / "naming.yaml").rename(config_dir / "naming.yaml.off")  # a section file removed: its defaults
+    removed = load_settings(config_dir)
+    (config_dir / "naming.yaml.off").rename(config_dir / "naming.yaml")
+    assert load_settings(config_dir) is not removed
