@@ -5,8 +5,9 @@ One run per campaign (started by [`a1_discovery`](/dags/a1_discovery), or by han
 campaign's DAM id or number).
 
 1. **plan_campaign**: checks the campaign is in A1, creates its Box folders
-   (`<number> <name>/Masters` and `Derivatives`) and lists its masters.
-2. **transfer_master**: one task instance per master, named after it: DAM original →
+   (`<number> <name>/Masters` and `Derivatives`) and records its masters as the run's plan.
+2. **transfer_master**: one task instance per master (mapped over the masters' positions in the
+   plan), named after it: DAM original →
    tracking ID → Box `Masters/<TRACKING>_<name>` → tracking database. (Up to 5,000 masters
    a campaign: the bootstrap raises Airflow's `[core] max_map_length` to that.)
 3. **report_partial_result**: when some masters failed, one email lists what succeeded and
@@ -29,7 +30,6 @@ from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, ru
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from include.ferrero.campaigns import MasterRef
     from include.ferrero.steps.payloads import CampaignRunConf, CampaignSummary, MasterTransfer, StatusChange
 
 DAG_ID = "a1_to_a2"
@@ -78,25 +78,31 @@ def _notify_plan_failure(context: Context) -> None:
 )
 def a1_to_a2() -> None:
     @task(pool="dam_api", on_failure_callback=_notify_plan_failure)
-    def plan_campaign(params: CampaignRunConf | None = None) -> list[MasterRef]:
-        """Check the campaign, make its Box folders and list its masters (one transfer each). Returns the
-        masters (what `transfer_master` maps over) and pushes the campaign's summary as XCom `campaign`."""
+    def plan_campaign(params: CampaignRunConf | None = None) -> list[int]:
+        """Check the campaign, make its Box folders and record its masters as the run's plan (one transfer each).
+        Returns their positions (what `transfer_master` maps over: a small list, whatever the masters' names)
+        and pushes the campaign's summary as XCom `campaign`."""
         from include.ferrero.steps.a1_to_a2 import plan_campaign as plan
 
         assert params is not None, "Airflow passes the run's params"
+        context = get_current_context()
         with task_services() as services:
-            planned = plan(services.ports, params["campaign"], force=params["force"], cycle=params.get("cycle"))
-        get_current_context()["ti"].xcom_push(key="campaign", value=planned["campaign"])
-        return planned["masters"]
+            planned = plan(services.ports, params["campaign"], context["run_id"], force=params["force"],
+                           cycle=params.get("cycle"))
+        context["ti"].xcom_push(key="campaign", value=planned["campaign"])
+        return planned["positions"]
 
     @task(map_index_template="{{ master_name }}", pool="box_api", max_active_tis_per_dagrun=4)
-    def transfer_master(master: MasterRef, campaign: CampaignSummary) -> MasterTransfer:
-        """Stream one master DAM → Box as `<TRACKING>_<name>` and record it."""
+    def transfer_master(position: int, campaign: CampaignSummary) -> MasterTransfer:
+        """Stream the run's master at `position` DAM → Box as `<TRACKING>_<name>` and record it."""
+        from include.ferrero.steps.a1_to_a2 import planned_master
         from include.ferrero.steps.a1_to_a2 import transfer_master as transfer
 
         context = get_current_context()
-        context["master_name"] = master["name"]  # type: ignore[typeddict-unknown-key]  # for map_index_template
+        context["master_name"] = f"position {position}"  # type: ignore[typeddict-unknown-key]  # until it is read
         with task_services() as services:
+            master = planned_master(services.ports, context["run_id"], position)
+            context["master_name"] = master["name"]  # type: ignore[typeddict-unknown-key]  # for map_index_template
             result = transfer(services.ports, campaign, master, context["run_id"])
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
         return result
@@ -104,14 +110,14 @@ def a1_to_a2() -> None:
     # Runs once every transfer is done, however it ended, but only after a successful plan: when planning
     # failed, its own failure email said why, and this task ends upstream_failed instead of missing the XCom.
     @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, pool="dam_api")
-    def report_partial_result(campaign: CampaignSummary, masters: list[MasterRef]) -> None:
+    def report_partial_result(campaign: CampaignSummary) -> None:
         """When some masters failed: one email with every success and failure; the status stays A1. Otherwise
         it succeeds with nothing to send (no skip: a normal run's grid stays green)."""
         from include.ferrero.steps.a1_to_a2 import partial_result_message
 
         run_id = get_current_context()["run_id"]
         with task_services() as services:
-            message = partial_result_message(services.ports, campaign, masters, run_id, run_url(DAG_ID, run_id))
+            message = partial_result_message(services.ports, campaign, run_id, run_url(DAG_ID, run_id))
             if message is None:
                 print("every master reached Box (or emails are off): nothing to report")
                 return
@@ -144,10 +150,10 @@ def a1_to_a2() -> None:
 
     # The wiring passes XComArgs where the tasks take their values (Airflow resolves them at run time), which the
     # task decorator's types do not express: hence the arg-type and index ignores below.
-    masters = plan_campaign()
-    campaign = masters["campaign"]  # type: ignore[index]  # the XCom `campaign` of plan_campaign
-    transfers = transfer_master.partial(campaign=campaign).expand(master=masters)
-    report = report_partial_result(campaign, masters)  # type: ignore[arg-type]
+    positions = plan_campaign()
+    campaign = positions["campaign"]  # type: ignore[index]  # the XCom `campaign` of plan_campaign
+    transfers = transfer_master.partial(campaign=campaign).expand(position=positions)
+    report = report_partial_result(campaign)
     change = flip_to_a2(campaign)
     transfers >> report
     transfers >> change

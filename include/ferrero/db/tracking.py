@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from psycopg2.extensions import connection as PgConnection
     from psycopg2.extensions import cursor as PgCursor
 
+    from include.ferrero.campaigns import MasterRef
     from include.ferrero.db.rows import (
         CampaignProgress,
         CampaignRow,
@@ -206,6 +207,30 @@ class TrackingDb:
             return [cast("MasterRow", dict(row)) for row in cur.fetchall()]
 
     # -- A1 -> A2 transfers and status changes --------------------------------------------------------
+
+    def plan_run_masters(self, dag_run_id: str, masters: list[MasterRef]) -> None:
+        """The masters of a run in map order (a re-planned run's list replaces its earlier one)."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM run_masters WHERE dag_run_id = %s", (dag_run_id,))
+            psycopg2.extras.execute_values(
+                cur, "INSERT INTO run_masters (dag_run_id, position, dam_asset_id, name) VALUES %s",
+                [(dag_run_id, position, m["asset_id"], m["name"]) for position, m in enumerate(masters)],
+                page_size=1000)
+
+    def run_master(self, dag_run_id: str, position: int) -> MasterRef | None:
+        """The master at ``position`` of a run's plan (None when the run planned none there)."""
+        with self.transaction() as cur:
+            cur.execute("SELECT dam_asset_id, name FROM run_masters WHERE dag_run_id = %s AND position = %s",
+                        (dag_run_id, position))
+            row = cur.fetchone()
+        return None if row is None else {"asset_id": row["dam_asset_id"], "name": row["name"]}
+
+    def run_masters(self, dag_run_id: str) -> list[MasterRef]:
+        """A run's planned masters, in map order."""
+        with self.transaction() as cur:
+            cur.execute("SELECT dam_asset_id, name FROM run_masters WHERE dag_run_id = %s ORDER BY position",
+                        (dag_run_id,))
+            return [{"asset_id": r["dam_asset_id"], "name": r["name"]} for r in cur.fetchall()]
 
     def record_transfer(
         self,

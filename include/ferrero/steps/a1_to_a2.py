@@ -98,8 +98,10 @@ def resolve_campaign(dam: Dam, reference: str) -> dict[str, Any]:
     return find_campaign(candidates, reference)
 
 
-def plan_campaign(ports: Ports, reference: str, force: bool = False, cycle: int | None = None) -> CampaignPlan:
-    """Check the campaign, make its Box folders, and list its masters (one mapped task instance each)."""
+def plan_campaign(ports: Ports, reference: str, run_id: str, force: bool = False,
+                  cycle: int | None = None) -> CampaignPlan:
+    """Check the campaign, make its Box folders, and record its masters as the run's plan (one mapped task instance
+    each, by position: ``transfer_master`` reads its own from the tracking database)."""
     otmm, db = ports.dam, ports.db
     campaign = resolve_campaign(otmm, reference)
     check_startable(campaign, force)
@@ -124,8 +126,18 @@ def plan_campaign(ports: Ports, reference: str, force: bool = False, cycle: int 
         "final_assets_folder_id": final_folder_id, "box_folder_id": folders.campaign_folder_id,
         "masters_folder_id": folders.masters_folder_id,
     }
-    return {"campaign": summary,
-            "masters": order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])}
+    planned = order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])
+    db.plan_run_masters(run_id, planned)
+    return {"campaign": summary, "positions": list(range(len(planned)))}
+
+
+def planned_master(ports: Ports, run_id: str, position: int) -> MasterRef:
+    """The master at ``position`` of the run's plan."""
+    master = ports.db.run_master(run_id, position)
+    if master is None:
+        raise CampaignError(f"run {run_id} planned no master at position {position}: clear plan_campaign with its "
+                            "downstream tasks to plan the run again")
+    return master
 
 
 def box_file_url(web_url: str, file_id: str) -> str:
@@ -169,12 +181,12 @@ def transfer_master(ports: Ports, campaign: CampaignSummary, master: MasterRef, 
     return {"asset_id": asset_id, "asset_name": name, "tracking_id": tracking_id, "box_file_id": uploaded.file_id}
 
 
-def partial_result_message(ports: Ports, campaign: CampaignSummary, masters: list[MasterRef], run_id: str,
+def partial_result_message(ports: Ports, campaign: CampaignSummary, run_id: str,
                            airflow_url: str | None) -> OutboxMessage | None:
-    """The partial-result email when some masters failed in this run, else None; the same failures of the same run
-    are one fact (a clear that fails the same masters again sends nothing new)."""
+    """The partial-result email when some of the run's planned masters failed, else None; the same failures of the
+    same run are one fact (a clear that fails the same masters again sends nothing new)."""
     config = ports.config
-    report = transfer_report(masters, ports.db.transfers_of_run(run_id))
+    report = transfer_report(ports.db.run_masters(run_id), ports.db.transfers_of_run(run_id))
     if report["failed"] == 0 or not config.notifications.enabled:
         return None
     email = render_email("a1_to_a2_partial", config, {

@@ -5,10 +5,7 @@ TypedDicts are plain dicts at run time, so XCom stores them as JSON unchanged; t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
-
-if TYPE_CHECKING:
-    from include.ferrero.campaigns import MasterRef  # one master of a run, a domain type
+from typing import Any, NotRequired, TypedDict
 
 # -- runs to start, and the params each DAG's tasks are given (a run's conf, with its defaults) ---------------------
 
@@ -85,7 +82,8 @@ class CampaignSummary(TypedDict):
 
 class CampaignPlan(TypedDict):
     campaign: CampaignSummary
-    masters: list[MasterRef]
+    #: the map positions of the run's masters (recorded in the tracking database, ``TrackingDb.run_masters``)
+    positions: list[int]
 
 
 class MasterTransfer(TypedDict):
