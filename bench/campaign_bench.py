@@ -75,7 +75,25 @@ def _campaign(sandbox: Any, masters: int, size_mib: int) -> str:
     return "CMP-2026-777"
 
 
+#: The mapped task of each benchmarked DAG, and how many of its instances run at a time (pool and per-run limit).
+MAPPED = {"bench_trivial_map": "noop", "a1_to_a2": "transfer_master"}
+SLOTS = 4
+
+
+def _mapped_instances(stack: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Every task instance of the run's mapped task (the REST API pages by 100)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = stack.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                          params={"task_id": MAPPED[dag_id], "order_by": "map_index", "limit": 100,
+                                  "offset": len(found)})["task_instances"]
+        found += page
+        if len(page) < 100:
+            return found
+
+
 def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int, timeout: float) -> dict[str, Any]:
+    from bench.slot_timing import slot_timing
     from bench.stack_cpu import StackCpu, stack_pids
 
     components = StackCpu(stack_pids(stack.workdir / "run", stack.workdir / "pgdata"))
@@ -87,7 +105,7 @@ def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int
     run = stack.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")
     wall = (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
     return {"state": state, "wall": wall, "cpu": components.seconds["scheduler"], "rss_mb": probe.peak_rss / MIB,
-            "components": components.seconds}
+            "components": components.seconds, "slots": slot_timing(_mapped_instances(stack, dag_id, run_id), SLOTS)}
 
 
 def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_mib: int) -> dict[str, Any]:
@@ -132,6 +150,17 @@ def _report(rows: list[dict[str, Any]], masters: int, size_mib: int) -> None:
                 print(f"| {row['executor']} | {name} | {a:.1f} | {b:.1f} | {(b - a) / masters * 1000:+.0f} |")
         a, b = sum(trivial.values()), sum(campaign.values())
         print(f"| {row['executor']} | **all** | {a:.1f} | {b:.1f} | {(b - a) / masters * 1000:+.0f} |")
+    print(f"\nThe mapped task's slots ({SLOTS} at a time; bench/slot_timing.py): an instance's own duration (start to"
+          " end) and a slot's turnaround between two instances, s:\n")
+    print("| executor | run | mapped phase s | rest of the run s | duration p50 | p95 | mean | slot cycle | turnaround |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        for kind in ("trivial", "campaign"):
+            r, t = row[kind], row[kind]["slots"]
+            if t is not None:
+                print(f"| {row['executor']} | {kind} | {t.phase_s:.1f} | {r['wall'] - t.phase_s:.1f} | "
+                      f"{t.duration_p50_s:.3f} | {t.duration_p95_s:.3f} | {t.duration_mean_s:.3f} | {t.cycle_s:.3f} | "
+                      f"{t.turnaround_s:.3f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
