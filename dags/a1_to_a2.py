@@ -7,7 +7,7 @@ campaign's DAM id or number).
 1. **plan_campaign**: checks the campaign is in A1, creates its Box folders
    (`<number> <name>/Masters` and `Derivatives`) and records its masters as the run's plan.
 2. **transfer_master**: one task instance per master (mapped over the masters' positions in the
-   plan), named after it: DAM original →
+   plan, which it reads from the tracking database), named after it: DAM original →
    tracking ID → Box `Masters/<TRACKING>_<name>` → tracking database. (Up to 5,000 masters
    a campaign: the bootstrap raises Airflow's `[core] max_map_length` to that.)
 3. **report_partial_result**: when some masters failed, one email lists what succeeded and
@@ -21,7 +21,7 @@ they succeed, the flip and its notifications follow.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
@@ -30,7 +30,7 @@ from include.ferrero.runtime import Services, dag_settings, deliver_or_raise, ru
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from include.ferrero.steps.payloads import CampaignRunConf, CampaignSummary, MasterTransfer, StatusChange
+    from include.ferrero.steps.payloads import CampaignRunConf, CampaignSummary, StatusChange
 
 DAG_ID = "a1_to_a2"
 
@@ -93,19 +93,23 @@ def a1_to_a2() -> None:
         return planned["positions"]
 
     @task(map_index_template="{{ master_name }}", pool="box_api", max_active_tis_per_dagrun=4)
-    def transfer_master(position: int, campaign: CampaignSummary) -> MasterTransfer:
-        """Stream the run's master at `position` DAM → Box as `<TRACKING>_<name>` and record it."""
-        from include.ferrero.steps.a1_to_a2 import planned_master
+    def transfer_master(position: int) -> None:
+        """Stream the run's master at `position` DAM → Box as `<TRACKING>_<name>` and record it. The master and its
+        campaign come from the run's plan in the tracking database (no XCom: each would be an Execution API round
+        trip per master), and what it did is in its log and the tracking database."""
+        from include.ferrero.steps.a1_to_a2 import planned_transfer
         from include.ferrero.steps.a1_to_a2 import transfer_master as transfer
 
         context = get_current_context()
         context["master_name"] = f"position {position}"  # type: ignore[typeddict-unknown-key]  # until it is read
         with task_services() as services:
-            master = planned_master(services.ports, context["run_id"], position)
+            services.prefetch_connections()
+            planned = planned_transfer(services.ports, context["run_id"], position)
+            master = planned["master"]
             context["master_name"] = master["name"]  # type: ignore[typeddict-unknown-key]  # for map_index_template
-            result = transfer(services.ports, campaign, master, context["run_id"])
+            result = transfer(services.ports, cast("CampaignSummary", planned["campaign"]), master,
+                              context["run_id"], read_dam=context["ti"].try_number > 1)
         print(f"{master['name']} is in Box as file {result['box_file_id']} with tracking ID {result['tracking_id']}")
-        return result
 
     # Runs once every transfer is done, however it ended, but only after a successful plan: when planning
     # failed, its own failure email said why, and this task ends upstream_failed instead of missing the XCom.
@@ -152,7 +156,7 @@ def a1_to_a2() -> None:
     # task decorator's types do not express: hence the arg-type and index ignores below.
     positions = plan_campaign()
     campaign = positions["campaign"]  # type: ignore[index]  # the XCom `campaign` of plan_campaign
-    transfers = transfer_master.partial(campaign=campaign).expand(position=positions)
+    transfers = transfer_master.expand(position=positions)
     report = report_partial_result(campaign)
     change = flip_to_a2(campaign)
     transfers >> report

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, TypeVar
 
 if TYPE_CHECKING:
     from include.ferrero.config_model import PollingConfig
@@ -31,6 +31,13 @@ class MasterRef(TypedDict):
     name: str
 
 
+class PlannedMaster(MasterRef):
+    """A master as its run planned it: with its DAM record (``MasterAsset.as_dict``: metadata, size) as the
+    planning listed it; None for a master planned before plans held it."""
+
+    dam_asset: dict[str, Any] | None
+
+
 def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     """A DAG run id that names the campaign (number and name) and its A1 cycle.
 
@@ -43,7 +50,10 @@ def campaign_run_id(campaign: dict[str, Any], cycle: int) -> str:
     return f"{key}__{name}__a1-cycle{cycle}"
 
 
-def order_masters(masters: list[MasterRef], limit: int = MAX_MASTERS) -> list[MasterRef]:
+M = TypeVar("M", bound=MasterRef)
+
+
+def order_masters(masters: list[M], limit: int = MAX_MASTERS) -> list[M]:
     """Masters sorted by name (stable map indexes), refused when one run cannot take them all."""
     if len(masters) > limit:
         raise CampaignError(f"the campaign has {len(masters)} master assets, more than the {limit} one run can take")

@@ -81,6 +81,8 @@ def dag_settings(doc: str | None, description: str, *, tag: str, schedule: Any =
 @dataclass
 class Services:
     config: Config = field(default_factory=load_settings)
+    #: Build the DAM and Box hooks with their connections read in the background (:meth:`prefetch_connections`).
+    prefetch: bool = False
 
     @functools.cached_property
     def db(self) -> TrackingDb:
@@ -94,13 +96,19 @@ class Services:
     def otmm(self) -> OtmmHook:
         from ferrero_provider.otmm.hooks import OtmmHook
 
-        return OtmmHook(retry=self.retry_policy, settings=dam_settings(self.config))
+        return OtmmHook(retry=self.retry_policy, settings=dam_settings(self.config), prefetch_connection=self.prefetch)
 
     @functools.cached_property
     def box(self) -> BoxHook:
         from ferrero_provider.box.hooks import BoxHook
 
-        return BoxHook(retry=self.retry_policy, settings=box_settings(self.config))
+        return BoxHook(retry=self.retry_policy, settings=box_settings(self.config), prefetch_connection=self.prefetch)
+
+    def prefetch_connections(self) -> None:
+        """For a task that will use both the DAM and Box: their connections are read from now on, in the
+        background (each an Execution API round trip), while the task reads the tracking database and the DAM."""
+        self.prefetch = True
+        _ = self.otmm, self.box  # built now, each starting its read (ferrero_provider.common.prefetch)
 
     @functools.cached_property
     def ports(self) -> Ports:

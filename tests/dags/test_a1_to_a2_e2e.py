@@ -156,3 +156,34 @@ def test_a_master_missing_in_the_dam_fails_at_once_and_is_reported(dags, seeded_
     [partial] = [m for m in received(seeded_sandbox, "mail") if "masters failed" in m["subject"]]
     text = html.unescape(partial["html"])
     assert f"{gone['name']} ({gone['asset_id']}): DAM request failed while downloading" in text and "HTTP 404" in text
+
+
+def test_a_masters_first_try_uses_the_planned_dam_record_and_a_retry_reads_the_dam(dags, seeded_sandbox, seed,
+                                                                                   product_env, tracking_db) -> None:
+    """Planning lists the masters with their metadata; a transfer's first try sends what was listed (no second
+    read of the asset), a retry reads the asset from the DAM again (it may have changed since)."""
+    from include.ferrero.config import load_settings
+
+    campaign = _campaign(seed, "CMP-2026-001")
+    masters = campaign["masters"]
+    faults = f"{seeded_sandbox.endpoints['otmm_url']}/__sandbox__/faults"
+    counted = {m["asset_id"]: requests.post(faults, timeout=5, json={
+        "method": "GET", "path": f"/otmmapi/v6/assets/{m['asset_id']}", "kind": "delay", "seconds": 0,
+        "count": 1000}).json()["id"] for m in masters}  # answered as usual; the rule counts the reads
+    attempts = load_settings().retry.max_attempts  # the hook's own; the task's first try fails after them
+    requests.post(faults, timeout=5, json={"method": "GET", "path": f"/otmmapi/v6/assets/{masters[0]['asset_id']}"
+                                           "/contents", "kind": "status", "status": 500, "count": attempts})
+    dag = fast(dags.get_dag("a1_to_a2"))
+    transfer = dag.get_task("transfer_master")
+    transfer.retries, transfer.retry_delay = 1, timedelta(0)
+    try:
+        run = dag.test(run_conf={"campaign": campaign["id"], "force": True, "cycle": None})
+    finally:
+        transfer.retries = 0
+
+    assert run.state == "success", ti_states(run)
+    rules = {r["id"]: r for r in requests.get(faults, timeout=5).json()["faults"]}
+    reads = {asset_id: rules[rule]["hits"] for asset_id, rule in counted.items()}
+    assert reads == {m["asset_id"]: 1 if m is masters[0] else 0 for m in masters}
+    recorded = tracking_db.masters_of_campaign(campaign["id"])
+    assert all(m["dam_metadata"].get("metadata") and m["dam_metadata"]["content_size"] for m in recorded)

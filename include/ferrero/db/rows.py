@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from include.ferrero.campaigns import PlannedMaster
+
 
 class CampaignRow(TypedDict):
     campaign_id: str
@@ -33,6 +35,13 @@ class MasterRow(TypedDict):
     status: str
     created_at: datetime
     updated_at: datetime
+
+
+class PlannedTransfer(TypedDict):
+    """One master of a run's plan and the run's campaign summary (``plan_campaign``'s, as planned)."""
+
+    campaign: dict[str, Any]
+    master: PlannedMaster
 
 
 class TransferRow(TypedDict):

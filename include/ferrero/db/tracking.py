@@ -23,16 +23,17 @@ from include.ferrero.db import outbox
 from include.ferrero.tracking_ids import new_tracking_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from psycopg2.extensions import connection as PgConnection
     from psycopg2.extensions import cursor as PgCursor
 
-    from include.ferrero.campaigns import MasterRef
+    from include.ferrero.campaigns import MasterRef, PlannedMaster
     from include.ferrero.db.rows import (
         CampaignProgress,
         CampaignRow,
         MasterRow,
+        PlannedTransfer,
         StatusChangeRow,
         TransferRow,
     )
@@ -208,22 +209,41 @@ class TrackingDb:
 
     # -- A1 -> A2 transfers and status changes --------------------------------------------------------
 
-    def plan_run_masters(self, dag_run_id: str, masters: list[MasterRef]) -> None:
-        """The masters of a run in map order (a re-planned run's list replaces its earlier one)."""
+    def plan_run(self, dag_run_id: str, campaign: Mapping[str, Any], masters: list[PlannedMaster]) -> None:
+        """A run's plan: the campaign's summary and its masters in map order, each with its DAM record as listed
+        (a re-planned run's plan replaces its earlier one)."""
         with self.transaction() as cur:
+            cur.execute(
+                """
+                INSERT INTO run_plans (dag_run_id, campaign) VALUES (%s, %s)
+                ON CONFLICT (dag_run_id) DO UPDATE SET campaign = EXCLUDED.campaign, planned_at = now()
+                """,
+                (dag_run_id, psycopg2.extras.Json(dict(campaign))),
+            )
             cur.execute("DELETE FROM run_masters WHERE dag_run_id = %s", (dag_run_id,))
             psycopg2.extras.execute_values(
-                cur, "INSERT INTO run_masters (dag_run_id, position, dam_asset_id, name) VALUES %s",
-                [(dag_run_id, position, m["asset_id"], m["name"]) for position, m in enumerate(masters)],
-                page_size=1000)
+                cur, "INSERT INTO run_masters (dag_run_id, position, dam_asset_id, name, dam_asset) VALUES %s",
+                [(dag_run_id, position, m["asset_id"], m["name"], psycopg2.extras.Json(m.get("dam_asset")))
+                 for position, m in enumerate(masters)],
+                page_size=500)
 
-    def run_master(self, dag_run_id: str, position: int) -> MasterRef | None:
-        """The master at ``position`` of a run's plan (None when the run planned none there)."""
+    def planned_transfer(self, dag_run_id: str, position: int) -> PlannedTransfer | None:
+        """The master at ``position`` of a run's plan, with the run's campaign summary (None when the run planned
+        no master there, or was planned before plans held the campaign)."""
         with self.transaction() as cur:
-            cur.execute("SELECT dam_asset_id, name FROM run_masters WHERE dag_run_id = %s AND position = %s",
-                        (dag_run_id, position))
+            cur.execute(
+                """
+                SELECT m.dam_asset_id, m.name, m.dam_asset, p.campaign
+                  FROM run_masters m JOIN run_plans p USING (dag_run_id)
+                 WHERE m.dag_run_id = %s AND m.position = %s
+                """,
+                (dag_run_id, position),
+            )
             row = cur.fetchone()
-        return None if row is None else {"asset_id": row["dam_asset_id"], "name": row["name"]}
+        if row is None:
+            return None
+        return {"campaign": row["campaign"],
+                "master": {"asset_id": row["dam_asset_id"], "name": row["name"], "dam_asset": row["dam_asset"]}}
 
     def run_masters(self, dag_run_id: str) -> list[MasterRef]:
         """A run's planned masters, in map order."""

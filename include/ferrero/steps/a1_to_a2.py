@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.ferrero.campaigns import (
     CampaignError,
+    PlannedMaster,
     campaign_run_id,
     check_startable,
     find_campaign,
@@ -29,9 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from include.ferrero.campaigns import MasterRef
     from include.ferrero.config_model import Config
-    from include.ferrero.db.rows import CampaignProgress, MasterRow, StatusChangeRow
+    from include.ferrero.db.rows import CampaignProgress, MasterRow, PlannedTransfer, StatusChangeRow
     from include.ferrero.outbox import OutboxMessage
     from include.ferrero.steps.payloads import (
         CampaignPlan,
@@ -126,18 +126,18 @@ def plan_campaign(ports: Ports, reference: str, run_id: str, force: bool = False
         "final_assets_folder_id": final_folder_id, "box_folder_id": folders.campaign_folder_id,
         "masters_folder_id": folders.masters_folder_id,
     }
-    planned = order_masters([{"asset_id": m["asset_id"], "name": m["name"]} for m in masters])
-    db.plan_run_masters(run_id, planned)
+    planned = order_masters([PlannedMaster(asset_id=m["asset_id"], name=m["name"], dam_asset=m) for m in masters])
+    db.plan_run(run_id, summary, planned)
     return {"campaign": summary, "positions": list(range(len(planned)))}
 
 
-def planned_master(ports: Ports, run_id: str, position: int) -> MasterRef:
-    """The master at ``position`` of the run's plan."""
-    master = ports.db.run_master(run_id, position)
-    if master is None:
+def planned_transfer(ports: Ports, run_id: str, position: int) -> PlannedTransfer:
+    """The master at ``position`` of the run's plan, with the run's campaign."""
+    planned = ports.db.planned_transfer(run_id, position)
+    if planned is None:
         raise CampaignError(f"run {run_id} planned no master at position {position}: clear plan_campaign with its "
                             "downstream tasks to plan the run again")
-    return master
+    return planned
 
 
 def box_file_url(web_url: str, file_id: str) -> str:
@@ -151,17 +151,21 @@ def box_master_name(tracking_id: str, master_name: str) -> str:
     return f"{tracking_id}_{_BOX_FORBIDDEN.sub('_', master_name)}"[:255]
 
 
-def transfer_master(ports: Ports, campaign: CampaignSummary, master: MasterRef, run_id: str) -> MasterTransfer:
+def transfer_master(ports: Ports, campaign: CampaignSummary, master: PlannedMaster, run_id: str, *,
+                    read_dam: bool = False) -> MasterTransfer:
     """DAM original -> temp file -> Box ``Masters/`` as ``<TRACKING>_<name>``, recorded in the tracking DB.
 
-    Re-running finds the same tracking ID (kept forever per master) and the same Box file (same name, same
-    SHA-1); the temp file is removed whatever happens. The outcome is recorded for the partial-result email.
+    The master's DAM record (metadata, size) is the one its run's planning listed, unless ``read_dam`` (a retry, or
+    a master planned without it): then it is read from the DAM again. Re-running finds the same tracking ID (kept
+    forever per master) and the same Box file (same name, same SHA-1); the temp file is removed whatever happens.
+    The outcome is recorded for the partial-result email.
     """
     campaign_id, asset_id, name = campaign["campaign_id"], master["asset_id"], master["name"]
     otmm, db, config = ports.dam, ports.db, ports.config
     try:
         tracking_id = db.get_or_create_tracking_id(asset_id, campaign_id, name)
-        asset = record(otmm.assets.get_asset(asset_id))
+        planned = master.get("dam_asset")
+        asset = planned if planned and not read_dam else record(otmm.assets.get_asset(asset_id))
         too_large = size_problem(asset.get("content_size"), config.temp.max_size_mb, f"master {name!r}")
         if too_large:
             raise CampaignError(too_large)

@@ -27,9 +27,12 @@ from ferrero_provider.box.client import BoxApi, BoxConnection, BoxSettings
 from ferrero_provider.box.client.box_connection import DEFAULT_CONN_ID
 from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.error_text import failed_test
+from ferrero_provider.common.prefetch import Prefetched
 from ferrero_provider.common.token_cache import TokenCache
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from box_sdk_gen import BoxClient
 
     from ferrero_provider.common.retry import RetryPolicy
@@ -46,6 +49,8 @@ class BoxHook(BaseHook):
         config's ``retry`` section).
     :param settings: the config's ``box`` section (the chunked-upload threshold, the parts sent in parallel, the
         root and subfolder names); defaults otherwise.
+    :param prefetch_connection: start reading the connection now, in the background (a task that will need it
+        anyway: the read overlaps the task's other work), not when first needed.
     """
 
     conn_name_attr = "box_conn_id"
@@ -54,12 +59,16 @@ class BoxHook(BaseHook):
     hook_name = "Box"
 
     def __init__(self, box_conn_id: str = default_conn_name, *, retry: RetryPolicy | None = None,
-                 settings: BoxSettings | None = None) -> None:
-        """Nothing is read yet: the connection when first needed (the UI's Test button gives only its id)."""
+                 settings: BoxSettings | None = None, prefetch_connection: bool = False) -> None:
+        """Nothing is read yet (unless ``prefetch_connection``): the connection when first needed (the UI's Test
+        button gives only its id)."""
         super().__init__()
         self.box_conn_id = box_conn_id
+        read: Callable[[], BoxConnection] = self._read_connection
+        if prefetch_connection:  # started now, in the background (common.prefetch)
+            read = Prefetched(self._read_connection, f"reading {box_conn_id}")
         #: The Airflow-free client every call goes through.
-        self.client = BoxApi(self._read_connection, retry=retry, settings=settings)
+        self.client = BoxApi(read, retry=retry, settings=settings)
 
     def _read_connection(self) -> BoxConnection:
         return BoxConnection.from_connection(ConnectionFields.from_airflow(self.get_connection(self.box_conn_id)))

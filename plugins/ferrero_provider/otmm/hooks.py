@@ -30,11 +30,14 @@ from airflow.sdk import BaseHook
 
 from ferrero_provider.common.connection_fields import ConnectionFields
 from ferrero_provider.common.error_text import failed_test
+from ferrero_provider.common.prefetch import Prefetched
 from ferrero_provider.common.token_cache import TokenCache
 from ferrero_provider.otmm.client import OtmmClient
 from ferrero_provider.otmm.dam_connection import DEFAULT_CONN_ID, DamConnection
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
 
     from ferrero_provider.common.retry import RetryPolicy
@@ -53,6 +56,8 @@ class OtmmHook(BaseHook):
     :param otmm_conn_id: the Airflow connection (type ``otmm``).
     :param retry: the retry policy (default: its defaults); its request timeout is the settings' one.
     :param settings: the ``dam`` settings (timeouts, page size, field ids, lookup-domain cache).
+    :param prefetch_connection: start reading the connection now, in the background (a task that will need it
+        anyway: the read overlaps the task's other work), not when first needed.
     """
 
     conn_name_attr = "otmm_conn_id"
@@ -61,11 +66,14 @@ class OtmmHook(BaseHook):
     hook_name = "OpenText Media Management"
 
     def __init__(self, otmm_conn_id: str = default_conn_name, *, retry: RetryPolicy | None = None,
-                 settings: DamSettings | None = None) -> None:
+                 settings: DamSettings | None = None, prefetch_connection: bool = False) -> None:
         super().__init__()
         self.otmm_conn_id = otmm_conn_id
+        read: Callable[[], DamConnection] = self._read_connection
+        if prefetch_connection:  # started now, in the background (common.prefetch)
+            read = Prefetched(self._read_connection, f"reading {otmm_conn_id}")
         #: The Airflow-free client (reads the connection when first needed: the UI's Test button gives only its id).
-        self.client = OtmmClient(self._read_connection, settings=settings, retry=retry, log=self.log)
+        self.client = OtmmClient(read, settings=settings, retry=retry, log=self.log)
 
     def _read_connection(self) -> DamConnection:
         return DamConnection.from_connection(ConnectionFields.from_airflow(self.get_connection(self.otmm_conn_id)))
