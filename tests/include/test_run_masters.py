@@ -35,3 +35,19 @@ def test_a_master_planned_without_its_dam_record_reads_as_none(tracking_db: Trac
     tracking_db.plan_run("run", {"campaign_id": "c" * 40}, [{"asset_id": "a" * 40, "name": "M.pdf", "dam_asset": None}])
     assert tracking_db.planned_transfer("run", 0) == {
         "campaign": {"campaign_id": "c" * 40}, "master": {"asset_id": "a" * 40, "name": "M.pdf", "dam_asset": None}}
+
+
+def test_a_position_the_plan_does_not_hold_fails_with_what_to_do(tracking_db: TrackingDb) -> None:
+    import pytest
+
+    from include.ferrero.campaigns import CampaignError
+    from include.ferrero.config import load_settings
+    from include.ferrero.steps.a1_to_a2 import planned_transfer
+    from include.ferrero.steps.ports import Ports
+
+    ports = Ports(dam=None, box=None, db=tracking_db, config=load_settings())  # type: ignore[arg-type]  # unused
+    tracking_db.plan_run("run", {"campaign_id": "c" * 40}, [{"asset_id": "a" * 40, "name": "M.pdf", "dam_asset": None}])
+    assert planned_transfer(ports, "run", 0)["master"]["name"] == "M.pdf"
+    with pytest.raises(CampaignError, match=r"^run run has no planned master at position 1 .*: clear plan_campaign "
+                                            r"with its downstream tasks to plan the run again$"):
+        planned_transfer(ports, "run", 1)

@@ -135,8 +135,9 @@ def planned_transfer(ports: Ports, run_id: str, position: int) -> PlannedTransfe
     """The master at ``position`` of the run's plan, with the run's campaign."""
     planned = ports.db.planned_transfer(run_id, position)
     if planned is None:
-        raise CampaignError(f"run {run_id} planned no master at position {position}: clear plan_campaign with its "
-                            "downstream tasks to plan the run again")
+        raise CampaignError(f"run {run_id} has no planned master at position {position} (it was planned again "
+                            "with fewer masters, or before this version of the pipeline): clear plan_campaign with "
+                            "its downstream tasks to plan the run again")
     return planned
 
 
