@@ -85,18 +85,6 @@ SLOTS = 4
 POLL_SECONDS = 15
 
 
-def _mapped_instances(stack: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-    """Every task instance of the run's mapped task (the REST API pages by 100)."""
-    found: list[dict[str, Any]] = []
-    while True:
-        page = stack.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                          params={"task_id": MAPPED[dag_id], "order_by": "map_index", "limit": 100,
-                                  "offset": len(found)})["task_instances"]
-        found += page
-        if len(page) < 100:
-            return found
-
-
 def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int, timeout: float) -> dict[str, Any]:
     from bench.slot_timing import slot_timing
     from bench.stack_cpu import StackCpu, stack_pids
@@ -109,8 +97,9 @@ def _timed_run(stack: Any, dag_id: str, conf: dict[str, Any], scheduler_pid: int
         components.stop()
     run = stack.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")
     wall = (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
+    mapped = stack.task_instances(dag_id, run_id, MAPPED[dag_id])
     return {"state": state, "wall": wall, "cpu": components.seconds["scheduler"], "rss_mb": probe.peak_rss / MIB,
-            "components": components.seconds, "slots": slot_timing(_mapped_instances(stack, dag_id, run_id), SLOTS)}
+            "components": components.seconds, "slots": slot_timing(mapped, SLOTS)}
 
 
 def bench_executor(name: str, workdir: Path, pg_socket: str, masters: int, size_mib: int) -> dict[str, Any]:

@@ -61,9 +61,18 @@ class AirflowRest:
             time.sleep(interval)
         raise TimeoutError(f"{dag_id} run {run_id} not in {'/'.join(states)} after {timeout:.0f} s")
 
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 500})[
-            "task_instances"]
+    def task_instances(self, dag_id: str, run_id: str, task_id: str | None = None) -> list[dict[str, Any]]:
+        """Every task instance of the run (of ``task_id`` only, if given), page after page (the api-server answers
+        at most 100 at a time)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            params: dict[str, Any] = {"order_by": "id", "limit": 100, "offset": len(found)}
+            if task_id is not None:
+                params["task_id"] = task_id
+            page = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params=params)["task_instances"]
+            found += page
+            if len(page) < 100:
+                return found
 
     def set_paused(self, dag_id: str, paused: bool = False, timeout: float = 300) -> None:
         """Pause or unpause ``dag_id``, waiting until the dag-processor has parsed it (404 until then)."""
