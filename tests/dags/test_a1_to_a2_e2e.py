@@ -19,6 +19,17 @@ def _dam_status(otmm, campaign_id: str) -> str:
     return otmm.client.folders.get_campaign(campaign_id).status
 
 
+def _forced_run_with_retries(dags, campaign_id: str, retries: int):
+    """A forced ``a1_to_a2`` run of the campaign whose ``transfer_master`` has ``retries`` retries, back to back."""
+    dag = fast(dags.get_dag("a1_to_a2"))
+    transfer = dag.get_task("transfer_master")
+    transfer.retries, transfer.retry_delay = retries, timedelta(0)
+    try:
+        return dag.test(run_conf={"campaign": campaign_id, "force": True, "cycle": None})
+    finally:
+        transfer.retries = 0
+
+
 def _masters_in_box(box, seed, campaign) -> list[str]:
     folder = f"{campaign['number']} {campaign['name']}"
     root = [i for i in box.client.folders.list_folder_items(seed["box_root_folder_id"]) if i.name == folder]
@@ -139,13 +150,7 @@ def test_a_master_missing_in_the_dam_fails_at_once_and_is_reported(dags, seeded_
     requests.post(f"{seeded_sandbox.endpoints['otmm_url']}/__sandbox__/faults", timeout=5, json={
         "method": "GET", "path": f"/otmmapi/v6/assets/{gone['asset_id']}/contents", "kind": "status", "status": 404,
         "count": 1000})
-    dag = fast(dags.get_dag("a1_to_a2"))
-    transfer = dag.get_task("transfer_master")
-    transfer.retries, transfer.retry_delay = 2, timedelta(0)
-    try:
-        run = dag.test(run_conf={"campaign": campaign["id"], "force": True, "cycle": None})
-    finally:
-        transfer.retries = 0
+    run = _forced_run_with_retries(dags, campaign["id"], retries=2)
 
     assert run.state == "failed"
     transfers = [ti for ti in run.get_task_instances() if ti.task_id == "transfer_master"]
@@ -173,13 +178,7 @@ def test_a_masters_first_try_uses_the_planned_dam_record_and_a_retry_reads_the_d
     attempts = load_settings().retry.max_attempts  # the hook's own; the task's first try fails after them
     requests.post(faults, timeout=5, json={"method": "GET", "path": f"/otmmapi/v6/assets/{masters[0]['asset_id']}"
                                            "/contents", "kind": "status", "status": 500, "count": attempts})
-    dag = fast(dags.get_dag("a1_to_a2"))
-    transfer = dag.get_task("transfer_master")
-    transfer.retries, transfer.retry_delay = 1, timedelta(0)
-    try:
-        run = dag.test(run_conf={"campaign": campaign["id"], "force": True, "cycle": None})
-    finally:
-        transfer.retries = 0
+    run = _forced_run_with_retries(dags, campaign["id"], retries=1)
 
     assert run.state == "success", ti_states(run)
     rules = {r["id"]: r for r in requests.get(faults, timeout=5).json()["faults"]}
