@@ -8,10 +8,10 @@ on the same executor: the LocalExecutor and the CeleryExecutor with 1 and 2 work
 Each executor gets a stack of its own (tests/stack/conftest.py ``running_stack``: api-server, scheduler,
 dag-processor, sandbox, receiver; Redis and Celery workers for Celery) on an embedded PostgreSQL in a temporary
 folder. Prints per executor: wall time of each run (the run's start to end), seconds per master, the campaign's
-ratio to the trivial floor, and the scheduler's own CPU seconds and peak RSS during each run; then the CPU
-seconds of each component of the stack during each run (``bench/stack_cpu.py``: the api-server, the scheduler and
-its task processes, PostgreSQL, the sandbox...), with the campaign's difference per master: where the product's
-cost over the floor goes.
+ratio to the trivial floor (with ``--bracket``, to the mean of the floor run before and after it), and the
+scheduler's own CPU seconds and peak RSS during each run; then the CPU seconds of each component of the stack
+during each run (``bench/stack_cpu.py``: the api-server, the scheduler and its task processes, PostgreSQL, the
+sandbox...), with the campaign's difference per master: where the product's cost over the floor goes.
 """
 
 from __future__ import annotations
